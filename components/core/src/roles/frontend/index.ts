@@ -1,0 +1,10 @@
+// frontend: NGINX stream proxies (primary + backup members) for submission, IMAP, POP3 and
+// ManageSieve, and HTTPS for the webmail, the MTA-STS policy and mail-client autoconfig.
+import { bundle, HostBundle } from "../../files";
+import { RenderContext } from "../../render";
+import { tlsFiles } from "../../shared/tls";
+import { nginxFrontend } from "./nginx";
+
+export function renderFrontend(ctx: RenderContext): HostBundle {
+  return bundle(ctx.host, tlsFiles(ctx, ["nginx"]), nginxFrontend(ctx));
+}

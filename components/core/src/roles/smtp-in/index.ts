@@ -1,0 +1,13 @@
+// smtp-in: the platform's MX hosts. Public, one per site, no proxy in front (DNSBL needs the
+// client's real address). Postfix with postscreen, Rspamd milter with local Redis, Unbound, PostSRSd.
+import { bundle, HostBundle } from "../../files";
+import { RenderContext } from "../../render";
+import { tlsFiles } from "../../shared/tls";
+import { unbound } from "../../shared/unbound";
+import { rspamd } from "../../shared/rspamd";
+import { postsrsd } from "./postsrsd";
+import { postfixSmtpIn } from "./postfix";
+
+export function renderSmtpIn(ctx: RenderContext): HostBundle {
+  return bundle(ctx.host, tlsFiles(ctx, ["postfix"]), unbound(ctx), rspamd(ctx, "inbound"), postsrsd(ctx), postfixSmtpIn(ctx));
+}

@@ -1,0 +1,22 @@
+// smtp-out: submission for users and servers, behind the frontends. TLS + SASL (Dovecot auth),
+// rate limits, Rspamd outbound scan, DKIM signing (OpenDKIM), queue and retry.
+import { bundle, HostBundle } from "../../files";
+import { RenderContext } from "../../render";
+import { tlsFiles } from "../../shared/tls";
+import { unbound } from "../../shared/unbound";
+import { rspamd } from "../../shared/rspamd";
+import { opendkim } from "./opendkim";
+import { dovecotAuth } from "./dovecot-auth";
+import { postfixSmtpOut } from "./postfix";
+
+export function renderSmtpOut(ctx: RenderContext): HostBundle {
+  return bundle(
+    ctx.host,
+    tlsFiles(ctx, ["postfix"]),
+    unbound(ctx),
+    rspamd(ctx, "outbound"),
+    opendkim(ctx),
+    dovecotAuth(ctx),
+    postfixSmtpOut(ctx),
+  );
+}

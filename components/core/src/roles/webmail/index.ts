@@ -1,0 +1,10 @@
+// webmail: Roundcube (managesieve, threaded lists) behind the frontends; IMAP through the
+// frontends, SMTP through smtp-out with its own SASL user.
+import { bundle, HostBundle } from "../../files";
+import { RenderContext } from "../../render";
+import { tlsFiles } from "../../shared/tls";
+import { roundcube } from "./roundcube";
+
+export function renderWebmail(ctx: RenderContext): HostBundle {
+  return bundle(ctx.host, tlsFiles(ctx, ["nginx"]), roundcube(ctx));
+}

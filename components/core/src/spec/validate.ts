@@ -1,0 +1,506 @@
+// Stack config (raw, untrusted) → PlatformSpec (validated, normalized). Every problem is reported
+// at once, each naming its config key; nothing downstream runs on a spec with problems.
+import { Problems, Reader, SpecError } from "./reader";
+import {
+  addressProblem,
+  cidrProblem,
+  cidrsOverlap,
+  domainOf,
+  domainProblem,
+  ipProblem,
+  parseSize,
+  passwordHashProblem,
+} from "./syntax";
+import {
+  Access,
+  DkimSelector,
+  DnsSettings,
+  DnsblZone,
+  HostedDomain,
+  LdapDirectory,
+  Limits,
+  PlatformSpec,
+  Placement,
+  Role,
+  ROLES,
+  Site,
+} from "./types";
+
+export const NAMESPACE = "mailplatform";
+
+/** Top-level keys of the stack config, as `mailplatform:<key>`. */
+export const TOP_LEVEL_KEYS = [
+  "platformDomain", "debianRelease", "image", "sites", "placement", "domains", "users", "directory",
+  "aliases", "lists", "forwards", "devnull", "quota", "relayClients", "access", "storage", "tls",
+  "dnsbl", "limits", "dkim", "dns", "postmaster",
+] as const;
+
+/** camelCase config key of each role in `placement`. */
+export const ROLE_KEYS: Record<Role, string> = {
+  "smtp-in": "smtpIn",
+  "smtp-out": "smtpOut",
+  maildrop: "maildrop",
+  frontend: "frontend",
+  webmail: "webmail",
+};
+
+export const DEFAULT_FLAVOR: Record<Role, string> = {
+  "smtp-in": "m1.medium",
+  "smtp-out": "m1.small",
+  maildrop: "m1.large",
+  frontend: "m1.small",
+  webmail: "m1.small",
+};
+
+export const DEFAULT_DNSBL: DnsblZone[] = [
+  { zone: "zen.spamhaus.org", weight: 3 },
+  { zone: "bl.spamcop.net", weight: 2 },
+  { zone: "b.barracudacentral.org", weight: 2 },
+  { zone: "list.dnswl.org", weight: -2 },
+];
+
+export const DEFAULT_LIMITS: Limits = {
+  // seed 003's protection limits, message size as seed 004.
+  messageSizeBytes: 50 * 1024 * 1024,
+  recipientsPerMessage: 200,
+  clientConnections: 10,
+  clientConnectionRate: 60,
+  submissionMessageRate: 60,
+  submissionRecipientRate: 300,
+  queueLifetime: "5d",
+};
+
+const SITE_NAME = /^[a-z][a-z0-9]{0,11}$/;
+const SASL_NAME = /^[a-z][a-z0-9_.-]{0,31}$/;
+const SELECTOR = /^[a-z0-9][a-z0-9-]{0,40}$/;
+
+/** Names a relay client may not take: the webmail's own SASL user. */
+export const WEBMAIL_RELAY_USER = "roundcube";
+
+export function parseSpec(raw: Record<string, unknown>, stack: string): PlatformSpec {
+  const problems = new Problems(NAMESPACE);
+  const r = Reader.root(problems, raw);
+  r.known([...TOP_LEVEL_KEYS]);
+
+  const platformDomain = checked(r, "platformDomain", domainProblem);
+  const debianRelease = r.oneOf("debianRelease", [12, 13] as const, 12);
+  const image = r.string("image", `debian-${debianRelease}`)!;
+  const sites = readSites(r);
+  const siteNames = sites.map((s) => s.name);
+  const placement = readPlacement(r, siteNames);
+  const domains = readDomains(r);
+  const hosted = new Set(domains.map((d) => d.name));
+  const isHosted = (a: string) => hosted.has(domainOf(a));
+
+  const directory = readDirectory(r);
+  const users = r.list("users", (u) => {
+    u.known(["address", "passwordHash", "quota"]);
+    const address = checked(u, "address", addressProblem);
+    const passwordHash = checked(u, "passwordHash", passwordHashProblem);
+    const quotaBytes = u.has("quota") ? size(u, "quota") : undefined;
+    if (address && !addressProblem(address) && !isHosted(address)) {
+      u.fail("address", `${JSON.stringify(address)} is in ${domainOf(address)}, which is not a hosted domain (mailplatform:domains)`);
+    }
+    return address && passwordHash ? { address, passwordHash, quotaBytes } : undefined;
+  });
+  if (users.length === 0 && !directory) r.fail("users", "is empty and no directory is configured: nobody could log in");
+
+  const aliases = r.list("aliases", (a) => {
+    a.known(["address", "to"]);
+    const address = hostedAddress(a, "address", isHosted);
+    const to = checked(a, "to", addressProblem);
+    if (to && !addressProblem(to) && !isHosted(to)) {
+      a.fail("to", `${JSON.stringify(to)} is outside the hosted domains; use mailplatform:forwards for outside addresses`);
+    }
+    return address && to ? { address, to } : undefined;
+  });
+  const lists = r.list("lists", (l) => {
+    l.known(["address", "members"]);
+    const address = hostedAddress(l, "address", isHosted);
+    const members = l.strings("members", addressProblem);
+    if (members.length === 0) l.fail("members", "must name at least one member");
+    duplicatesIn(l, "members", members);
+    return address ? { address, members } : undefined;
+  });
+  const forwards = r.list("forwards", (f) => {
+    f.known(["address", "to"]);
+    const address = hostedAddress(f, "address", isHosted);
+    const to = f.strings("to", addressProblem);
+    if (to.length === 0) f.fail("to", "must name at least one outside address");
+    to.forEach((t, i) => {
+      if (isHosted(t)) f.fail(`to[${i}]`, `${JSON.stringify(t)} is a hosted address; use mailplatform:aliases for hosted targets`);
+    });
+    return address ? { address, to } : undefined;
+  });
+  const devnull = r.strings("devnull", addressProblem);
+  devnull.forEach((a, i) => {
+    if (!isHosted(a)) r.fail(`devnull[${i}]`, `${JSON.stringify(a)} is not in a hosted domain`);
+  });
+
+  const quota = r.object("quota");
+  quota.known(["default"]);
+  const defaultQuotaBytes = quota.has("default") ? size(quota, "default") ?? 0 : 2 * 1024 ** 3;
+
+  const relayClients = r.list("relayClients", (c) => {
+    c.known(["name", "description"]);
+    const name = c.string("name");
+    if (name && !SASL_NAME.test(name)) c.fail("name", `${JSON.stringify(name)} must be lower case letters, digits, ._- (at most 32)`);
+    if (name === WEBMAIL_RELAY_USER) c.fail("name", `"${WEBMAIL_RELAY_USER}" is reserved for the webmail's own relay user`);
+    return name ? { name, description: c.optionalString("description") } : undefined;
+  });
+  duplicatesIn(r, "relayClients", relayClients.map((c) => c.name));
+
+  const access = readAccess(r);
+  const storage = r.object("storage");
+  storage.known(["mode", "sizeGb"]);
+  const mode = storage.oneOf("mode", ["replicated", "shared"] as const, "replicated");
+  if (mode === "replicated" && debianRelease === 13) {
+    storage.fail(
+      "mode",
+      `"replicated" needs Dovecot's replicator, which Dovecot 2.4 (Debian 13, mailplatform:debianRelease) removed; use debianRelease 12 or storage mode "shared"`,
+    );
+  }
+  const tls = r.object("tls");
+  tls.known(["mode", "certificate", "key"]);
+  const tlsMode = tls.oneOf("mode", ["internal-ca", "supplied"] as const, "internal-ca");
+  if (tlsMode === "supplied") {
+    for (const k of ["certificate", "key"]) if (!tls.has(k)) tls.fail(k, `is required when tls.mode is "supplied"`);
+  }
+
+  const dnsbl = readDnsbl(r);
+  const limits = readLimits(r);
+  const dkimSelectors = readDkim(r);
+  const dns = readDns(r);
+  const postmaster = r.has("postmaster")
+    ? checked(r, "postmaster", addressProblem)
+    : domains[0] ? `postmaster@${domains[0].name}` : undefined;
+
+  const spec: PlatformSpec = {
+    stack,
+    platformDomain: platformDomain ?? "",
+    debianRelease,
+    image,
+    sites,
+    placement,
+    domains,
+    users,
+    directory,
+    aliases,
+    lists,
+    forwards,
+    devnull,
+    defaultQuotaBytes,
+    relayClients,
+    access,
+    storage: { mode, sizeGb: storage.integer("sizeGb", 100, 1, 1_000_000) },
+    tls: { mode: tlsMode },
+    dnsbl: dnsbl.zones,
+    dnsblThreshold: dnsbl.threshold,
+    limits,
+    dkimSelectors,
+    dns,
+    postmaster: postmaster ?? "",
+  };
+  checkAddressing(problems, spec);
+  if (problems.list.length > 0) throw new SpecError(problems.list);
+  return spec;
+}
+
+function checked(r: Reader, key: string, check: (v: string) => string | undefined): string | undefined {
+  const v = r.string(key);
+  if (v === undefined) return undefined;
+  const reason = check(v);
+  if (reason) {
+    r.fail(key, `${JSON.stringify(v)} ${reason}`);
+    return undefined;
+  }
+  return v;
+}
+
+function hostedAddress(r: Reader, key: string, isHosted: (a: string) => boolean): string | undefined {
+  const a = checked(r, key, addressProblem);
+  if (a && !isHosted(a)) {
+    r.fail(key, `${JSON.stringify(a)} is in ${domainOf(a)}, which is not a hosted domain (mailplatform:domains)`);
+    return undefined;
+  }
+  return a;
+}
+
+function size(r: Reader, key: string): number | undefined {
+  const bytes = parseSize(r.value[key]);
+  if (bytes === undefined) {
+    r.fail(key, `${JSON.stringify(r.value[key])} is not a size: use a whole number with an optional K, M, G or T (e.g. 2G)`);
+  }
+  return bytes;
+}
+
+function duplicatesIn(r: Reader, key: string, values: string[]): void {
+  const seen = new Set<string>();
+  for (const v of values) {
+    if (seen.has(v)) r.fail(key, `lists ${JSON.stringify(v)} more than once`);
+    seen.add(v);
+  }
+}
+
+function readSites(r: Reader): Site[] {
+  const sites = r.list(
+    "sites",
+    (s) => {
+      s.known(["name", "region", "availabilityZone", "cidr", "egress"]);
+      const name = s.string("name");
+      if (name && !SITE_NAME.test(name)) {
+        s.fail("name", `${JSON.stringify(name)} must start with a letter and be lower case letters and digits, at most 12 (it becomes part of host names)`);
+      }
+      const region = s.string("region");
+      const availabilityZone = s.string("availabilityZone", "nova")!;
+      const cidr = checked(s, "cidr", cidrProblem);
+      const egress = s.strings("egress", ipProblem);
+      if (egress.length === 0) s.fail("egress", "must list at least one address outbound mail leaves from (it is published in SPF)");
+      return name && region && cidr ? { name, region, availabilityZone, cidr, egress } : undefined;
+    },
+    true,
+  );
+  duplicatesIn(r, "sites", sites.map((s) => s.name));
+  for (let i = 0; i < sites.length; i++) {
+    for (let j = i + 1; j < sites.length; j++) {
+      if (cidrsOverlap(sites[i].cidr, sites[j].cidr)) {
+        r.fail(`sites[${j}].cidr`, `${sites[j].cidr} overlaps site ${sites[i].name}'s ${sites[i].cidr}`);
+      }
+    }
+  }
+  return sites;
+}
+
+function readPlacement(r: Reader, siteNames: string[]): Placement {
+  const p = r.object("placement");
+  const keys = Object.values(ROLE_KEYS);
+  p.known([...keys, "flavors"]);
+  const defaults: Record<Role, string[]> = {
+    "smtp-in": siteNames,
+    "smtp-out": siteNames,
+    maildrop: siteNames.slice(0, 2),
+    frontend: siteNames,
+    webmail: siteNames.slice(0, 1),
+  };
+  const sites = {} as Record<Role, string[]>;
+  for (const role of ROLES) {
+    const key = ROLE_KEYS[role];
+    const chosen = p.strings(key, (s) => (siteNames.includes(s) ? undefined : `is not a site (mailplatform:sites has ${siteNames.join(", ") || "none"})`), p.has(key) ? [] : defaults[role]);
+    duplicatesIn(p, key, chosen);
+    sites[role] = chosen;
+    if (chosen.length === 0 && siteNames.length > 0) p.fail(key, `places no ${role} host; every role needs at least one`);
+  }
+  if (siteNames.length > 0 && sites.maildrop.length !== 2) {
+    p.fail(
+      ROLE_KEYS.maildrop,
+      `places ${sites.maildrop.length} maildrop host(s); the maildrop is a pair: name exactly two sites (primary first)${siteNames.length < 2 ? ", which needs at least two sites" : ""}`,
+    );
+  }
+  const f = p.object("flavors");
+  f.known(keys);
+  const flavors = {} as Record<Role, string>;
+  for (const role of ROLES) flavors[role] = f.string(ROLE_KEYS[role], DEFAULT_FLAVOR[role])!;
+  return { sites, flavors };
+}
+
+function readDomains(r: Reader): HostedDomain[] {
+  const raw = r.value["domains"];
+  // Plain names or { name, catchAll }.
+  const list = Array.isArray(raw) ? raw.map((d) => (typeof d === "string" ? { name: d } : d)) : raw;
+  const shadow = new Reader(r.problems, r.path, { domains: list });
+  const domains = shadow.list(
+    "domains",
+    (d) => {
+      d.known(["name", "catchAll"]);
+      const name = checked(d, "name", domainProblem);
+      const catchAll = d.has("catchAll") ? checked(d, "catchAll", addressProblem) : undefined;
+      return name ? { name, catchAll } : undefined;
+    },
+    true,
+  );
+  if (Array.isArray(raw) && raw.length === 0) r.fail("domains", "must list at least one hosted domain");
+  duplicatesIn(r, "domains", domains.map((d) => d.name));
+  return domains;
+}
+
+function readDirectory(r: Reader): LdapDirectory | undefined {
+  if (!r.has("directory")) return undefined;
+  const d = r.object("directory");
+  d.known([
+    "type", "uris", "baseDn", "bindDn", "bindPassword", "userFilter", "passFilter", "mailboxFilter", "groupFilter",
+    "groupMemberAttribute", "quotaAttribute", "loginAttribute",
+  ]);
+  const type = d.oneOf("type", ["ldap"] as const, "ldap");
+  const uris = d.strings("uris", (u) => (/^ldaps?:\/\/[^\s/]+\/?$/.test(u) ? undefined : "is not an LDAP URI (ldap://host or ldaps://host)"));
+  if (uris.length === 0) d.fail("uris", "must list at least one LDAP server");
+  if (!d.has("bindPassword")) d.fail("bindPassword", "is required (set it as a secret: pulumi config set --secret)");
+  const filter = (key: string, fallback: string) => {
+    const v = d.string(key, fallback);
+    if (v && !/^\(.*\)$/.test(v)) d.fail(key, `${JSON.stringify(v)} is not an LDAP filter (it must be in parentheses)`);
+    return v ?? fallback;
+  };
+  const baseDn = d.string("baseDn");
+  const bindDn = d.string("bindDn");
+  if (!baseDn || !bindDn) return undefined;
+  return {
+    type,
+    uris,
+    baseDn,
+    bindDn,
+    // seed 003's filters, generalised from Active Directory.
+    userFilter: filter("userFilter", "(&(objectClass=person)(sAMAccountName=%n)(mail=%u))"),
+    passFilter: filter("passFilter", "(&(objectClass=person)(sAMAccountName=%n)(mail=%u))"),
+    mailboxFilter: filter("mailboxFilter", "(&(objectClass=person)(mail=%s))"),
+    groupFilter: filter("groupFilter", "(&(objectClass=group)(mail=%s))"),
+    groupMemberAttribute: d.string("groupMemberAttribute", "member")!,
+    quotaAttribute: d.optionalString("quotaAttribute") ?? "info",
+    loginAttribute: d.string("loginAttribute", "sAMAccountName")!,
+  };
+}
+
+function readAccess(r: Reader): Access {
+  const a = r.object("access");
+  a.known(["sieveNetworks", "webmailNetworks", "adminNetworks"]);
+  const access = {
+    sieveNetworks: a.strings("sieveNetworks", cidrProblem),
+    webmailNetworks: a.strings("webmailNetworks", cidrProblem),
+    adminNetworks: a.strings("adminNetworks", cidrProblem),
+  };
+  if (!a.has("adminNetworks")) a.fail("adminNetworks", "is required: SSH is open only from these networks");
+  for (const [key, nets] of Object.entries(access)) {
+    nets.forEach((n, i) => {
+      if (/\/0$/.test(n)) a.fail(`${key}[${i}]`, `${n} is the whole Internet; name the networks that may connect`);
+    });
+  }
+  return access;
+}
+
+function readDnsbl(r: Reader): { zones: DnsblZone[]; threshold: number } {
+  const d = r.object("dnsbl");
+  d.known(["threshold", "zones"]);
+  const zones = d.has("zones")
+    ? d.list("zones", (z) => {
+        z.known(["zone", "weight"]);
+        const zone = checked(z, "zone", domainProblem);
+        const weight = z.integer("weight", 1, -10, 10);
+        return zone ? { zone, weight } : undefined;
+      })
+    : DEFAULT_DNSBL;
+  return { zones, threshold: d.integer("threshold", 3, 1, 100) };
+}
+
+function readLimits(r: Reader): Limits {
+  const l = r.object("limits");
+  l.known([...Object.keys(DEFAULT_LIMITS)]);
+  const queueLifetime = l.string("queueLifetime", DEFAULT_LIMITS.queueLifetime)!;
+  if (!/^[1-9][0-9]*[smhdw]$/.test(queueLifetime)) {
+    l.fail("queueLifetime", `${JSON.stringify(queueLifetime)} is not a duration (a number and s, m, h, d or w, e.g. 5d)`);
+  }
+  const messageSize = l.has("messageSizeBytes") ? size(l, "messageSizeBytes") : DEFAULT_LIMITS.messageSizeBytes;
+  return {
+    messageSizeBytes: messageSize ?? DEFAULT_LIMITS.messageSizeBytes,
+    recipientsPerMessage: l.integer("recipientsPerMessage", DEFAULT_LIMITS.recipientsPerMessage, 1, 10000),
+    clientConnections: l.integer("clientConnections", DEFAULT_LIMITS.clientConnections, 1, 1000),
+    clientConnectionRate: l.integer("clientConnectionRate", DEFAULT_LIMITS.clientConnectionRate, 1, 100000),
+    submissionMessageRate: l.integer("submissionMessageRate", DEFAULT_LIMITS.submissionMessageRate, 1, 100000),
+    submissionRecipientRate: l.integer("submissionRecipientRate", DEFAULT_LIMITS.submissionRecipientRate, 1, 100000),
+    queueLifetime,
+  };
+}
+
+function readDkim(r: Reader): DkimSelector[] {
+  const d = r.object("dkim");
+  d.known(["selectors"]);
+  const selectors = d.has("selectors")
+    ? d.list("selectors", (s) => {
+        s.known(["name", "state"]);
+        const name = s.string("name");
+        if (name && !SELECTOR.test(name)) s.fail("name", `${JSON.stringify(name)} must be lower case letters, digits and -`);
+        const state = s.oneOf("state", ["active", "published"] as const, "active");
+        return name ? { name, state } : undefined;
+      })
+    : [{ name: "s1", state: "active" as const }];
+  duplicatesIn(d, "selectors", selectors.map((s) => s.name));
+  if (d.has("selectors") && !selectors.some((s) => s.state === "active")) {
+    d.fail("selectors", "has no active selector: outbound mail would go unsigned");
+  }
+  return selectors;
+}
+
+function readDns(r: Reader): DnsSettings {
+  const d = r.object("dns");
+  d.known(["ttl", "dmarcPolicy", "reportAddress", "mtaStsMode", "forwarders", "provider", "designateZone"]);
+  const provider = d.oneOf("provider", ["none", "designate"] as const, "none");
+  const designateZone = d.has("designateZone") ? checked(d, "designateZone", domainProblem) : undefined;
+  if (provider === "designate" && !designateZone) d.fail("designateZone", `is required when dns.provider is "designate"`);
+  return {
+    ttl: d.integer("ttl", 3600, 60, 604800),
+    dmarcPolicy: d.oneOf("dmarcPolicy", ["none", "quarantine", "reject"] as const, "quarantine"),
+    reportAddress: (d.has("reportAddress") ? checked(d, "reportAddress", addressProblem) : undefined) ?? "",
+    mtaStsMode: d.oneOf("mtaStsMode", ["enforce", "testing", "none"] as const, "enforce"),
+    forwarders: d.strings("forwarders", ipProblem),
+    provider,
+    designateZone,
+  };
+}
+
+/**
+ * Cross-checks of the whole address space: every hosted address is defined once, every hosted
+ * target resolves, and no alias or list expands back into itself.
+ */
+function checkAddressing(problems: Problems, spec: PlatformSpec): void {
+  const hosted = new Set(spec.domains.map((d) => d.name));
+  const owners = new Map<string, string>();
+  const claim = (address: string, key: string) => {
+    const prior = owners.get(address);
+    if (prior) problems.add(key, `${JSON.stringify(address)} is already defined at ${NAMESPACE}:${prior}`);
+    else owners.set(address, key);
+  };
+  spec.users.forEach((u, i) => claim(u.address, `users[${i}].address`));
+  spec.aliases.forEach((a, i) => claim(a.address, `aliases[${i}].address`));
+  spec.lists.forEach((l, i) => claim(l.address, `lists[${i}].address`));
+  spec.forwards.forEach((f, i) => claim(f.address, `forwards[${i}].address`));
+  spec.devnull.forEach((a, i) => claim(a, `devnull[${i}]`));
+
+  const catchAllOf = new Map(spec.domains.filter((d) => d.catchAll).map((d) => [d.name, d.catchAll!]));
+  // With a directory, hosted addresses may live in LDAP; only the config's own ones can be checked.
+  const resolves = (a: string) => owners.has(a) || !!spec.directory || (catchAllOf.has(domainOf(a)) && catchAllOf.get(domainOf(a)) !== a);
+  const unresolved = (a: string, key: string) => {
+    if (hosted.has(domainOf(a)) && !resolves(a)) {
+      problems.add(key, `${JSON.stringify(a)} is not a user, alias, list, forward or devnull address of a hosted domain`);
+    }
+  };
+  spec.aliases.forEach((a, i) => unresolved(a.to, `aliases[${i}].to`));
+  spec.lists.forEach((l, i) => l.members.forEach((m, j) => unresolved(m, `lists[${i}].members[${j}]`)));
+  spec.domains.forEach((d, i) => {
+    if (!d.catchAll) return;
+    if (domainOf(d.catchAll) === d.name && !owners.has(d.catchAll) && !spec.directory) {
+      problems.add(`domains[${i}].catchAll`, `${JSON.stringify(d.catchAll)} must be an address defined in this domain (a user, alias or list)`);
+    } else if (domainOf(d.catchAll) !== d.name) {
+      unresolved(d.catchAll, `domains[${i}].catchAll`);
+    }
+  });
+  if (spec.postmaster) unresolved(spec.postmaster, "postmaster");
+  if (spec.dns.reportAddress) unresolved(spec.dns.reportAddress, "dns.reportAddress");
+
+  // Loops: follow alias and list edges between hosted addresses.
+  const edges = new Map<string, string[]>();
+  spec.aliases.forEach((a) => edges.set(a.address, [a.to]));
+  spec.lists.forEach((l) => edges.set(l.address, l.members));
+  const keyOf = (a: string) => owners.get(a) ?? a;
+  const reported = new Set<string>();
+  const visit = (a: string, path: string[]) => {
+    const at = path.indexOf(a);
+    if (at >= 0) {
+      const cycle = path.slice(at);
+      const id = [...cycle].sort().join(" ");
+      if (!reported.has(id)) {
+        reported.add(id);
+        problems.add(keyOf(cycle[0]), `forms a loop: ${[...cycle, a].join(" → ")}`);
+      }
+      return;
+    }
+    for (const next of edges.get(a) ?? []) visit(next, [...path, a]);
+  };
+  for (const start of edges.keys()) visit(start, []);
+}
