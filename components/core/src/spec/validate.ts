@@ -101,9 +101,13 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
     if (address && !addressProblem(address) && !isHosted(address)) {
       u.fail("address", `${JSON.stringify(address)} is in ${domainOf(address)}, which is not a hosted domain (mailplatform:domains)`);
     }
-    return address && passwordHash ? { address, passwordHash, quotaBytes } : undefined;
+    // Kept when only the hash is wrong, so cross-checks do not report the address as undefined too.
+    return address ? { address, passwordHash: passwordHash ?? "", quotaBytes } : undefined;
   });
-  if (users.length === 0 && !directory) r.fail("users", "is empty and no directory is configured: nobody could log in");
+  const rawUsers = r.value["users"];
+  if ((!Array.isArray(rawUsers) || rawUsers.length === 0) && !directory) {
+    r.fail("users", "is empty and no directory is configured: nobody could log in");
+  }
 
   const aliases = r.list("aliases", (a) => {
     a.known(["address", "to"]);
@@ -112,7 +116,7 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
     if (to && !addressProblem(to) && !isHosted(to)) {
       a.fail("to", `${JSON.stringify(to)} is outside the hosted domains; use mailplatform:forwards for outside addresses`);
     }
-    return address && to ? { address, to } : undefined;
+    return address ? { address, to: to ?? "" } : undefined;
   });
   const lists = r.list("lists", (l) => {
     l.known(["address", "members"]);
@@ -171,9 +175,7 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
   const limits = readLimits(r);
   const dkimSelectors = readDkim(r);
   const dns = readDns(r);
-  const postmaster = r.has("postmaster")
-    ? checked(r, "postmaster", addressProblem)
-    : domains[0] ? `postmaster@${domains[0].name}` : undefined;
+  const postmaster = r.has("postmaster") ? checked(r, "postmaster", addressProblem) : defaultPostmaster(r, domains, users, aliases, lists);
 
   const spec: PlatformSpec = {
     stack,
@@ -204,6 +206,16 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
   checkAddressing(problems, spec);
   if (problems.list.length > 0) throw new SpecError(problems.list);
   return spec;
+}
+
+/** Without mailplatform:postmaster, the first hosted domain's postmaster@ that the config defines. */
+function defaultPostmaster(r: Reader, domains: HostedDomain[], ...defined: { address: string }[][]): string | undefined {
+  const addresses = new Set(defined.flat().map((x) => x.address));
+  const found = domains.map((d) => `postmaster@${d.name}`).find((a) => addresses.has(a));
+  if (!found && domains.length > 0 && !r.has("directory")) {
+    r.fail("postmaster", "is not set and no hosted domain defines postmaster@: set it to an address that receives mail (DSNs and RFC 2142 mail go there)");
+  }
+  return found;
 }
 
 function checked(r: Reader, key: string, check: (v: string) => string | undefined): string | undefined {
@@ -255,7 +267,7 @@ function readSites(r: Reader): Site[] {
       const availabilityZone = s.string("availabilityZone", "nova")!;
       const cidr = checked(s, "cidr", cidrProblem);
       const egress = s.strings("egress", ipProblem);
-      if (egress.length === 0) s.fail("egress", "must list at least one address outbound mail leaves from (it is published in SPF)");
+      if (!s.has("egress") || (Array.isArray(s.value.egress) && s.value.egress.length === 0)) s.fail("egress", "must list at least one address outbound mail leaves from (it is published in SPF)");
       return name && region && cidr ? { name, region, availabilityZone, cidr, egress } : undefined;
     },
     true,
@@ -271,7 +283,8 @@ function readSites(r: Reader): Site[] {
   return sites;
 }
 
-function readPlacement(r: Reader, siteNames: string[]): Placement {
+function readPlacement(r: Reader, names: string[]): Placement {
+  const siteNames = [...new Set(names)];
   const p = r.object("placement");
   const keys = Object.values(ROLE_KEYS);
   p.known([...keys, "flavors"]);
@@ -341,12 +354,7 @@ function readDirectory(r: Reader): LdapDirectory | undefined {
   };
   const baseDn = d.string("baseDn");
   const bindDn = d.string("bindDn");
-  if (!baseDn || !bindDn) return undefined;
-  return {
-    type,
-    uris,
-    baseDn,
-    bindDn,
+  const rest = {
     // seed 003's filters, generalised from Active Directory.
     userFilter: filter("userFilter", "(&(objectClass=person)(sAMAccountName=%n)(mail=%u))"),
     passFilter: filter("passFilter", "(&(objectClass=person)(sAMAccountName=%n)(mail=%u))"),
@@ -356,6 +364,7 @@ function readDirectory(r: Reader): LdapDirectory | undefined {
     quotaAttribute: d.optionalString("quotaAttribute") ?? "info",
     loginAttribute: d.string("loginAttribute", "sAMAccountName")!,
   };
+  return baseDn && bindDn ? { type, uris, baseDn, bindDn, ...rest } : undefined;
 }
 
 function readAccess(r: Reader): Access {
@@ -416,8 +425,10 @@ function readDkim(r: Reader): DkimSelector[] {
         s.known(["name", "state"]);
         const name = s.string("name");
         if (name && !SELECTOR.test(name)) s.fail("name", `${JSON.stringify(name)} must be lower case letters, digits and -`);
-        const state = s.oneOf("state", ["active", "published"] as const, "active");
-        return name ? { name, state } : undefined;
+        const states = ["active", "published"] as const;
+        const state = s.oneOf("state", states, "active");
+        const stateOk = !s.has("state") || states.includes(s.value.state as DkimSelector["state"]);
+        return name && stateOk ? { name, state } : undefined;
       })
     : [{ name: "s1", state: "active" as const }];
   duplicatesIn(d, "selectors", selectors.map((s) => s.name));
