@@ -14,8 +14,9 @@ export function domainProblem(value: string): string | undefined {
   return undefined;
 }
 
-// RFC 5321 dot-atom local parts; quoted local parts are refused on purpose (open-relay tricks use them).
-const LOCAL_PART = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+// RFC 5321 dot-atom local parts, less the characters Postfix treats as routing (% ! @) and quoting:
+// configured addresses never need them, and open-relay tricks do.
+const LOCAL_PART = /^[a-z0-9#$&'*+/=?^_`{|}~-]+(\.[a-z0-9#$&'*+/=?^_`{|}~-]+)*$/;
 
 export function addressProblem(value: string): string | undefined {
   const at = value.lastIndexOf("@");

@@ -1,6 +1,7 @@
 // Stack config (raw, untrusted) → PlatformSpec (validated, normalized). Every problem is reported
 // at once, each naming its config key; nothing downstream runs on a spec with problems.
 import { Problems, Reader, SpecError } from "./reader";
+import { keysOf } from "./reference";
 import {
   addressProblem,
   cidrProblem,
@@ -29,11 +30,7 @@ import {
 export const NAMESPACE = "mailplatform";
 
 /** Top-level keys of the stack config, as `mailplatform:<key>`. */
-export const TOP_LEVEL_KEYS = [
-  "platformDomain", "debianRelease", "image", "sites", "placement", "domains", "users", "directory",
-  "aliases", "lists", "forwards", "devnull", "quota", "relayClients", "access", "storage", "tls",
-  "dnsbl", "limits", "dkim", "dns", "postmaster",
-] as const;
+export const TOP_LEVEL_KEYS = keysOf("");
 
 /** camelCase config key of each role in `placement`. */
 export const ROLE_KEYS: Record<Role, string> = {
@@ -80,7 +77,7 @@ export const WEBMAIL_RELAY_USER = "roundcube";
 export function parseSpec(raw: Record<string, unknown>, stack: string): PlatformSpec {
   const problems = new Problems(NAMESPACE);
   const r = Reader.root(problems, raw);
-  r.known([...TOP_LEVEL_KEYS]);
+  r.known(TOP_LEVEL_KEYS);
 
   const platformDomain = checked(r, "platformDomain", domainProblem);
   const debianRelease = r.oneOf("debianRelease", [12, 13] as const, 12);
@@ -94,7 +91,7 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
 
   const directory = readDirectory(r);
   const users = r.list("users", (u) => {
-    u.known(["address", "passwordHash", "quota"]);
+    u.known(keysOf("users[]"));
     const address = checked(u, "address", addressProblem);
     const passwordHash = checked(u, "passwordHash", passwordHashProblem);
     const quotaBytes = u.has("quota") ? size(u, "quota") : undefined;
@@ -110,7 +107,7 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
   }
 
   const aliases = r.list("aliases", (a) => {
-    a.known(["address", "to"]);
+    a.known(keysOf("aliases[]"));
     const address = hostedAddress(a, "address", isHosted);
     const to = checked(a, "to", addressProblem);
     if (to && !addressProblem(to) && !isHosted(to)) {
@@ -119,7 +116,7 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
     return address ? { address, to: to ?? "" } : undefined;
   });
   const lists = r.list("lists", (l) => {
-    l.known(["address", "members"]);
+    l.known(keysOf("lists[]"));
     const address = hostedAddress(l, "address", isHosted);
     const members = l.strings("members", addressProblem);
     if (members.length === 0) l.fail("members", "must name at least one member");
@@ -127,7 +124,7 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
     return address ? { address, members } : undefined;
   });
   const forwards = r.list("forwards", (f) => {
-    f.known(["address", "to"]);
+    f.known(keysOf("forwards[]"));
     const address = hostedAddress(f, "address", isHosted);
     const to = f.strings("to", addressProblem);
     if (to.length === 0) f.fail("to", "must name at least one outside address");
@@ -142,11 +139,11 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
   });
 
   const quota = r.object("quota");
-  quota.known(["default"]);
+  quota.known(keysOf("quota"));
   const defaultQuotaBytes = quota.has("default") ? size(quota, "default") ?? 0 : 2 * 1024 ** 3;
 
   const relayClients = r.list("relayClients", (c) => {
-    c.known(["name", "description"]);
+    c.known(keysOf("relayClients[]"));
     const name = c.string("name");
     if (name && !SASL_NAME.test(name)) c.fail("name", `${JSON.stringify(name)} must be lower case letters, digits, ._- (at most 32)`);
     if (name === WEBMAIL_RELAY_USER) c.fail("name", `"${WEBMAIL_RELAY_USER}" is reserved for the webmail's own relay user`);
@@ -156,7 +153,7 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
 
   const access = readAccess(r);
   const storage = r.object("storage");
-  storage.known(["mode", "sizeGb"]);
+  storage.known(keysOf("storage"));
   const mode = storage.oneOf("mode", ["replicated", "shared"] as const, "replicated");
   if (mode === "replicated" && debianRelease === 13) {
     storage.fail(
@@ -165,7 +162,7 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
     );
   }
   const tls = r.object("tls");
-  tls.known(["mode", "certificate", "key"]);
+  tls.known(keysOf("tls"));
   const tlsMode = tls.oneOf("mode", ["internal-ca", "supplied"] as const, "internal-ca");
   if (tlsMode === "supplied") {
     for (const k of ["certificate", "key"]) if (!tls.has(k)) tls.fail(k, `is required when tls.mode is "supplied"`);
@@ -258,7 +255,7 @@ function readSites(r: Reader): Site[] {
   const sites = r.list(
     "sites",
     (s) => {
-      s.known(["name", "region", "availabilityZone", "cidr", "egress"]);
+      s.known(keysOf("sites[]"));
       const name = s.string("name");
       if (name && !SITE_NAME.test(name)) {
         s.fail("name", `${JSON.stringify(name)} must start with a letter and be lower case letters and digits, at most 12 (it becomes part of host names)`);
@@ -286,8 +283,7 @@ function readSites(r: Reader): Site[] {
 function readPlacement(r: Reader, names: string[]): Placement {
   const siteNames = [...new Set(names)];
   const p = r.object("placement");
-  const keys = Object.values(ROLE_KEYS);
-  p.known([...keys, "flavors"]);
+  p.known(keysOf("placement"));
   const defaults: Record<Role, string[]> = {
     "smtp-in": siteNames,
     "smtp-out": siteNames,
@@ -310,7 +306,7 @@ function readPlacement(r: Reader, names: string[]): Placement {
     );
   }
   const f = p.object("flavors");
-  f.known(keys);
+  f.known(keysOf("placement.flavors"));
   const flavors = {} as Record<Role, string>;
   for (const role of ROLES) flavors[role] = f.string(ROLE_KEYS[role], DEFAULT_FLAVOR[role])!;
   return { sites, flavors };
@@ -324,7 +320,7 @@ function readDomains(r: Reader): HostedDomain[] {
   const domains = shadow.list(
     "domains",
     (d) => {
-      d.known(["name", "catchAll"]);
+      d.known(keysOf("domains[]"));
       const name = checked(d, "name", domainProblem);
       const catchAll = d.has("catchAll") ? checked(d, "catchAll", addressProblem) : undefined;
       return name ? { name, catchAll } : undefined;
@@ -339,10 +335,7 @@ function readDomains(r: Reader): HostedDomain[] {
 function readDirectory(r: Reader): LdapDirectory | undefined {
   if (!r.has("directory")) return undefined;
   const d = r.object("directory");
-  d.known([
-    "type", "uris", "baseDn", "bindDn", "bindPassword", "userFilter", "passFilter", "mailboxFilter", "groupFilter",
-    "groupMemberAttribute", "quotaAttribute", "loginAttribute",
-  ]);
+  d.known(keysOf("directory"));
   const type = d.oneOf("type", ["ldap"] as const, "ldap");
   const uris = d.strings("uris", (u) => (/^ldaps?:\/\/[^\s/]+\/?$/.test(u) ? undefined : "is not an LDAP URI (ldap://host or ldaps://host)"));
   if (uris.length === 0) d.fail("uris", "must list at least one LDAP server");
@@ -369,7 +362,7 @@ function readDirectory(r: Reader): LdapDirectory | undefined {
 
 function readAccess(r: Reader): Access {
   const a = r.object("access");
-  a.known(["sieveNetworks", "webmailNetworks", "adminNetworks"]);
+  a.known(keysOf("access"));
   const access = {
     sieveNetworks: a.strings("sieveNetworks", cidrProblem),
     webmailNetworks: a.strings("webmailNetworks", cidrProblem),
@@ -386,10 +379,10 @@ function readAccess(r: Reader): Access {
 
 function readDnsbl(r: Reader): { zones: DnsblZone[]; threshold: number } {
   const d = r.object("dnsbl");
-  d.known(["threshold", "zones"]);
+  d.known(keysOf("dnsbl"));
   const zones = d.has("zones")
     ? d.list("zones", (z) => {
-        z.known(["zone", "weight"]);
+        z.known(keysOf("dnsbl.zones[]"));
         const zone = checked(z, "zone", domainProblem);
         const weight = z.integer("weight", 1, -10, 10);
         return zone ? { zone, weight } : undefined;
@@ -400,7 +393,7 @@ function readDnsbl(r: Reader): { zones: DnsblZone[]; threshold: number } {
 
 function readLimits(r: Reader): Limits {
   const l = r.object("limits");
-  l.known([...Object.keys(DEFAULT_LIMITS)]);
+  l.known(keysOf("limits"));
   const queueLifetime = l.string("queueLifetime", DEFAULT_LIMITS.queueLifetime)!;
   if (!/^[1-9][0-9]*[smhdw]$/.test(queueLifetime)) {
     l.fail("queueLifetime", `${JSON.stringify(queueLifetime)} is not a duration (a number and s, m, h, d or w, e.g. 5d)`);
@@ -419,10 +412,10 @@ function readLimits(r: Reader): Limits {
 
 function readDkim(r: Reader): DkimSelector[] {
   const d = r.object("dkim");
-  d.known(["selectors"]);
+  d.known(keysOf("dkim"));
   const selectors = d.has("selectors")
     ? d.list("selectors", (s) => {
-        s.known(["name", "state"]);
+        s.known(keysOf("dkim.selectors[]"));
         const name = s.string("name");
         if (name && !SELECTOR.test(name)) s.fail("name", `${JSON.stringify(name)} must be lower case letters, digits and -`);
         const states = ["active", "published"] as const;
@@ -440,7 +433,7 @@ function readDkim(r: Reader): DkimSelector[] {
 
 function readDns(r: Reader): DnsSettings {
   const d = r.object("dns");
-  d.known(["ttl", "dmarcPolicy", "reportAddress", "mtaStsMode", "forwarders", "provider", "designateZone"]);
+  d.known(keysOf("dns"));
   const provider = d.oneOf("provider", ["none", "designate"] as const, "none");
   const designateZone = d.has("designateZone") ? checked(d, "designateZone", domainProblem) : undefined;
   if (provider === "designate" && !designateZone) d.fail("designateZone", `is required when dns.provider is "designate"`);

@@ -1,0 +1,83 @@
+// The spec model: sizes, addresses, the stacks' topology and planned addressing.
+import { strict as assert } from "assert";
+import * as path from "path";
+import { loadStackSpec } from "../components/core/src/spec/load";
+import { cidrProblem, formatSize, nthAddress, parseSize, addressProblem } from "../components/core/src/spec/syntax";
+import { referenceMarkdown, REFERENCE } from "../components/core/src/spec/reference";
+import { allHosts, hostsOf, serviceNames } from "../components/core/src/topology";
+import { ROLES } from "../components/core/src/spec/types";
+
+const root = path.join(__dirname, "..");
+
+describe("spec syntax", () => {
+  it("parses Dovecot-style sizes and prints them back", () => {
+    assert.equal(parseSize("2G"), 2 * 1024 ** 3);
+    assert.equal(parseSize("500M"), 500 * 1024 ** 2);
+    assert.equal(parseSize(1000), 1000);
+    for (const bad of ["2 GB", "2g", "-1", "0", "", "1.5G", 1.5]) assert.equal(parseSize(bad), undefined, String(bad));
+    assert.equal(formatSize(10 * 1024 ** 3), "10G");
+    assert.equal(formatSize(1536 * 1024), "1536K");
+  });
+
+  it("refuses quoted, routed and percent-hack addresses", () => {
+    assert.equal(addressProblem("alice@example.com"), undefined);
+    for (const bad of ['"a b"@example.com', "a%b@example.com@x.example", "@relay:a@example.com", "a!b@example.com", "a..b@example.com", "a@example"]) {
+      assert.ok(addressProblem(bad), bad);
+    }
+  });
+
+  it("plans addresses inside a CIDR and checks host bits", () => {
+    assert.equal(nthAddress("10.20.1.0/24", 31), "10.20.1.31");
+    assert.equal(nthAddress("10.20.0.0/16", 300), "10.20.1.44");
+    assert.equal(nthAddress("2001:db8::/64", 17), "2001:db8::11");
+    assert.equal(cidrProblem("10.0.0.0/8"), undefined);
+    assert.match(cidrProblem("10.0.0.1/8")!, /host bits/);
+  });
+});
+
+describe("stack topology", () => {
+  const prod = loadStackSpec(root, "prod");
+  const staging = loadStackSpec(root, "staging");
+
+  it("prod has three smtp-in, three smtp-out, three frontends, a maildrop pair and a webmail", () => {
+    const count = (role: (typeof ROLES)[number]) => hostsOf(prod, role).length;
+    assert.deepEqual(ROLES.map(count), [3, 3, 2, 3, 1]);
+    assert.deepEqual(new Set(hostsOf(prod, "smtp-in").map((h) => h.site.region)).size, 3);
+  });
+
+  it("staging still has every role and a maildrop pair in two sites", () => {
+    for (const role of ROLES) assert.ok(hostsOf(staging, role).length >= 1, role);
+    const pair = hostsOf(staging, "maildrop");
+    assert.equal(pair.length, 2);
+    assert.notEqual(pair[0].site.name, pair[1].site.name);
+    assert.equal(staging.storage.mode, "shared");
+  });
+
+  it("names hosts after their role and gives each a unique address in its site's network", () => {
+    for (const spec of [prod, staging]) {
+      const hosts = allHosts(spec);
+      for (const h of hosts) {
+        assert.ok(h.name.startsWith(h.role + "-"), h.name);
+        assert.equal(h.fqdn, `${h.name}.${spec.platformDomain}`);
+        assert.ok(h.address.startsWith(h.site.cidr.split(".").slice(0, 3).join(".") + "."), `${h.name} ${h.address}`);
+      }
+      assert.equal(new Set(hosts.map((h) => h.address)).size, hosts.length);
+      assert.equal(new Set(hosts.map((h) => h.name)).size, hosts.length);
+    }
+  });
+
+  it("puts the primary maildrop first, as placed", () => {
+    assert.deepEqual(hostsOf(prod, "maildrop").map((h) => [h.name, h.index]), [["maildrop-zrh", 0], ["maildrop-ams", 1]]);
+    assert.equal(serviceNames(prod).maildrop, "maildrop.mail.example.net");
+  });
+});
+
+describe("spec reference", () => {
+  it("documents every setting once, with a type and a meaning", () => {
+    for (const [p, docs] of Object.entries(REFERENCE)) {
+      assert.equal(new Set(docs.map((d) => d.key)).size, docs.length, p);
+      for (const d of docs) assert.ok(d.type && d.doc.length > 5, `${p}.${d.key}`);
+    }
+    assert.match(referenceMarkdown("mailplatform"), /\| `adminNetworks` \| list of CIDR \|/);
+  });
+});
