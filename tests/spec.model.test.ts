@@ -81,3 +81,11 @@ describe("spec reference", () => {
     assert.match(referenceMarkdown("mailplatform"), /\| `adminNetworks` \| list of CIDR \|/);
   });
 });
+
+describe("README", () => {
+  it("carries the current spec reference (npm run docs)", () => {
+    const { withReference } = require("../scripts/docs") as typeof import("../scripts/docs");
+    const readme = require("fs").readFileSync(path.join(root, "README.md"), "utf8") as string;
+    assert.equal(withReference(readme), readme, "README.md is stale: run npm run docs");
+  });
+});

@@ -154,7 +154,8 @@ export function referenceMarkdown(namespace: string): string {
   const out: string[] = [];
   for (const [path, docs] of Object.entries(REFERENCE)) {
     out.push(`#### \`${path === "" ? `${namespace}:<key>` : `${namespace}:${path}`}\``, "", "| key | type | default | meaning |", "|---|---|---|---|");
-    for (const d of docs) out.push(`| \`${d.key}\` | ${d.type} | ${d.default ?? "—"} | ${d.doc.replace(/\|/g, "\\|")} |`);
+    const cell = (text: string) => text.replace(/\|/g, "\\|");
+    for (const d of docs) out.push(`| \`${d.key}\` | ${cell(d.type)} | ${cell(d.default ?? "—")} | ${cell(d.doc)} |`);
     out.push("");
   }
   return out.join("\n");
