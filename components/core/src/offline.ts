@@ -3,22 +3,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import { writeBundle } from "./bundle";
-import { dkimPublicKeys, dnsRecords, PublicAddresses } from "./dns/records";
+import { dkimPublicKeys, dnsRecords, placeholderPublicAddresses } from "./dns/records";
 import { zoneFiles } from "./dns/zone";
 import { networkRules } from "./network/rules";
 import { renderPlatform } from "./render";
 import { maskedSecrets } from "./secrets/masked";
 import { PlatformSpec } from "./spec/types";
-import { hostsOf } from "./topology";
-
-/**
- * Stand-in public addresses (RFC 5737 TEST-NET-3) for hosts whose floating IPs only the cloud
- * assigns; dns.json says so.
- */
-export function placeholderPublicAddresses(spec: PlatformSpec): PublicAddresses {
-  const publicHosts = [...hostsOf(spec, "smtp-in"), ...hostsOf(spec, "frontend")];
-  return Object.fromEntries(publicHosts.map((h, i) => [h.name, { ipv4: `203.0.113.${10 + i}` }]));
-}
 
 export function renderOffline(spec: PlatformSpec, outDir: string): { hosts: string[]; records: number } {
   const secrets = maskedSecrets(spec);

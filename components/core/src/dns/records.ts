@@ -46,6 +46,15 @@ export function dkimKeyValue(publicKeyPem: string, kind: "rsa" | "ed25519"): str
   return (kind === "ed25519" ? der.subarray(der.length - 32) : der).toString("base64");
 }
 
+/**
+ * Stand-in public addresses (RFC 5737 TEST-NET-3) for hosts whose floating IPs only the cloud
+ * assigns; dns.json says so.
+ */
+export function placeholderPublicAddresses(spec: PlatformSpec): PublicAddresses {
+  const publicHosts = [...hostsOf(spec, "smtp-in"), ...hostsOf(spec, "frontend")];
+  return Object.fromEntries(publicHosts.map((h, i) => [h.name, { ipv4: `203.0.113.${10 + i}` }]));
+}
+
 export interface DnsInputs {
   publicAddresses: PublicAddresses;
   dkim: DkimPublicKeys;

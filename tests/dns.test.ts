@@ -1,0 +1,104 @@
+// The platform's DNS records: what a DNS provider receives, and a zone file BIND accepts.
+import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import { createPublicKey, sign, verify } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { dkimPublicKeys, dnsRecords, DnsRecord, placeholderPublicAddresses } from "../components/core/src/dns/records";
+import { zoneFile, zonesOf, zoneFiles } from "../components/core/src/dns/zone";
+
+import { generateDkimKeys } from "../components/core/src/secrets/local";
+import { mtaStsPolicy } from "../components/core/src/shared/mta-sts";
+import { loadStackSpec } from "../components/core/src/spec/load";
+import { PlatformSpec } from "../components/core/src/spec/types";
+import { hostsOf, serviceNames } from "../components/core/src/topology";
+
+const root = path.join(__dirname, "..");
+
+function recordsFor(spec: PlatformSpec) {
+  const keys = Object.fromEntries(spec.domains.map((d) => [d.name, Object.fromEntries(spec.dkimSelectors.map((s) => [s.name, generateDkimKeys()]))]));
+  const records = dnsRecords(spec, { publicAddresses: placeholderPublicAddresses(spec), dkim: dkimPublicKeys(keys) });
+  return { keys, records };
+}
+
+const values = (records: DnsRecord[], name: string, type: string) =>
+  records.filter((r) => r.name === name && r.type === type).map((r) => r.value).sort();
+
+describe("DNS records", () => {
+  for (const stack of ["prod", "staging"]) {
+    describe(stack, () => {
+      const spec = loadStackSpec(root, stack);
+      const { keys, records } = recordsFor(spec);
+      const smtpIn = hostsOf(spec, "smtp-in");
+
+      it("gives every hosted domain and the SRS domain an equal-preference MX on every smtp-in", () => {
+        for (const zone of [...spec.domains.map((d) => d.name), spec.platformDomain]) {
+          assert.deepEqual(values(records, zone, "MX"), smtpIn.map((h) => `10 ${h.fqdn}.`).sort(), zone);
+        }
+      });
+
+      it("publishes SPF with exactly the sites' egress addresses, DMARC and TLS-RPT", () => {
+        const d = spec.domains[0].name;
+        const [spf] = values(records, d, "TXT");
+        const egress = spec.sites.flatMap((s) => s.egress);
+        assert.deepEqual(spf.split(" ").filter((t) => /^ip[46]:/.test(t)).map((t) => t.slice(4)).sort(), [...egress].sort());
+        assert.match(spf, /^v=spf1 .* -all$/);
+        assert.deepEqual(values(records, `_dmarc.${d}`, "TXT"), [`v=DMARC1; p=${spec.dns.dmarcPolicy}; rua=mailto:${spec.dns.reportAddress}; adkim=r; aspf=r`]);
+        assert.deepEqual(values(records, `_smtp._tls.${d}`, "TXT"), [`v=TLSRPTv1; rua=mailto:${spec.dns.reportAddress}`]);
+      });
+
+      it("publishes both DKIM keys of every selector, in a form that verifies the private key's signatures", () => {
+        for (const { name: d } of spec.domains) {
+          for (const sel of spec.dkimSelectors) {
+            for (const kind of ["rsa", "ed25519"] as const) {
+              const [txt] = values(records, `${sel.name}-${kind}._domainkey.${d}`, "TXT");
+              const p = /p=([A-Za-z0-9+/=]+)$/.exec(txt)![1];
+              assert.ok(txt.startsWith(`v=DKIM1; k=${kind}; `));
+              const pub = kind === "rsa"
+                ? createPublicKey({ key: Buffer.from(p, "base64"), format: "der", type: "spki" })
+                : createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: Buffer.from(p, "base64").toString("base64url") }, format: "jwk" });
+              const priv = keys[d][sel.name][kind].privateKeyPem;
+              const data = Buffer.from("dkim");
+              const algo = kind === "rsa" ? "sha256" : null;
+              assert.ok(verify(algo, data, pub, sign(algo, data, priv)), `${sel.name}-${kind} ${d}`);
+            }
+          }
+        }
+        assert.ok(!JSON.stringify(records).includes("PRIVATE KEY"));
+      });
+
+      it("announces the MTA-STS policy the frontends serve, and RFC 6186 services", () => {
+        const d = spec.domains[0].name;
+        assert.deepEqual(values(records, `_mta-sts.${d}`, "TXT"), [`v=STSv1; id=${mtaStsPolicy(spec).id}`]);
+        const names = serviceNames(spec);
+        assert.deepEqual(values(records, `_submissions._tcp.${d}`, "SRV"), [`0 1 465 ${names.submission}.`]);
+        assert.deepEqual(values(records, `_imaps._tcp.${d}`, "SRV"), [`0 1 993 ${names.imap}.`]);
+        for (const s of ["_submission", "_imap", "_pop3s"]) assert.equal(values(records, `${s}._tcp.${d}`, "SRV").length, 1, s);
+        assert.equal(values(records, names.imap, "A").length, hostsOf(spec, "frontend").length);
+      });
+
+      it("routes the internal maildrop name to the pair, primary at 10 and backup at 20", () => {
+        const [primary, backup] = hostsOf(spec, "maildrop");
+        const mx = records.filter((r) => r.name === serviceNames(spec).maildrop);
+        assert.deepEqual(mx.map((r) => [r.value, r.scope]), [[`10 ${primary.fqdn}.`, "internal"], [`20 ${backup.fqdn}.`, "internal"]]);
+      });
+
+      it("writes zones that named-checkzone accepts", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "zone-"));
+        try {
+          for (const zone of zonesOf(records)) {
+            const file = path.join(dir, `${zone}.zone`);
+            // The zone's SOA and NS belong to whoever serves it; the check needs some.
+            fs.writeFileSync(file, `$TTL 3600\n${zone}. IN SOA ns.${zone}. hostmaster.${zone}. 1 3600 600 86400 300\n${zone}. IN NS ns.${zone}.\nns.${zone}. IN A 192.0.2.53\n` + zoneFile(records, zone));
+            const out = execFileSync("named-checkzone", ["-k", "fail", "-n", "ignore", zone, file], { encoding: "utf8" });
+            assert.match(out, /OK/);
+          }
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+        assert.equal(zoneFiles(records).match(/\$ORIGIN/g)!.length, zonesOf(records).length);
+      });
+    });
+  }
+});
