@@ -1,0 +1,288 @@
+// Dovecot on the maildrop: the mailbox store. One dovecot.conf written whole, no conf.d includes
+// (seed 004): LMTP from Postfix with Sieve, IMAP/POP3/ManageSieve directly and behind the frontends
+// (PROXY protocol), quota, full-text search, spam learning from Junk moves, and either dsync
+// replication with the peer or the NFS-safe settings for a shared volume (seed 003).
+import * as fs from "fs";
+import * as path from "path";
+import { Account, file, Fragment, HostFile, secretFile } from "../../files";
+import { INTERNAL, PORTS, PROXIED } from "../../ports";
+import { RenderContext } from "../../render";
+import { DOVECOT_LDAP_CONF, ldapConf, passdbs, passwdFile } from "../../shared/dovecot";
+import { TLS_CA, TLS_CERT, TLS_KEY } from "../../shared/tls";
+import { PlatformSpec } from "../../spec/types";
+import { hostsOf } from "../../topology";
+
+/** Postfix's virtual_transport = lmtp:unix:private/dovecot-lmtp. */
+export const LMTP_SOCKET = "/var/spool/postfix/private/dovecot-lmtp";
+/** Where the OpenStack layer mounts the Manila share in shared mode. */
+export const SHARED_MAIL_ROOT = "/srv/mail";
+export const LOCAL_MAIL_ROOT = "/var/vmail";
+/** Owner of every mailbox; the same uid/gid on every maildrop, so a shared volume reads the same (seed 003). */
+export const VMAIL: Account = { name: "vmail", uid: 5000, home: LOCAL_MAIL_ROOT };
+
+const USERS = "/etc/dovecot/users";
+const SIEVE_DIR = "/etc/dovecot/sieve";
+const PIPE_DIR = "/etc/dovecot/sieve-pipe";
+const QUOTA_WARNING = "/etc/dovecot/quota-warning";
+const REPLICATION_SECRET = "/etc/dovecot/replication.conf";
+const STATIC = path.join(__dirname, "../../../static/dovecot");
+
+export function mailRoot(spec: PlatformSpec): string {
+  return spec.storage.mode === "shared" ? SHARED_MAIL_ROOT : LOCAL_MAIL_ROOT;
+}
+
+const hostPort = (address: string, port: number) => (address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`);
+const staticFile = (name: string) => fs.readFileSync(path.join(STATIC, name), "utf8");
+
+/** A login service with its direct listeners and, for each, a PROXY-protocol twin for the frontends. */
+function loginService(service: string, listeners: { name: string; port: number; proxied: number; ssl?: boolean }[]): string {
+  const listener = (name: string, port: number, ssl?: boolean, haproxy?: boolean) =>
+    `  inet_listener ${name} {\n    port = ${port}\n${ssl ? "    ssl = yes\n" : ""}${haproxy ? "    haproxy = yes\n" : ""}  }`;
+  return [
+    `service ${service} {`,
+    ...listeners.flatMap((l) => [listener(l.name, l.port, l.ssl), listener(`${l.name}-proxied`, l.proxied, l.ssl, true)]),
+    "}",
+  ].join("\n");
+}
+
+/** `mailbox` blocks of the special-use folders (seed 003), created and subscribed for every user. */
+function specialUse(): string {
+  const box = (name: string, use: string, auto = "subscribe") =>
+    `  mailbox ${name.includes(" ") ? `"${name}"` : name} {\n    special_use = \\${use}\n    auto = ${auto}\n  }`;
+  return [
+    box("Drafts", "Drafts"),
+    box("Sent", "Sent"),
+    // Apple Mail's name for Sent: found by clients that look for it, but not a second folder for everyone.
+    box("Sent Messages", "Sent", "no"),
+    box("Junk", "Junk"),
+    box("Trash", "Trash"),
+  ].join("\n");
+}
+
+export function dovecotMaildrop(ctx: RenderContext): Fragment {
+  const { spec, host, secrets } = ctx;
+  const replicated = spec.storage.mode === "replicated";
+  const ldap = !!spec.directory;
+  const root = mailRoot(spec);
+  const home = `${root}/%Ld/%Ln`;
+  const frontends = hostsOf(spec, "frontend").map((h) => h.address);
+  const peers = hostsOf(spec, "maildrop").filter((h) => h.name !== host.name);
+  const controllers = hostsOf(spec, "smtp-in").map((h) => hostPort(h.address, INTERNAL.rspamdController));
+  const quotaRule = (bytes: number) => `*:storage=${bytes}B`;
+  const quotaAttr = spec.directory?.quotaAttribute;
+
+  const userdbs = [
+    spec.users.length > 0 && `userdb {\n  driver = passwd-file\n  args = ${USERS}\n  default_fields = home=${home}\n}`,
+    ldap && `userdb {\n  driver = ldap\n  args = ${DOVECOT_LDAP_CONF}\n  default_fields = home=${home}\n}`,
+  ].filter(Boolean).join("\n");
+
+  const conf = `# Dovecot on ${host.name}: the mailbox store (${spec.storage.mode} storage).
+protocols = imap pop3 lmtp sieve
+hostname = ${host.fqdn}
+postmaster_address = ${spec.postmaster}
+# user+tag@domain is delivered to user@domain (Sieve can file by the tag).
+recipient_delimiter = +
+# Log failed logins (never the passwords).
+auth_verbose = yes
+
+## TLS: nothing authenticates in clear; 143/110/4190 need STARTTLS first.
+ssl = required
+ssl_cert = <${TLS_CERT}
+ssl_key = <${TLS_KEY}
+ssl_min_protocol = TLSv1.2
+ssl_prefer_server_ciphers = yes
+disable_plaintext_auth = yes
+auth_mechanisms = plain login
+
+## The frontends pass clients on with the PROXY protocol: logs, penalties and connection limits
+## see the real client. Only they may send it.
+haproxy_trusted_networks = ${frontends.join(" ")}
+
+## Users: full address as user name, homes under ${root}/<domain>/<user>.
+${passdbs(spec.users.length > 0 ? USERS : undefined, ldap)}
+${userdbs}
+
+## Storage: every mailbox belongs to vmail (uid ${VMAIL.uid} on every maildrop).
+mail_uid = ${VMAIL.name}
+mail_gid = ${VMAIL.name}
+first_valid_uid = ${VMAIL.uid}
+last_valid_uid = ${VMAIL.uid}
+mail_location = mdbox:~/mdbox
+mail_plugins = $mail_plugins notify mail_log quota fts fts_xapian${replicated ? " replication" : ""}
+${replicated ? "" : `# Shared NFS volume (seed 003): no mmap, fsync every write, flush NFS caches between hosts.
+mmap_disable = yes
+mail_fsync = always
+mail_nfs_storage = yes
+mail_nfs_index = yes
+`}
+namespace inbox {
+  inbox = yes
+  separator = /
+${specialUse()}
+}
+
+## Client protocols: direct for site-local clients, *-proxied for the frontends.
+${loginService("imap-login", [
+    { name: "imap", port: PORTS.imap, proxied: PROXIED.imap },
+    { name: "imaps", port: PORTS.imaps, proxied: PROXIED.imaps, ssl: true },
+  ])}
+${loginService("pop3-login", [
+    { name: "pop3", port: PORTS.pop3, proxied: PROXIED.pop3 },
+    { name: "pop3s", port: PORTS.pop3s, proxied: PROXIED.pop3s, ssl: true },
+  ])}
+${loginService("managesieve-login", [{ name: "sieve", port: PORTS.managesieve, proxied: PROXIED.managesieve }])}
+service managesieve {
+  process_limit = 256
+}
+protocol imap {
+  mail_plugins = $mail_plugins imap_quota imap_sieve
+  mail_max_userip_connections = 50
+}
+
+## Delivery: Postfix hands every message to LMTP; Sieve files it.
+service lmtp {
+  unix_listener ${LMTP_SOCKET} {
+    mode = 0600
+    user = postfix
+    group = postfix
+  }
+}
+protocol lmtp {
+  mail_plugins = $mail_plugins sieve
+}
+# Refuse an over-quota recipient at RCPT, so the sender gets a clear bounce.
+lmtp_rcpt_check_quota = yes
+# Folders a user's Sieve script files into are created on first use.
+lda_mailbox_autocreate = yes
+lda_mailbox_autosubscribe = yes
+
+## Quota: per user from the userdb, else the platform default. Over quota bounces (5.2.2), not
+## retried; Trash may exceed it by 10% so users can still delete.
+quota_full_tempfail = no
+service quota-warning {
+  executable = script ${QUOTA_WARNING}
+  user = dovecot
+  unix_listener quota-warning {
+    user = ${VMAIL.name}
+    mode = 0600
+  }
+}
+plugin {
+  quota = count:User quota
+  quota_vsizes = yes
+  quota_rule = ${quotaRule(spec.defaultQuotaBytes)}
+  quota_rule2 = Trash:storage=+10%%
+  quota_grace = 10%%
+  quota_exceeded_message = Mailbox full: the recipient's mailbox is over its storage quota.
+  quota_warning = storage=95%% quota-warning 95 %u ${spec.postmaster}
+  quota_warning2 = storage=80%% quota-warning 80 %u ${spec.postmaster}
+}
+
+## Sieve: the global spam filter first, then the user's own script (edited over ManageSieve).
+## imapsieve: moving mail into Junk reports spam to Rspamd, moving it out reports ham.
+plugin {
+  sieve = file:~/sieve;active=~/.dovecot.sieve
+  sieve_before = ${SIEVE_DIR}/spam-to-junk.sieve
+  # Redirects leave as the user, so SPF holds at the destination.
+  sieve_redirect_envelope_from = orig_recipient
+  sieve_plugins = sieve_imapsieve sieve_extprograms
+  # Only administrator scripts may run programs, and only those in the pipe directory.
+  sieve_global_extensions = +vnd.dovecot.pipe
+  sieve_pipe_bin_dir = ${PIPE_DIR}
+  imapsieve_mailbox1_name = Junk
+  imapsieve_mailbox1_causes = COPY
+  imapsieve_mailbox1_before = file:${SIEVE_DIR}/report-spam.sieve
+  imapsieve_mailbox2_name = *
+  imapsieve_mailbox2_from = Junk
+  imapsieve_mailbox2_causes = COPY
+  imapsieve_mailbox2_before = file:${SIEVE_DIR}/report-ham.sieve
+}
+
+## Full-text search (Xapian), indexed on delivery; spam and deleted mail are not worth indexing.
+plugin {
+  fts = xapian
+  fts_xapian = partial=3 full=20 verbose=0
+  fts_autoindex = yes
+  fts_autoindex_exclude = \\Junk
+  fts_autoindex_exclude2 = \\Trash
+}
+service indexer-worker {
+  vsz_limit = 2G
+}
+
+## Audit trail of deletions and moves in the log.
+plugin {
+  mail_log_events = delete undelete expunge copy mailbox_delete mailbox_rename
+  mail_log_fields = uid box msgid size
+}
+${replicated ? `
+## Replication (dsync, multi-master) with ${peers.map((p) => p.name).join(", ")}, over TLS on the doveadm port.
+replication_max_conns = 10
+replication_full_sync_interval = 1h
+doveadm_port = ${INTERNAL.doveadm}
+# doveadm_password, kept out of this world-readable file.
+!include ${REPLICATION_SECRET}
+ssl_client_ca_file = ${TLS_CA}
+service aggregator {
+  fifo_listener replication-notify-fifo {
+    user = ${VMAIL.name}
+    mode = 0600
+  }
+  unix_listener replication-notify {
+    user = ${VMAIL.name}
+    mode = 0600
+  }
+}
+service replicator {
+  process_min_avail = 1
+  unix_listener replicator-doveadm {
+    user = ${VMAIL.name}
+    mode = 0600
+  }
+}
+service doveadm {
+  vsz_limit = 512M
+  inet_listener {
+    port = ${INTERNAL.doveadm}
+    ssl = yes
+  }
+}
+plugin {
+${peers.map((p, i) => `  mail_replica${i === 0 ? "" : i + 1} = tcps:${p.address}:${INTERNAL.doveadm}`).join("\n")}
+}
+` : ""}`;
+
+  const users = spec.users.map((u) => ({
+    user: u.address,
+    hash: u.passwordHash,
+    extra: u.quotaBytes === undefined ? [] : [`userdb_quota_rule=${quotaRule(u.quotaBytes)}`],
+  }));
+  const sieve = (name: string): HostFile => file("dovecot", `${SIEVE_DIR}/${name}`, staticFile(`sieve/${name}`), { compile: "sievec" });
+  const script = (target: string): HostFile => file("dovecot", target, staticFile(path.basename(target)), { mode: "0755" });
+
+  return {
+    packages: [
+      "dovecot-core", "dovecot-imapd", "dovecot-pop3d", "dovecot-lmtpd", "dovecot-sieve", "dovecot-managesieved",
+      "dovecot-fts-xapian", "curl", ...(ldap ? ["dovecot-ldap"] : []),
+    ],
+    services: ["dovecot"],
+    accounts: [{ ...VMAIL, home: root }],
+    directories: [{ path: root, owner: VMAIL.name, group: VMAIL.name, mode: "0750" }],
+    files: [
+      file("dovecot", "/etc/dovecot/dovecot.conf", conf),
+      ...(spec.users.length > 0 ? [passwdFile(USERS, users)] : []),
+      ...(ldap ? [ldapConf(ctx, quotaAttr && `=quota_rule=*:storage=%{ldap:${quotaAttr}:${spec.defaultQuotaBytes}}B`)] : []),
+      ...(replicated ? [secretFile("dovecot", REPLICATION_SECRET, `doveadm_password = ${secrets.replicationPassword}`, { mode: "0600" })] : []),
+      sieve("spam-to-junk.sieve"),
+      sieve("report-spam.sieve"),
+      sieve("report-ham.sieve"),
+      script(`${PIPE_DIR}/rspamd-learn`),
+      script(QUOTA_WARNING),
+      // Where and how the learn script reaches each smtp-in's Rspamd controller; read by vmail.
+      file("dovecot", "/etc/dovecot/rspamd-controllers", controllers.join("\n")),
+      secretFile("dovecot", "/etc/dovecot/rspamd-learn.curlrc", `header = "Password: ${secrets.rspamdControllerPassword}"`, {
+        group: VMAIL.name,
+      }),
+    ],
+  };
+}

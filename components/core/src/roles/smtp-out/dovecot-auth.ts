@@ -1,0 +1,56 @@
+// Dovecot on smtp-out: only the SASL authentication server behind Postfix submission (seed 004).
+// Mail users log in with their address and mailbox password; relay clients (servers, the webmail)
+// with their own name and a machine password.
+import { file, Fragment } from "../../files";
+import { RenderContext } from "../../render";
+import { WEBMAIL_RELAY_USER } from "../../spec/validate";
+import { ldapConf, passdbs, passwdFile } from "../../shared/dovecot";
+import { machinePasswordHash } from "../../shared/passwords";
+
+export const SASL_USERS = "/etc/dovecot/sasl-users";
+/** Postfix's smtpd_sasl_path = private/auth, relative to its queue directory. */
+export const POSTFIX_AUTH_SOCKET = "/var/spool/postfix/private/auth";
+
+/** The SASL users that are not mailboxes: the webmail's own and the configured relay clients. */
+export function relayUsers(ctx: RenderContext): { user: string; hash: string }[] {
+  return [WEBMAIL_RELAY_USER, ...ctx.spec.relayClients.map((c) => c.name)].map((user) => {
+    const password = ctx.secrets.relayPasswords[user];
+    if (!password) throw new Error(`no relay password for SASL user ${user} in the secrets`);
+    return { user, hash: machinePasswordHash(user, password) };
+  });
+}
+
+export function dovecotAuth(ctx: RenderContext): Fragment {
+  const { spec } = ctx;
+  const ldap = !!spec.directory;
+  // Users of the stack config and relay clients from the file; a directory's users from LDAP.
+  const entries = [...spec.users.map((u) => ({ user: u.address, hash: u.passwordHash })), ...relayUsers(ctx)];
+  const conf = `# Dovecot on ${ctx.host.name}: SASL authentication for Postfix only, no mail protocols.
+protocols = none
+# Postfix reaches it over a local socket. TLS towards clients is Postfix's, and so is refusing
+# AUTH before STARTTLS (smtpd_tls_auth_only): this auth server does not see the TLS state.
+ssl = no
+auth_mechanisms = plain login
+# Log failed logins (never the passwords).
+auth_verbose = yes
+
+service auth {
+  unix_listener ${POSTFIX_AUTH_SOCKET} {
+    mode = 0660
+    user = postfix
+    group = postfix
+  }
+}
+
+${passdbs(SASL_USERS, ldap)}
+`;
+  return {
+    packages: ["dovecot-core", ...(ldap ? ["dovecot-ldap"] : [])],
+    services: ["dovecot"],
+    files: [
+      file("dovecot", "/etc/dovecot/dovecot.conf", conf),
+      passwdFile(SASL_USERS, entries),
+      ...(ldap ? [ldapConf(ctx)] : []),
+    ],
+  };
+}

@@ -1,0 +1,352 @@
+// Frontends (NGINX stream + HTTPS) and the webmail (Roundcube): what the rendered configs derive
+// from the spec, the real checkers on them (nginx -t, php-fpm -t, php -l), and both hosts run for
+// real inside a private network + mount namespace (frontend-lab.ts) with fake backends.
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { HostBundle, HostFile } from "../../components/core/src/files";
+import { INTERNAL, PORTS, PROXIED } from "../../components/core/src/ports";
+import { renderFrontend } from "../../components/core/src/roles/frontend";
+import { renderWebmail } from "../../components/core/src/roles/webmail";
+import { MANAGESIEVE_CONFIG, php, ROUNDCUBE_CONFIG } from "../../components/core/src/roles/webmail/roundcube";
+import { PlatformSecrets } from "../../components/core/src/secrets";
+import { generateLocalSecrets } from "../../components/core/src/secrets/local";
+import { mtaStsPolicy } from "../../components/core/src/shared/mta-sts";
+import { NGINX_HTTP_CONF, NGINX_STREAM_CONF } from "../../components/core/src/shared/nginx";
+import { TLS_CA } from "../../components/core/src/shared/tls";
+import { loadStackSpec } from "../../components/core/src/spec/load";
+import { PlatformSpec } from "../../components/core/src/spec/types";
+import { WEBMAIL_RELAY_USER } from "../../components/core/src/spec/validate";
+import { hostsOf, serviceNames } from "../../components/core/src/topology";
+import type { HttpResult, LabInput, TcpResult } from "./frontend-lab";
+
+const root = path.join(__dirname, "..", "..");
+
+function fileOf(b: HostBundle, p: string): HostFile {
+  const f = b.files.find((x) => x.path === p);
+  assert.ok(f, `${b.host.name} has no ${p}`);
+  return f;
+}
+
+/** `upstream name { ... }` blocks: members as address:port and whether each is a backup. */
+function upstreams(conf: string): Record<string, { member: string; backup: boolean; line: string }[]> {
+  const out: Record<string, { member: string; backup: boolean; line: string }[]> = {};
+  for (const m of conf.matchAll(/upstream (\S+) \{([^}]*)\}/g)) {
+    out[m[1]] = [...m[2].matchAll(/server (\S+)([^;]*);/g)].map((s) => ({ member: s[1], backup: /\bbackup\b/.test(s[2]), line: s[0] }));
+  }
+  return out;
+}
+
+/** The stream `server { ... }` block that listens on a port. */
+function streamServer(conf: string, port: number): string {
+  const block = conf.split(/\n(?=upstream |server \{)/).find((b) => b.startsWith("server {") && b.includes(`listen ${port};`));
+  assert.ok(block, `no stream server on ${port}`);
+  return block;
+}
+
+/** Runs a shell script in a private mount namespace with overlays on /etc and /var, the bundle's files written there. */
+function inNamespace(bundle: HostBundle, script: string): { status: number | null; out: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fe-ns-"));
+  try {
+    fs.writeFileSync(path.join(dir, "files.json"), JSON.stringify(bundle.files));
+    const write = `const fs=require("fs"),p=require("path"),cp=require("child_process");
+for (const f of JSON.parse(fs.readFileSync(process.argv[1],"utf8"))) { fs.mkdirSync(p.dirname(f.path),{recursive:true});
+  fs.writeFileSync(f.path,f.content); cp.execFileSync("chown",[f.owner+":"+f.group,f.path]); fs.chmodSync(f.path,parseInt(f.mode,8)); }`;
+    const r = spawnSync("unshare", ["--mount", "--propagation", "private", "bash", "-ec", `
+      d=$(mktemp -d); mount -t tmpfs tmpfs "$d"
+      for x in etc var; do mkdir -p "$d/up/$x" "$d/w/$x"; mount -t overlay overlay -o "lowerdir=/$x,upperdir=$d/up/$x,workdir=$d/w/$x" "/$x"; done
+      mount -t tmpfs tmpfs /run; mkdir -p /run/php
+      node -e '${write}' "${dir}/files.json"
+      ${script}`], { encoding: "utf8" });
+    return { status: r.status, out: `${r.stdout}${r.stderr}` };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function runLab(input: LabInput): Record<string, unknown> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fe-lab-"));
+  try {
+    fs.writeFileSync(path.join(dir, "input.json"), JSON.stringify(input));
+    const r = spawnSync("unshare", ["--net", "--mount", "--propagation", "private",
+      process.execPath, "--import", "tsx", path.join(__dirname, "frontend-lab.ts"), path.join(dir, "input.json")],
+    { encoding: "utf8", cwd: root, timeout: 90_000 });
+    const line = r.stdout.split("\n").find((l) => l.startsWith("LAB "));
+    assert.ok(line, `lab failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+    return JSON.parse(line.slice(4));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+for (const stack of ["prod", "staging"]) {
+  describe(`frontend and webmail (${stack})`, () => {
+    let spec: PlatformSpec;
+    let secrets: PlatformSecrets;
+    let frontends: HostBundle[];
+    let webmails: HostBundle[];
+    before(() => {
+      spec = loadStackSpec(root, stack);
+      secrets = generateLocalSecrets(spec);
+      frontends = hostsOf(spec, "frontend").map((host) => renderFrontend({ spec, secrets, host }));
+      webmails = hostsOf(spec, "webmail").map((host) => renderWebmail({ spec, secrets, host }));
+    });
+
+    it("proxies submission to every smtp-out, the first primary and the others backup", () => {
+      const smtpOut = hostsOf(spec, "smtp-out");
+      for (const fe of frontends) {
+        const ups = upstreams(fileOf(fe, NGINX_STREAM_CONF).content);
+        for (const svc of ["submission", "submissions"] as const) {
+          assert.deepEqual(ups[svc].map((u) => u.member), smtpOut.map((h) => `${h.address}:${PROXIED[svc]}`));
+          assert.deepEqual(ups[svc].map((u) => u.backup), smtpOut.map((_, i) => i > 0));
+          for (const u of ups[svc]) assert.match(u.line, /max_fails=2 fail_timeout=10s/);
+        }
+      }
+    });
+
+    it("proxies IMAP, POP3 and ManageSieve to the maildrop pair with the PROXY protocol", () => {
+      const [primary, backup] = hostsOf(spec, "maildrop");
+      for (const fe of frontends) {
+        const conf = fileOf(fe, NGINX_STREAM_CONF).content;
+        assert.match(conf, /^proxy_protocol on;$/m);
+        assert.match(conf, /^proxy_connect_timeout 2s;$/m);
+        const ups = upstreams(conf);
+        for (const svc of ["imaps", "imap", "pop3s", "pop3", "managesieve"] as const) {
+          assert.deepEqual(ups[svc], [
+            { member: `${primary.address}:${PROXIED[svc]}`, backup: false, line: `server ${primary.address}:${PROXIED[svc]} max_fails=2 fail_timeout=10s;` },
+            { member: `${backup.address}:${PROXIED[svc]}`, backup: true, line: `server ${backup.address}:${PROXIED[svc]} max_fails=2 fail_timeout=10s backup;` },
+          ]);
+          const server = streamServer(conf, PORTS[svc]);
+          assert.match(server, new RegExp(`listen \\[::\\]:${PORTS[svc]};`));
+          assert.match(server, new RegExp(`proxy_pass ${svc};`));
+        }
+      }
+    });
+
+    it("opens ManageSieve to the sieve networks and the webmail hosts only", () => {
+      const expected = [...spec.access.sieveNetworks, ...hostsOf(spec, "webmail").map((h) => h.address)];
+      const conf = fileOf(frontends[0], NGINX_STREAM_CONF).content;
+      const sieve = streamServer(conf, PORTS.managesieve);
+      assert.deepEqual([...sieve.matchAll(/allow (\S+);/g)].map((m) => m[1]), expected);
+      assert.match(sieve, /allow [^\n]+;\n    deny all;/);
+      assert.doesNotMatch(streamServer(conf, PORTS.imaps), /allow|deny/);
+    });
+
+    it("admits the webmail from the webmail networks only, and proxies it to the webmail hosts", () => {
+      const conf = fileOf(frontends[0], NGINX_HTTP_CONF).content;
+      const geo = conf.match(/geo \$webmail_allowed \{([^}]*)\}/)![1];
+      assert.deepEqual([...geo.matchAll(/^\s+(\S+) 1;$/gm)].map((m) => m[1]), spec.access.webmailNetworks);
+      assert.match(geo, /default 0;/);
+      assert.deepEqual(upstreams(conf).webmail.map((u) => u.member), hostsOf(spec, "webmail").map((h) => `${h.address}:${INTERNAL.webmailHttp}`));
+      assert.match(conf, new RegExp(`server_name ${serviceNames(spec).webmail};[\\s\\S]*if \\(\\$webmail_allowed = 0\\)`));
+    });
+
+    it("serves an MTA-STS policy naming every smtp-in host, whose id follows the policy", () => {
+      const policy = mtaStsPolicy(spec);
+      assert.deepEqual([...policy.text.matchAll(/^mx: (.+)$/gm)].map((m) => m[1]), hostsOf(spec, "smtp-in").map((h) => h.fqdn));
+      assert.match(policy.text, new RegExp(`^mode: ${spec.dns.mtaStsMode}$`, "m"));
+      assert.match(policy.id, /^[0-9a-f]{1,32}$/);
+      const other = mtaStsPolicy({ ...spec, dns: { ...spec.dns, mtaStsMode: spec.dns.mtaStsMode === "enforce" ? "testing" : "enforce" } });
+      assert.notEqual(other.id, policy.id);
+      assert.equal(mtaStsPolicy(spec).id, policy.id);
+      const conf = fileOf(frontends[0], NGINX_HTTP_CONF).content;
+      assert.ok(conf.includes(`server_name ${spec.domains.map((d) => `mta-sts.${d.name}`).join(" ")};`));
+      assert.equal(fileOf(frontends[0], "/var/www/mailplatform/mta-sts.txt").content, policy.text);
+    });
+
+    it("tells mail clients the platform's service names (autoconfig, autodiscover)", () => {
+      const names = serviceNames(spec);
+      for (const d of spec.domains) {
+        const xml = fileOf(frontends[0], `/var/www/mailplatform/autoconfig/${d.name}.xml`).content;
+        assert.match(xml, new RegExp(`<emailProvider id="${d.name}">`));
+        const servers = [...xml.matchAll(/<hostname>(.+)<\/hostname>\s*<port>(\d+)<\/port>\s*<socketType>(\w+)</g)].map((m) => m.slice(1).join(" "));
+        assert.deepEqual(servers, [`${names.imap} 993 SSL`, `${names.pop3} 995 SSL`, `${names.submission} 465 SSL`, `${names.submission} 587 STARTTLS`]);
+        assert.match(fileOf(frontends[0], NGINX_HTTP_CONF).content, new RegExp(`server_name autoconfig\\.${d.name} autodiscover\\.${d.name};`));
+      }
+    });
+
+    it("keeps Roundcube's secrets in a www-data-readable secret file and sends as the relay user", () => {
+      for (const wm of webmails) {
+        const cfg = fileOf(wm, ROUNDCUBE_CONFIG);
+        assert.deepEqual([cfg.secret, cfg.owner, cfg.group, cfg.mode], [true, "root", "www-data", "0640"]);
+        assert.ok(cfg.content.includes(`$config['smtp_user'] = '${WEBMAIL_RELAY_USER}';`));
+        assert.ok(cfg.content.includes(`$config['smtp_pass'] = ${php(secrets.relayPasswords[WEBMAIL_RELAY_USER])};`));
+        assert.ok(cfg.content.includes(`$config['des_key'] = ${php(secrets.roundcubeDesKey)};`));
+        assert.ok(cfg.content.includes(`$config['imap_host'] = 'ssl://${serviceNames(spec).imap}:993';`));
+        assert.ok(cfg.content.includes(`$config['smtp_host'] = 'tls://${serviceNames(spec).submission}:587';`));
+        assert.equal(fileOf(wm, MANAGESIEVE_CONFIG).secret, false);
+      }
+    });
+
+    it("pins the webmail's service names to the frontends, its own site's first", () => {
+      for (const wm of webmails) {
+        const hosts = fileOf(wm, "/etc/hosts").content;
+        const pinned = [...hosts.matchAll(/^(\S+) .*\bimap\./gm)].map((m) => m[1]);
+        const fes = hostsOf(spec, "frontend");
+        assert.deepEqual(new Set(pinned), new Set(fes.map((h) => h.address)));
+        if (fes.some((f) => f.site.name === wm.host.site.name)) {
+          assert.equal(pinned[0], fes.find((f) => f.site.name === wm.host.site.name)!.address);
+        }
+        assert.match(hosts, /^127\.0\.0\.1 localhost$/m);
+      }
+    });
+
+    it("frontend config passes nginx -t", () => {
+      const r = inNamespace(frontends[0], "nginx -t");
+      assert.equal(r.status, 0, r.out);
+    });
+
+    it("webmail config passes nginx -t, php-fpm -t and php -l, and PHP reads back the secrets", () => {
+      // A password that needs escaping in PHP's single quotes.
+      const tricky = { ...secrets, relayPasswords: { ...secrets.relayPasswords, [WEBMAIL_RELAY_USER]: "it's a \\'quoted\\ secret" } };
+      const wm = renderWebmail({ spec, secrets: tricky, host: hostsOf(spec, "webmail")[0] });
+      const r = inNamespace(wm, `nginx -t; php-fpm8.2 -t; php -l ${ROUNDCUBE_CONFIG}; php -l ${MANAGESIEVE_CONFIG}
+        runuser -u www-data -- php -r '$config = []; include "${ROUNDCUBE_CONFIG}"; echo "CONFIG ", json_encode($config), "\\n";'`);
+      assert.equal(r.status, 0, r.out);
+      const config = JSON.parse(r.out.split("\n").find((l) => l.startsWith("CONFIG "))!.slice(7));
+      assert.equal(config.smtp_pass, tricky.relayPasswords[WEBMAIL_RELAY_USER]);
+      assert.equal(config.smtp_user, WEBMAIL_RELAY_USER);
+      assert.equal(config.des_key, secrets.roundcubeDesKey);
+      assert.equal(config.imap_conn_options.ssl.cafile, TLS_CA);
+      assert.ok(config.plugins.includes("managesieve"));
+    });
+  });
+}
+
+describe("frontend, running (prod)", function () {
+  this.timeout(120_000);
+  let spec: PlatformSpec;
+  let secrets: PlatformSecrets;
+  let results: Record<string, unknown>;
+  const client = "192.0.2.10"; // inside the prod stack's sieve and webmail networks
+
+  before(() => {
+    spec = loadStackSpec(root, "prod");
+    secrets = generateLocalSecrets(spec);
+    const [primary, backup] = hostsOf(spec, "maildrop");
+    const webmail = hostsOf(spec, "webmail")[0];
+    // One network namespace holds the frontend and its fake webmail, and the frontend's own port 80
+    // (a wildcard listener) excludes any other listener on 80: the fake webmail moves to another port.
+    const fakeWebmailPort = 8080;
+    const frontend = renderFrontend({ spec, secrets, host: hostsOf(spec, "frontend")[0] });
+    const httpConf = fileOf(frontend, NGINX_HTTP_CONF);
+    httpConf.content = httpConf.content.replace(`${webmail.address}:${INTERNAL.webmailHttp} `, `${webmail.address}:${fakeWebmailPort} `);
+    const domain = spec.domains[0].name;
+    const ca = "/etc/mailplatform/tls/ca.crt";
+    results = runLab({
+      role: "frontend",
+      bundle: frontend,
+      addresses: [primary.address, backup.address, webmail.address, client],
+      tcpBackends: [primary, backup].flatMap((h) => [
+        { name: h.name, address: h.address, port: PROXIED.imaps },
+        { name: h.name, address: h.address, port: PROXIED.managesieve },
+      ]),
+      httpBackends: [{ address: webmail.address, port: fakeWebmailPort }],
+      steps: [
+        { kind: "tcp", label: "imapsPrimary", port: PORTS.imaps },
+        { kind: "tcp", label: "sieveDenied", port: PORTS.managesieve },
+        { kind: "tcp", label: "sieveAllowed", port: PORTS.managesieve, from: client },
+        { kind: "stop", name: primary.name, port: PROXIED.imaps },
+        { kind: "tcp", label: "imapsBackup", port: PORTS.imaps },
+        { kind: "http", label: "mtaSts", url: "https://x/.well-known/mta-sts.txt", host: `mta-sts.${domain}`, ca },
+        { kind: "http", label: "autoconfig", url: "https://x/mail/config-v1.1.xml?emailaddress=a%40b", host: `autoconfig.${domain}`, ca },
+        { kind: "http", label: "autodiscover", url: "https://x/Autodiscover/Autodiscover.xml", host: `autoconfig.${domain}`, method: "POST", ca },
+        { kind: "http", label: "webmailDenied", url: "https://x/", host: serviceNames(spec).webmail, ca },
+        { kind: "http", label: "webmailAllowed", url: "https://x/?_task=login", host: serviceNames(spec).webmail, from: client, ca },
+        { kind: "http", label: "plainHttp", url: "http://x/mail/config-v1.1.xml", host: `autoconfig.${domain}` },
+      ],
+    });
+  });
+
+  it("sends IMAPS to the primary maildrop with a PROXY header, and to the backup when the primary is down", () => {
+    const [primary, backup] = hostsOf(spec, "maildrop");
+    const first = results.imapsPrimary as TcpResult;
+    assert.equal(first.backend, primary.name);
+    assert.match(first.proxyHeader!, new RegExp(`^PROXY TCP4 127\\.0\\.0\\.1 127\\.0\\.0\\.1 \\d+ ${PORTS.imaps}$`));
+    assert.equal((results.imapsBackup as TcpResult).backend, backup.name);
+  });
+
+  it("refuses ManageSieve from outside the sieve networks and passes it from inside", () => {
+    assert.equal((results.sieveDenied as TcpResult).reply, "");
+    const allowed = results.sieveAllowed as TcpResult;
+    assert.equal(allowed.backend, hostsOf(spec, "maildrop")[0].name);
+    assert.match(allowed.proxyHeader!, new RegExp(`^PROXY TCP4 ${client.replace(/\./g, "\\.")} `));
+  });
+
+  it("serves the MTA-STS policy over HTTPS as text/plain", () => {
+    const r = results.mtaSts as HttpResult;
+    assert.equal(r.status, 200);
+    assert.equal(r.headers["content-type"], "text/plain");
+    assert.equal(r.body, mtaStsPolicy(spec).text);
+  });
+
+  it("serves autoconfig and answers Outlook's autodiscover POST", () => {
+    const ac = results.autoconfig as HttpResult;
+    assert.equal(ac.status, 200);
+    assert.equal(ac.headers["content-type"], "application/xml");
+    assert.ok(ac.body.includes(`<hostname>${serviceNames(spec).imap}</hostname>`));
+    const ad = results.autodiscover as HttpResult;
+    assert.equal(ad.status, 200);
+    assert.ok(ad.body.includes(`<Server>${serviceNames(spec).submission}</Server>`));
+  });
+
+  it("lets only the webmail networks through to the webmail, with the client's address forwarded", () => {
+    assert.equal((results.webmailDenied as HttpResult).status, 403);
+    const allowed = results.webmailAllowed as HttpResult;
+    assert.equal(allowed.status, 200);
+    const seen = JSON.parse(allowed.body) as { headers: Record<string, string> };
+    assert.equal(seen.headers["x-forwarded-for"], client);
+    assert.equal(seen.headers["x-forwarded-proto"], "https");
+    assert.equal(seen.headers.host, serviceNames(spec).webmail);
+    assert.match(String(allowed.headers["strict-transport-security"]), /max-age=/);
+  });
+
+  it("redirects plain HTTP to HTTPS", () => {
+    const r = results.plainHttp as HttpResult;
+    assert.equal(r.status, 301);
+    assert.equal(r.headers.location, `https://autoconfig.${spec.domains[0].name}/mail/config-v1.1.xml`);
+  });
+});
+
+describe("webmail, running (staging)", function () {
+  this.timeout(120_000);
+  let spec: PlatformSpec;
+  let results: Record<string, unknown>;
+  const outsider = "10.30.9.9";
+
+  before(() => {
+    spec = loadStackSpec(root, "staging");
+    const webmail = renderWebmail({ spec, secrets: generateLocalSecrets(spec), host: hostsOf(spec, "webmail")[0] });
+    const frontend = hostsOf(spec, "frontend")[0].address;
+    const host = serviceNames(spec).webmail;
+    results = runLab({
+      role: "webmail",
+      bundle: webmail,
+      addresses: [frontend, outsider],
+      tcpBackends: [],
+      httpBackends: [],
+      steps: [
+        { kind: "http", label: "login", url: "http://x/", host, from: frontend },
+        { kind: "http", label: "outsider", url: "http://x/", host, from: outsider },
+        { kind: "http", label: "pluginConfig", url: "http://x/plugins/managesieve/config.inc.php", host, from: frontend },
+        { kind: "http", label: "skin", url: "http://x/skins/elastic/styles/styles.min.css", host, from: frontend },
+      ],
+    });
+  });
+
+  it("serves Roundcube's login page to the frontends, its database created on first use", () => {
+    const login = results.login as HttpResult;
+    assert.equal(login.status, 200, login.body.slice(0, 2000));
+    assert.match(login.body, /rcmloginuser/);
+    assert.match(login.body, new RegExp(`Webmail ${spec.platformDomain.replace(/\./g, "\\.")}`));
+    for (const table of ["users", "session", "contacts"]) assert.match(results.sqliteTables as string, new RegExp(`\\b${table}\\b`));
+  });
+
+  it("refuses everybody but the frontends and never serves PHP sources", () => {
+    assert.equal((results.outsider as HttpResult).status, 403);
+    assert.equal((results.pluginConfig as HttpResult).status, 404);
+    assert.equal((results.skin as HttpResult).status, 200);
+  });
+});
