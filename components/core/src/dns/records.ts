@@ -107,10 +107,10 @@ export function dnsRecords(spec: PlatformSpec, inputs: DnsInputs): DnsRecord[] {
       add(d, `${sel.name}-ed25519._domainkey.${d}`, "TXT", `v=DKIM1; k=ed25519; p=${dkimKeyValue(keys.ed25519, "ed25519")}`);
     }
     add(d, `_dmarc.${d}`, "TXT", `v=DMARC1; p=${spec.dns.dmarcPolicy}; rua=mailto:${report}; adkim=r; aspf=r`);
-    if (spec.dns.mtaStsMode !== "none") {
-      add(d, `_mta-sts.${d}`, "TXT", `v=STSv1; id=${sts.id}`);
-      addressesOf(d, `mta-sts.${d}`, frontends);
-    }
+    // Published in every mode: retiring a policy means serving "mode: none" under a new id until
+    // senders' cached policies expire (RFC 8461 §8.3).
+    add(d, `_mta-sts.${d}`, "TXT", `v=STSv1; id=${sts.id}`);
+    addressesOf(d, `mta-sts.${d}`, frontends);
     add(d, `_smtp._tls.${d}`, "TXT", `v=TLSRPTv1; rua=mailto:${report}`);
     // RFC 6186 / RFC 8314 service discovery.
     const srv = (service: string, port: number, target: string) => add(d, `_${service}._tcp.${d}`, "SRV", `0 1 ${port} ${target}.`);
@@ -120,6 +120,7 @@ export function dnsRecords(spec: PlatformSpec, inputs: DnsInputs): DnsRecord[] {
     srv("imap", PORTS.imap, names.imap);
     srv("pop3s", PORTS.pop3s, names.pop3);
     add(d, `autoconfig.${d}`, "CNAME", `${names.webmail}.`);
+    add(d, `autodiscover.${d}`, "CNAME", `${names.webmail}.`);
   }
   return records;
 }

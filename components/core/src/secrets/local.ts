@@ -16,11 +16,13 @@ export function randomSecret(bytes = 24): string {
 }
 
 export function generateDkimKeys(): DkimKeys {
-  const pem = (kp: { privateKey: string; publicKey: string }) => ({ privateKeyPem: kp.privateKey, publicKeyPem: kp.publicKey });
-  const enc = { publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" } } as const;
+  const publicKeyEncoding = { type: "spki", format: "pem" } as const;
+  const privateKeyEncoding = { type: "pkcs8", format: "pem" } as const;
+  const rsa = generateKeyPairSync("rsa", { modulusLength: 2048, publicKeyEncoding, privateKeyEncoding });
+  const ed25519 = generateKeyPairSync("ed25519", { publicKeyEncoding, privateKeyEncoding });
   return {
-    rsa: pem(generateKeyPairSync("rsa", { modulusLength: 2048, ...enc })),
-    ed25519: pem(generateKeyPairSync("ed25519", enc)),
+    rsa: { privateKeyPem: rsa.privateKey, publicKeyPem: rsa.publicKey },
+    ed25519: { privateKeyPem: ed25519.privateKey, publicKeyPem: ed25519.publicKey },
   };
 }
 
@@ -33,7 +35,7 @@ export function certificateNames(spec: PlatformSpec, host: Host): string[] {
     maildrop: [names.imap, names.pop3, names.maildrop],
     frontend: [
       names.submission, names.imap, names.pop3, names.webmail,
-      ...spec.domains.flatMap((d) => [`mta-sts.${d.name}`, `autoconfig.${d.name}`]),
+      ...spec.domains.flatMap((d) => [`mta-sts.${d.name}`, `autoconfig.${d.name}`, `autodiscover.${d.name}`]),
     ],
     webmail: [names.webmail],
   };

@@ -136,7 +136,7 @@ export const REFERENCE: Record<string, SettingDoc[]> = {
     { key: "ttl", type: "integer", default: "3600", doc: "TTL of the published records." },
     { key: "dmarcPolicy", type: "none | quarantine | reject", default: "quarantine", doc: "DMARC p= of every hosted domain." },
     { key: "reportAddress", type: "address", default: "postmaster", doc: "DMARC rua and TLS-RPT reports." },
-    { key: "mtaStsMode", type: "enforce | testing | none", default: "enforce", doc: "MTA-STS policy mode." },
+    { key: "mtaStsMode", type: "enforce | testing | none", default: "enforce with supplied certificates, else testing", doc: "MTA-STS policy mode. `enforce` needs publicly trusted certificates (tls.mode supplied)." },
     { key: "forwarders", type: "list of IP", default: "none (full recursion)", doc: "Resolvers the hosts' Unbound forwards to." },
     { key: "provider", type: "none | designate", default: "none", doc: "Also create the records as OpenStack Designate record sets." },
     { key: "designateZone", type: "domain", doc: "The Designate zone, with provider designate." },

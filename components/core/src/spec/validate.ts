@@ -168,10 +168,16 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
     for (const k of ["certificate", "key"]) if (!tls.has(k)) tls.fail(k, `is required when tls.mode is "supplied"`);
   }
 
+  const dns = readDns(r, tlsMode === "supplied" ? "enforce" : "testing");
+  if (dns.mtaStsMode === "enforce" && tlsMode === "internal-ca") {
+    r.fail(
+      "dns.mtaStsMode",
+      `"enforce" needs certificates the Internet trusts on smtp-in and mta-sts hosts, but tls.mode is "internal-ca": senders would refuse to deliver; use "testing" or tls.mode "supplied"`,
+    );
+  }
   const dnsbl = readDnsbl(r);
   const limits = readLimits(r);
   const dkimSelectors = readDkim(r);
-  const dns = readDns(r);
   const postmaster = r.has("postmaster") ? checked(r, "postmaster", addressProblem) : defaultPostmaster(r, domains, users, aliases, lists);
 
   const spec: PlatformSpec = {
@@ -431,7 +437,7 @@ function readDkim(r: Reader): DkimSelector[] {
   return selectors;
 }
 
-function readDns(r: Reader): DnsSettings {
+function readDns(r: Reader, defaultMtaSts: DnsSettings["mtaStsMode"]): DnsSettings {
   const d = r.object("dns");
   d.known(keysOf("dns"));
   const provider = d.oneOf("provider", ["none", "designate"] as const, "none");
@@ -441,7 +447,7 @@ function readDns(r: Reader): DnsSettings {
     ttl: d.integer("ttl", 3600, 60, 604800),
     dmarcPolicy: d.oneOf("dmarcPolicy", ["none", "quarantine", "reject"] as const, "quarantine"),
     reportAddress: (d.has("reportAddress") ? checked(d, "reportAddress", addressProblem) : undefined) ?? "",
-    mtaStsMode: d.oneOf("mtaStsMode", ["enforce", "testing", "none"] as const, "enforce"),
+    mtaStsMode: d.oneOf("mtaStsMode", ["enforce", "testing", "none"] as const, defaultMtaSts),
     forwarders: d.strings("forwarders", ipProblem),
     provider,
     designateZone,
