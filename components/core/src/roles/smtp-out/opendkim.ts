@@ -1,0 +1,142 @@
+// OpenDKIM: signs outgoing mail of every hosted domain with both keys (RSA-2048 and Ed25519) of
+// every active selector. Why OpenDKIM and not Rspamd: it reads the PEM keys the stack generates
+// unchanged, signs with several keys per domain in one pass, is checked by `opendkim -n`, and keeps
+// signing independent of the spam scanner (a scanner restart or bad rule never sends mail unsigned).
+//
+// OpenDKIM 2.11 has ONE signature algorithm per instance (SignatureAlgorithm; a KeyTable entry
+// cannot choose): an RSA key in an ed25519-sha256 instance yields a broken signature. So two
+// instances run: RSA on 127.0.0.1:INTERNAL.opendkim, Ed25519 on a socket in Postfix's spool,
+// started, stopped and reloaded with opendkim.service (systemd PartOf / ReloadPropagatedFrom).
+import { file, Fragment, lines, secretFile } from "../../files";
+import { INTERNAL } from "../../ports";
+import { RenderContext } from "../../render";
+import { hostsOf } from "../../topology";
+
+export const OPENDKIM_DIR = "/etc/opendkim";
+const KEY_DIR = `${OPENDKIM_DIR}/keys`;
+/** Directory of the Ed25519 instance's socket: opendkim-owned, group postfix. */
+const SOCKET_DIR = "/var/spool/postfix/opendkim";
+
+export type DkimAlgorithm = "rsa" | "ed25519";
+
+/** The two signers; Postfix's smtpd_milters lists both milter addresses. */
+export const SIGNERS: Record<DkimAlgorithm, { conf: string; signatureAlgorithm: string; socket: string; milter: string; pidFile: string }> = {
+  rsa: {
+    conf: "/etc/opendkim.conf",
+    signatureAlgorithm: "rsa-sha256",
+    socket: `inet:${INTERNAL.opendkim}@127.0.0.1`,
+    milter: `inet:127.0.0.1:${INTERNAL.opendkim}`,
+    pidFile: "/run/opendkim/opendkim.pid",
+  },
+  ed25519: {
+    conf: "/etc/opendkim-ed25519.conf",
+    signatureAlgorithm: "ed25519-sha256",
+    socket: `local:${SOCKET_DIR}/ed25519.sock`,
+    milter: `unix:${SOCKET_DIR}/ed25519.sock`,
+    pidFile: "/run/opendkim/opendkim-ed25519.pid",
+  },
+};
+const ALGORITHMS: DkimAlgorithm[] = ["rsa", "ed25519"];
+
+/** One signing key: the DNS selector it is published under and its private key (PKCS#8 PEM). */
+export interface SigningKey {
+  domain: string;
+  algorithm: DkimAlgorithm;
+  /** `<selector>-rsa` or `<selector>-ed25519`. */
+  selector: string;
+  path: string;
+  privateKeyPem: string;
+}
+
+/** Both keys of every active selector, per hosted domain; published-only selectors never sign. */
+export function signingKeys(ctx: RenderContext): SigningKey[] {
+  const { spec, secrets } = ctx;
+  return spec.domains.flatMap((d) =>
+    spec.dkimSelectors
+      .filter((s) => s.state === "active")
+      .flatMap((s) => {
+        const keys = secrets.dkim[d.name]?.[s.name];
+        if (!keys) throw new Error(`no DKIM keys for ${d.name} selector ${s.name} in the secrets`);
+        return ALGORITHMS.map((algorithm) => ({
+          domain: d.name,
+          algorithm,
+          selector: `${s.name}-${algorithm}`,
+          path: `${KEY_DIR}/${d.name}/${s.name}-${algorithm}.pem`,
+          privateKeyPem: keys[algorithm].privateKeyPem,
+        }));
+      }),
+  );
+}
+
+export function opendkim(ctx: RenderContext): Fragment {
+  const { spec } = ctx;
+  const keys = signingKeys(ctx);
+  const keyName = (k: SigningKey) => `${k.selector}._domainkey.${k.domain}`;
+  const instance = (algorithm: DkimAlgorithm) => {
+    const signer = SIGNERS[algorithm];
+    const own = keys.filter((k) => k.algorithm === algorithm);
+    const table = (name: string) => `${OPENDKIM_DIR}/${name}-${algorithm}`;
+    return [
+      file("opendkim", signer.conf, lines(
+        `# The ${algorithm === "rsa" ? "RSA" : "Ed25519"} signer (one algorithm per OpenDKIM instance).`,
+        "Syslog                  yes",
+        "SyslogSuccess           yes",
+        "LogWhy                  yes",
+        "UMask                   007",
+        // Group postfix: its socket must be reachable by Postfix.
+        `UserID                  opendkim${algorithm === "ed25519" ? ":postfix" : ""}`,
+        `PidFile                 ${signer.pidFile}`,
+        `Socket                  ${signer.socket}`,
+        "# Sign only; Rspamd checks inbound signatures on smtp-in.",
+        "Mode                    s",
+        `SignatureAlgorithm      ${signer.signatureAlgorithm}`,
+        "# Every matching SigningTable line signs (one key per active selector).",
+        "MultipleSignatures      yes",
+        "Canonicalization        relaxed/relaxed",
+        "OversignHeaders         From",
+        `KeyTable                ${table("KeyTable")}`,
+        `SigningTable            refile:${table("SigningTable")}`,
+        "# Signed: SASL-authenticated submissions and mail from these hosts. Not the smtp-in hosts:",
+        "# what they relay (forwards, list copies) is third-party mail we must not vouch for.",
+        `InternalHosts           ${OPENDKIM_DIR}/InternalHosts`,
+        "RequireSafeKeys         yes",
+      )),
+      file("opendkim", table("KeyTable"), lines(own.map((k) => `${keyName(k)} ${k.domain}:${k.selector}:${k.path}`))),
+      file("opendkim", table("SigningTable"), lines(own.map((k) => `*@${k.domain} ${keyName(k)}`))),
+    ];
+  };
+  const ed = SIGNERS.ed25519;
+  return {
+    packages: ["opendkim", "opendkim-tools"],
+    services: ["opendkim"],
+    directories: [
+      { path: KEY_DIR, owner: "opendkim", group: "opendkim", mode: "0700" },
+      ...spec.domains.map((d) => ({ path: `${KEY_DIR}/${d.name}`, owner: "opendkim", group: "opendkim", mode: "0700" })),
+      { path: SOCKET_DIR, owner: "opendkim", group: "postfix", mode: "0750" },
+    ],
+    files: [
+      ...ALGORITHMS.flatMap(instance),
+      file("opendkim", `${OPENDKIM_DIR}/InternalHosts`, lines("127.0.0.1", "::1", hostsOf(spec, "maildrop").map((h) => h.address))),
+      // OpenDKIM refuses keys others can read (RequireSafeKeys).
+      ...keys.map((k) => secretFile("opendkim", k.path, k.privateKeyPem, { owner: "opendkim", group: "opendkim", mode: "0600" })),
+      file("opendkim", "/etc/systemd/system/opendkim-ed25519.service", lines(
+        "[Unit]",
+        "Description=OpenDKIM Ed25519 signer (runs with opendkim.service)",
+        "After=network-online.target nss-lookup.target",
+        "PartOf=opendkim.service",
+        "ReloadPropagatedFrom=opendkim.service",
+        "",
+        "[Service]",
+        "Type=forking",
+        `PIDFile=${ed.pidFile}`,
+        `ExecStart=/usr/sbin/opendkim -x ${ed.conf}`,
+        "ExecReload=/bin/kill -USR1 $MAINPID",
+        "Restart=on-failure",
+        "",
+        "[Install]",
+        "WantedBy=multi-user.target",
+      )),
+      file("opendkim", "/etc/systemd/system/opendkim.service.d/ed25519.conf", lines("[Unit]", "Wants=opendkim-ed25519.service")),
+    ],
+  };
+}

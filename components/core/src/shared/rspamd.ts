@@ -1,0 +1,111 @@
+// Rspamd as Postfix's milter (proxy worker scanning in-process), with a local Redis. Inbound
+// (smtp-in): reject / greylist / tag, Bayes, a controller the maildrops report spam and ham to.
+// Outbound (smtp-out): scans submitted mail and rate-limits each SASL user; no greylisting.
+// Both stay offline: nothing that sends message data away or fetches rules or maps from the
+// Internet; DNS goes to the local Unbound only.
+import { file, Fragment, HostFile, lines, secretFile } from "../files";
+import { INTERNAL } from "../ports";
+import { RenderContext } from "../render";
+
+export type RspamdDirection = "inbound" | "outbound";
+
+const LOCAL = "/etc/rspamd/local.d";
+const OVERRIDE = "/etc/rspamd/override.d";
+
+const conf = (dir: string, name: string, ...content: Parameters<typeof lines>) => file("rspamd", `${dir}/${name}`, lines(...content));
+
+/** Stock map lists name maps.rspamd.com first; keep only the copies shipped with the package. */
+const shipped = (name: string) => `"\${CONFDIR}/maps.d/${name}"`;
+
+function offline(): HostFile[] {
+  const whitelistRule = (name: string, checks: string[], map: string, score: number, inverse: string) => [
+    `  "${name}" {`, ...checks.map((c) => `    ${c} = true;`), `    domains = [${shipped(map)}];`, `    score = ${score};`, `    inverse_symbol = "${inverse}";`, "  }",
+  ];
+  return [
+    // Sends message hashes to rspamd.com.
+    conf(OVERRIDE, "fuzzy_check.conf", "enabled = false;"),
+    // Downloads rule updates.
+    conf(OVERRIDE, "rspamd_update.conf", "enabled = false;"),
+    // Follows URLs found in messages over HTTP.
+    conf(OVERRIDE, "url_redirector.conf", "enabled = false;"),
+    // Its freemail/disposable lists exist only on maps.rspamd.com.
+    conf(OVERRIDE, "multimap.conf", "enabled = false;"),
+    conf(OVERRIDE, "rbl.conf", `url_whitelist = [${shipped("surbl-whitelist.inc")}];`),
+    conf(OVERRIDE, "mime_types.conf", `file = [${shipped("mime_types.inc")}];`),
+    conf(OVERRIDE, "mid.conf", `source { url = [${shipped("mid.inc")}]; }`),
+    conf(OVERRIDE, "phishing.conf", "exceptions {", `  REDIRECTOR_FALSE = [${shipped("redirectors.inc")}];`, "}"),
+    // WHITELIST_SPF/_DKIM have no shipped list, so they would match nothing anyway.
+    conf(OVERRIDE, "whitelist.conf", "rules {",
+      whitelistRule("WHITELIST_SPF_DKIM", ["valid_spf", "valid_dkim"], "spf_dkim_whitelist.inc", -3, "BLACKLIST_SPF_DKIM"),
+      whitelistRule("WHITELIST_DMARC", ["valid_dmarc"], "dmarc_whitelist.inc", -7, "BLACKLIST_DMARC"),
+      "}"),
+  ];
+}
+
+export function rspamd(ctx: RenderContext, direction: RspamdDirection): Fragment {
+  const { spec, host, secrets } = ctx;
+  const inbound = direction === "inbound";
+  const limits = spec.limits;
+  const controllerSockets = [`127.0.0.1:${INTERNAL.rspamdController}`, ...(inbound ? [`${host.address}:${INTERNAL.rspamdController}`] : [])];
+  const files: HostFile[] = [
+    conf(LOCAL, "options.inc", "# Only the local validating resolver.", 'dns { nameserver = ["127.0.0.1:53"]; }'),
+    conf(LOCAL, "redis.conf", `servers = "127.0.0.1:${INTERNAL.redis}";`),
+    conf(LOCAL, "worker-proxy.inc",
+      "# Milter for Postfix, scanning in this process.",
+      `bind_socket = "127.0.0.1:${INTERNAL.rspamdMilter}";`,
+      "milter = yes;",
+      "timeout = 120s;",
+      'upstream "local" {', "  default = yes;", "  self_scan = yes;", "}"),
+    conf(LOCAL, "worker-normal.inc", `bind_socket = "127.0.0.1:${INTERNAL.rspamdNormal}";`),
+    secretFile("rspamd", `${LOCAL}/worker-controller.inc`, lines(
+      inbound ? "# Web UI and learning: the maildrops report spam/ham here (learn_spam / learn_ham)." : "# Web UI on loopback.",
+      ...controllerSockets.map((s) => `bind_socket = "${s}";`),
+      `password = "${secrets.rspamdControllerPassword}";`,
+      `enable_password = "${secrets.rspamdControllerPassword}";`,
+    ), { owner: "_rspamd", group: "_rspamd", mode: "0600" }),
+    // OpenDKIM signs on smtp-out; Rspamd only checks.
+    conf(LOCAL, "dkim_signing.conf", "enabled = false;"),
+    conf(LOCAL, "arc.conf", "enabled = false;"),
+    ...offline(),
+    ...(inbound
+      ? [
+          conf(LOCAL, "actions.conf", "reject = 15;", "add_header = 6;", "greylist = 4;"),
+          conf(LOCAL, "classifier-bayes.conf", 'backend = "redis";', "autolearn = true;"),
+          // X-Spam: Yes comes from the proxy on add_header; these explain the verdict.
+          conf(LOCAL, "milter_headers.conf", 'use = ["x-spamd-bar", "x-spam-level", "x-spam-status", "authentication-results"];'),
+        ]
+      : [
+          conf(LOCAL, "actions.conf", "reject = 15;", "add_header = null;", "greylist = null;", "rewrite_subject = null;"),
+          conf(LOCAL, "greylist.conf", "enabled = false;"),
+          conf(LOCAL, "ratelimit.conf",
+            "# Per authenticated (SASL) user, from mailplatform:limits.submissionMessageRate.",
+            "rates {",
+            `  user = { bucket = { burst = ${limits.submissionMessageRate}; rate = "${limits.submissionMessageRate} / 1min"; }; }`,
+            "}"),
+        ]),
+  ];
+  return {
+    packages: ["rspamd", "redis-server"],
+    services: ["redis-server", "rspamd"],
+    files: [file("redis-server", "/etc/redis/redis.conf", redisConf()), ...files],
+  };
+}
+
+/** Redis for greylisting, Bayes and rate limits: loopback only, bounded memory. */
+function redisConf(): string {
+  return lines(
+    "bind 127.0.0.1 -::1",
+    "protected-mode yes",
+    `port ${INTERNAL.redis}`,
+    "daemonize no",
+    "supervised systemd",
+    "pidfile /run/redis/redis-server.pid",
+    "logfile /var/log/redis/redis-server.log",
+    "dir /var/lib/redis",
+    "dbfilename dump.rdb",
+    "# Bayes tokens persist; greylist and rate-limit keys expire on their own.",
+    "save 3600 1 300 100",
+    "maxmemory 512mb",
+    "maxmemory-policy volatile-lru",
+  );
+}

@@ -1,0 +1,325 @@
+// The mail transfer agents (smtp-in, smtp-out, maildrop): Postfix, Unbound, Rspamd, PostSRSd and
+// OpenDKIM. Unit tests read the rendered files against the spec; the checker tests put each MTA
+// host's files into a sandbox and run the daemons' own checkers, and sign real messages with both
+// OpenDKIM instances, verifying the signatures with the published keys.
+import * as assert from "assert";
+import { createHash, verify } from "crypto";
+import { HostBundle, HostFile, PlatformSpec, Role } from "../../components/core/src";
+import { hostsOf, serviceNames } from "../../components/core/src/topology";
+import { WEBMAIL_RELAY_USER } from "../../components/core/src/spec/validate";
+import { SIGNERS } from "../../components/core/src/roles/smtp-out/opendkim";
+import { Sandbox } from "../support/sandbox";
+import { renderStack, REPO, STACKS } from "../support/stacks";
+import { testMessage } from "./mta-milter";
+
+const MTA_ROLES: Role[] = ["smtp-in", "smtp-out", "maildrop"];
+const MTA_SERVICES = ["postfix", "unbound", "rspamd", "redis-server", "postsrsd", "opendkim"];
+
+function bundleOf(stack: string, role: Role, index = 0): HostBundle {
+  const b = renderStack(stack).bundles.filter((x) => x.host.role === role)[index];
+  assert.ok(b, `${stack} has no ${role} #${index}`);
+  return b;
+}
+
+function fileOf(b: HostBundle, path: string): HostFile {
+  const f = b.files.find((x) => x.path === path);
+  assert.ok(f, `${b.host.name} has no ${path}`);
+  return f;
+}
+
+/** main.cf as key → value, continuation lines joined. */
+function mainCf(b: HostBundle): Map<string, string> {
+  const text = fileOf(b, "/etc/postfix/main.cf").content.replace(/\n[ \t]+/g, " ");
+  return new Map(
+    text.split("\n").filter((l) => /^[a-z]/.test(l)).map((l) => {
+      const i = l.indexOf("=");
+      return [l.slice(0, i).trim(), l.slice(i + 1).trim()];
+    }),
+  );
+}
+
+const list = (v: string | undefined) => (v ?? "").split(/[,\s]+/).filter(Boolean);
+
+/** Rows of a Postfix table: key → value. */
+function table(b: HostBundle, path: string): Map<string, string> {
+  return new Map(
+    fileOf(b, path).content.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => {
+      const m = /^(\S+)\s+(.*)$/.exec(l)!;
+      return [m[1], m[2]];
+    }),
+  );
+}
+
+function hostedAddresses(spec: PlatformSpec): string[] {
+  return [
+    ...spec.users.map((u) => u.address),
+    ...spec.aliases.map((a) => a.address),
+    ...spec.lists.map((l) => l.address),
+    ...spec.forwards.map((f) => f.address),
+    ...spec.devnull,
+  ];
+}
+
+for (const stack of STACKS) {
+  describe(`MTA configuration (${stack})`, () => {
+    it("lists every hosted address in the virtual table, catch-alls last and only for their own domain", () => {
+      const { spec } = renderStack(stack);
+      for (const role of MTA_ROLES) {
+        const virtual = table(bundleOf(stack, role), "/etc/postfix/virtual");
+        for (const a of hostedAddresses(spec)) assert.ok(virtual.has(a), `${role}: ${a} missing from virtual`);
+        for (const u of [...spec.users.map((x) => x.address), ...spec.devnull]) assert.strictEqual(virtual.get(u), u);
+        for (const a of spec.aliases) assert.strictEqual(virtual.get(a.address), a.to);
+        for (const l of spec.lists) assert.deepStrictEqual(list(virtual.get(l.address)), l.members);
+        for (const f of spec.forwards) assert.deepStrictEqual(list(virtual.get(f.address)), f.to);
+        const keys = [...virtual.keys()];
+        const firstCatchAll = keys.findIndex((k) => k.startsWith("@"));
+        const catchAlls = spec.domains.filter((d) => d.catchAll);
+        assert.deepStrictEqual(keys.filter((k) => k.startsWith("@")), catchAlls.map((d) => `@${d.name}`));
+        if (firstCatchAll >= 0) assert.ok(keys.slice(firstCatchAll).every((k) => k.startsWith("@")), "catch-alls must come last");
+        // RFC 2142: every hosted domain and the platform domain answer postmaster@ and abuse@.
+        for (const d of [...spec.domains.map((x) => x.name), spec.platformDomain]) {
+          for (const r of ["postmaster", "abuse"]) assert.ok(virtual.has(`${r}@${d}`) || spec.postmaster === `${r}@${d}`, `${r}@${d}`);
+        }
+      }
+    });
+
+    it("smtp-in: weighted DNSBLs, no relaying, hosted mail to the maildrop name, the rest via smtp-out with verified TLS", () => {
+      const { spec } = renderStack(stack);
+      const b = bundleOf(stack, "smtp-in");
+      const cf = mainCf(b);
+      const names = serviceNames(spec);
+      assert.deepStrictEqual(list(cf.get("postscreen_dnsbl_sites")), spec.dnsbl.map((z) => `${z.zone}*${z.weight}`));
+      assert.strictEqual(cf.get("postscreen_dnsbl_threshold"), String(spec.dnsblThreshold));
+      assert.strictEqual(cf.get("postscreen_greet_action"), "enforce");
+      assert.strictEqual(cf.get("smtpd_sasl_auth_enable"), "no");
+      assert.deepStrictEqual(list(cf.get("mynetworks")), ["127.0.0.0/8", "[::1]/128"]);
+      assert.ok(list(cf.get("smtpd_relay_restrictions")).includes("reject_unauth_destination"));
+      assert.deepStrictEqual(list(cf.get("relay_domains")), [...spec.domains.map((d) => d.name), spec.platformDomain]);
+      assert.strictEqual(cf.get("relay_recipient_maps"), "$virtual_alias_maps");
+      assert.strictEqual(cf.get("relayhost"), `${names.smtpOut}:587`);
+      assert.strictEqual(cf.get("smtp_tls_security_level"), "secure");
+      assert.strictEqual(cf.get("milter_default_action"), "accept");
+      assert.strictEqual(cf.get("message_size_limit"), String(spec.limits.messageSizeBytes));
+      assert.strictEqual(cf.get("smtpd_recipient_limit"), String(spec.limits.recipientsPerMessage));
+      assert.strictEqual(cf.get("smtpd_client_connection_count_limit"), String(spec.limits.clientConnections));
+      assert.strictEqual(cf.get("maximal_queue_lifetime"), spec.limits.queueLifetime);
+      const transport = table(b, "/etc/postfix/transport");
+      for (const d of spec.domains) assert.strictEqual(transport.get(d.name), `relay:${names.maildrop}`);
+      for (const a of spec.devnull) assert.strictEqual(transport.get(a), "discard:");
+      const master = fileOf(b, "/etc/postfix/master.cf").content;
+      assert.match(master, /^25 +inet .* postscreen$/m);
+      assert.match(master, /^465 +inet .* smtpd\n(  -o .*\n)*  -o smtpd_tls_wrappermode=yes/m);
+    });
+
+    it("smtp-in: PostSRSd rewrites into the platform domain and keeps hosted senders", () => {
+      const { spec, secrets } = renderStack(stack);
+      const b = bundleOf(stack, "smtp-in");
+      const defaults = fileOf(b, "/etc/default/postsrsd").content;
+      assert.match(defaults, new RegExp(`^SRS_DOMAIN=${spec.platformDomain.replace(/\./g, "\\.")}$`, "m"));
+      assert.match(defaults, new RegExp(`^SRS_EXCLUDE_DOMAINS=${spec.domains.map((d) => d.name).join(",")}$`, "m"));
+      const secret = fileOf(b, "/etc/postsrsd.secret");
+      assert.strictEqual(secret.content.trim(), secrets.srsSecret);
+      assert.deepStrictEqual([secret.secret, secret.owner, secret.mode], [true, "root", "0600"]);
+    });
+
+    it("smtp-out: SASL only after TLS, proxied listeners, relaying MTAs in mynetworks, sender ownership", () => {
+      const { spec } = renderStack(stack);
+      const b = bundleOf(stack, "smtp-out");
+      const cf = mainCf(b);
+      assert.strictEqual(cf.get("smtpd_tls_security_level"), "encrypt");
+      assert.strictEqual(cf.get("smtpd_tls_auth_only"), "yes");
+      assert.strictEqual(cf.get("smtpd_sasl_path"), "private/auth");
+      assert.deepStrictEqual(list(cf.get("smtpd_client_restrictions")), ["permit_sasl_authenticated", "permit_mynetworks", "reject"]);
+      const relaying = [...hostsOf(spec, "smtp-in"), ...hostsOf(spec, "maildrop")].map((h) => `${h.address}/32`);
+      assert.deepStrictEqual(list(cf.get("mynetworks")), ["127.0.0.0/8", "[::1]/128", ...relaying]);
+      assert.strictEqual(cf.get("smtpd_client_message_rate_limit"), String(spec.limits.submissionMessageRate));
+      assert.strictEqual(cf.get("smtpd_client_recipient_rate_limit"), String(spec.limits.submissionRecipientRate));
+      assert.deepStrictEqual(list(cf.get("smtpd_milters")), ["inet:127.0.0.1:11332", SIGNERS.rsa.milter, SIGNERS.ed25519.milter]);
+      const master = fileOf(b, "/etc/postfix/master.cf").content;
+      for (const port of [10587, 10465]) assert.match(master, new RegExp(`^${port} +inet .* smtpd\\n(  -o .*\\n)*  -o smtpd_upstream_proxy_protocol=haproxy`, "m"));
+      for (const port of [587, 465]) assert.match(master, new RegExp(`^${port} +inet .* smtpd$`, "m"));
+      assert.doesNotMatch(master, /^25 /m);
+
+      const logins = table(b, "/etc/postfix/sender-logins");
+      for (const u of spec.users) assert.deepStrictEqual(list(logins.get(u.address)), [u.address, WEBMAIL_RELAY_USER]);
+      // An alias belongs to the user it reaches; a list to its hosted member users.
+      for (const a of spec.aliases.filter((x) => spec.users.some((u) => u.address === x.to))) {
+        assert.deepStrictEqual(list(logins.get(a.address)), [a.to, WEBMAIL_RELAY_USER]);
+      }
+      for (const l of spec.lists) {
+        const users = l.members.filter((m) => spec.users.some((u) => u.address === m));
+        assert.deepStrictEqual(list(logins.get(l.address)), [...users, WEBMAIL_RELAY_USER]);
+      }
+      // Relay clients (servers) send as other addresses of the hosted domains, never a user's own.
+      for (const d of spec.domains) assert.deepStrictEqual(list(logins.get(`@${d.name}`)), [...spec.relayClients.map((c) => c.name), WEBMAIL_RELAY_USER]);
+      for (const u of spec.users) for (const c of spec.relayClients) assert.ok(!list(logins.get(u.address)).includes(c.name));
+    });
+
+    it("maildrop: accepts only from the smtp-in and smtp-out hosts, delivers hosted mailboxes over LMTP", () => {
+      const { spec } = renderStack(stack);
+      for (const b of renderStack(stack).bundles.filter((x) => x.host.role === "maildrop")) {
+        const cf = mainCf(b);
+        const senders = [...hostsOf(spec, "smtp-in"), ...hostsOf(spec, "smtp-out")].map((h) => `${h.address}/32`);
+        assert.deepStrictEqual(list(cf.get("mynetworks")), ["127.0.0.0/8", "[::1]/128", ...senders]);
+        assert.deepStrictEqual(list(cf.get("smtpd_client_restrictions")), ["permit_mynetworks", "reject"]);
+        assert.deepStrictEqual(list(cf.get("virtual_mailbox_domains")), spec.domains.map((d) => d.name));
+        assert.strictEqual(cf.get("virtual_transport"), "lmtp:unix:private/dovecot-lmtp");
+        assert.strictEqual(cf.get("relayhost"), `${serviceNames(spec).smtpOut}:587`);
+        assert.deepStrictEqual([...table(b, "/etc/postfix/mailboxes").keys()], spec.users.map((u) => u.address));
+      }
+    });
+
+    it("OpenDKIM: both keys of every active selector for every domain, none for published ones, keys 0600", () => {
+      const { spec, secrets } = renderStack(stack);
+      const b = bundleOf(stack, "smtp-out");
+      const active = spec.dkimSelectors.filter((s) => s.state === "active");
+      for (const alg of ["rsa", "ed25519"] as const) {
+        const keyTable = fileOf(b, `/etc/opendkim/KeyTable-${alg}`).content.trim().split("\n");
+        assert.strictEqual(keyTable.length, spec.domains.length * active.length);
+        const signing = fileOf(b, `/etc/opendkim/SigningTable-${alg}`).content;
+        for (const d of spec.domains) {
+          for (const s of spec.dkimSelectors) {
+            const name = `${s.name}-${alg}._domainkey.${d.name}`;
+            assert.strictEqual(signing.includes(`*@${d.name} ${name}\n`), s.state === "active", name);
+            const key = b.files.find((f) => f.path === `/etc/opendkim/keys/${d.name}/${s.name}-${alg}.pem`);
+            assert.strictEqual(!!key, s.state === "active");
+            if (key) {
+              assert.strictEqual(key.content, secrets.dkim[d.name][s.name][alg].privateKeyPem);
+              assert.deepStrictEqual([key.secret, key.owner, key.mode], [true, "opendkim", "0600"]);
+            }
+          }
+        }
+        assert.match(fileOf(b, SIGNERS[alg].conf).content, new RegExp(`^SignatureAlgorithm +${SIGNERS[alg].signatureAlgorithm}$`, "m"));
+      }
+    });
+
+    it("Rspamd: milter on loopback, controller secret readable by _rspamd only, offline modules off", () => {
+      const { spec, secrets } = renderStack(stack);
+      const inbound = bundleOf(stack, "smtp-in");
+      const outbound = bundleOf(stack, "smtp-out");
+      for (const b of [inbound, outbound]) {
+        const controller = fileOf(b, "/etc/rspamd/local.d/worker-controller.inc");
+        assert.deepStrictEqual([controller.secret, controller.owner, controller.mode], [true, "_rspamd", "0600"]);
+        assert.ok(controller.content.includes(`password = "${secrets.rspamdControllerPassword}";`));
+        assert.match(fileOf(b, "/etc/rspamd/local.d/worker-proxy.inc").content, /bind_socket = "127\.0\.0\.1:11332";\nmilter = yes;/);
+        assert.match(fileOf(b, "/etc/rspamd/override.d/fuzzy_check.conf").content, /enabled = false/);
+        for (const f of b.files.filter((x) => x.path.startsWith("/etc/rspamd/"))) assert.doesNotMatch(f.content, /https?:\/\//, f.path);
+      }
+      // Only the inbound controller listens on the site address (the maildrops report spam/ham there).
+      assert.ok(fileOf(inbound, "/etc/rspamd/local.d/worker-controller.inc").content.includes(`"${inbound.host.address}:11334"`));
+      assert.ok(!fileOf(outbound, "/etc/rspamd/local.d/worker-controller.inc").content.includes(outbound.host.address));
+      assert.match(fileOf(inbound, "/etc/rspamd/local.d/actions.conf").content, /greylist = 4;/);
+      assert.match(fileOf(outbound, "/etc/rspamd/local.d/greylist.conf").content, /enabled = false;/);
+      assert.match(fileOf(outbound, "/etc/rspamd/local.d/ratelimit.conf").content, new RegExp(`rate = "${spec.limits.submissionMessageRate} / 1min"`));
+    });
+
+    it("Unbound: every host's address, maildrop MX 10/20 with the primary first, equal MX for smtp-out", () => {
+      const { spec } = renderStack(stack);
+      const names = serviceNames(spec);
+      const conf = fileOf(bundleOf(stack, "maildrop"), "/etc/unbound/unbound.conf").content;
+      for (const b of renderStack(stack).bundles) assert.ok(conf.includes(`"${b.host.fqdn}. 300 IN A ${b.host.address}"`), b.host.fqdn);
+      const [primary, backup] = hostsOf(spec, "maildrop");
+      assert.ok(conf.includes(`"${names.maildrop}. 300 IN MX 10 ${primary.fqdn}."`));
+      assert.ok(conf.includes(`"${names.maildrop}. 300 IN MX 20 ${backup.fqdn}."`));
+      for (const h of hostsOf(spec, "smtp-out")) assert.ok(conf.includes(`"${names.smtpOut}. 300 IN MX 10 ${h.fqdn}."`));
+      assert.strictEqual(conf.includes("forward-zone:"), spec.dns.forwarders.length > 0);
+      for (const role of MTA_ROLES) assert.match(fileOf(bundleOf(stack, role), "/etc/resolv.conf").content, /^nameserver 127\.0\.0\.1$/m);
+    });
+  });
+}
+
+/** Verifies one relaxed/relaxed DKIM signature over a message (RFC 6376, RFC 8463 for Ed25519). */
+function dkimValid(headers: [string, string][], body: string, signature: string, publicKeyPem: string): boolean {
+  const tags = new Map(signature.replace(/\s+/g, "").split(";").filter(Boolean).map((t): [string, string] => [t.slice(0, t.indexOf("=")), t.slice(t.indexOf("=") + 1)]));
+  const lines = body.split("\r\n").map((l) => l.replace(/[ \t]+/g, " ").replace(/ $/, ""));
+  while (lines.length && lines[lines.length - 1] === "") lines.pop();
+  const canonBody = lines.length ? lines.join("\r\n") + "\r\n" : "";
+  if (createHash("sha256").update(canonBody).digest("base64") !== tags.get("bh")) return false;
+  const relaxed = (n: string, v: string) => `${n.toLowerCase()}:${v.replace(/\r?\n/g, "").replace(/[ \t]+/g, " ").trim()}`;
+  const remaining = [...headers];
+  let data = "";
+  for (const name of tags.get("h")!.split(":")) {
+    const i = remaining.map(([n]) => n.toLowerCase()).lastIndexOf(name.toLowerCase());
+    if (i < 0) continue; // over-signed: a header that is absent
+    data += relaxed(...remaining[i]) + "\r\n";
+    remaining.splice(i, 1);
+  }
+  data += relaxed("DKIM-Signature", signature.replace(/(^|;)(\s*b=)[^;]*/, "$1$2"));
+  const sig = Buffer.from(tags.get("b")!, "base64");
+  return tags.get("a") === "ed25519-sha256"
+    ? verify(null, createHash("sha256").update(data).digest(), publicKeyPem, sig)
+    : verify("sha256", Buffer.from(data), publicKeyPem, sig);
+}
+
+/** A bash script that writes a bundle's files and directories for the given services. */
+function installScript(b: HostBundle): string {
+  const files = b.files.filter((f) => f.services.some((s) => MTA_SERVICES.includes(s)) || f.path.startsWith("/etc/mailplatform/tls/"));
+  const accounts = b.accounts.map((a) => `getent passwd ${a.name} >/dev/null || { groupadd -g ${a.uid} ${a.name}; useradd -u ${a.uid} -g ${a.name} -d ${a.home} -M -s /usr/sbin/nologin ${a.name}; }`);
+  const dirs = b.directories.map((d) => `install -d -o ${d.owner} -g ${d.group} -m ${d.mode} ${d.path}`);
+  const writes = files.map((f) => `mkdir -p $(dirname ${f.path}) && echo ${Buffer.from(f.content).toString("base64")} | base64 -d > ${f.path} && chown ${f.owner}:${f.group} ${f.path} && chmod ${f.mode} ${f.path}`);
+  const postmaps = files.filter((f) => f.compile === "postmap").map((f) => `postmap ${f.path}`);
+  return ["set -e", ...accounts, ...dirs, ...writes, ...postmaps].join("\n");
+}
+
+for (const stack of STACKS) {
+  describe(`MTA daemons accept the rendered configuration (${stack})`, function () {
+    this.timeout(300_000);
+    for (const role of MTA_ROLES) {
+      it(`${role}: postfix check, postconf, unbound-checkconf${role === "maildrop" ? "" : ", rspamadm configtest"}${role === "smtp-out" ? ", opendkim -n" : ""}`, async () => {
+        const b = bundleOf(stack, role);
+        const box = await Sandbox.start({ hostname: b.host.name });
+        try {
+          box.ok(installScript(b));
+          const check = box.run("postfix check");
+          assert.strictEqual(check.status, 0, check.stderr);
+          assert.strictEqual(check.stderr, "", "postfix check warns");
+          const postconf = box.run("postconf -n >/dev/null && postconf -M >/dev/null");
+          assert.strictEqual(postconf.status, 0, postconf.stderr);
+          assert.strictEqual(postconf.stderr, "", "postconf warns");
+          assert.match(box.ok("unbound-checkconf 2>&1"), /no errors/);
+          if (role !== "maildrop") assert.match(box.ok("rspamadm configtest 2>&1"), /syntax OK/);
+          if (role === "smtp-out") for (const alg of ["rsa", "ed25519"] as const) box.ok(`opendkim -n -x ${SIGNERS[alg].conf}`);
+        } finally {
+          await box.stop();
+        }
+      });
+    }
+
+    it("smtp-out: OpenDKIM signs authenticated mail with both keys of the active selector; not third-party mail", async () => {
+      const { spec, secrets } = renderStack(stack);
+      const b = bundleOf(stack, "smtp-out");
+      const box = await Sandbox.start({ hostname: b.host.name });
+      try {
+        box.ok(installScript(b) + "\ninstall -d -o opendkim -g opendkim -m 0750 /run/opendkim");
+        for (const alg of ["rsa", "ed25519"] as const) box.ok(`opendkim -x ${SIGNERS[alg].conf}`);
+        box.ok("for i in $(seq 50); do [ -S /var/spool/postfix/opendkim/ed25519.sock ] && exec true; sleep 0.1; done; exit 1");
+        const sign = (alg: "rsa" | "ed25519", client: string, auth: string, from: string) => {
+          const target = SIGNERS[alg].milter.replace(/^inet:127\.0\.0\.1:/, "").replace(/^unix:/, "");
+          const out = box.ok(`su -s /bin/sh postfix -c '${REPO}/node_modules/.bin/tsx ${REPO}/tests/roles/mta-milter.ts ${target} ${client} ${auth} ${from}'`);
+          const r = JSON.parse(out.trim().split("\n").pop()!);
+          assert.ok(!r.error, r.error);
+          return r as { added: [string, string][]; final: string };
+        };
+        const selector = spec.dkimSelectors.find((s) => s.state === "active")!;
+        for (const d of spec.domains) {
+          const from = `someone@${d.name}`;
+          const msg = testMessage(from, "192.0.2.7");
+          for (const alg of ["rsa", "ed25519"] as const) {
+            // An authenticated submission from outside the platform: signed.
+            const signed = sign(alg, "192.0.2.7", from, from);
+            const sigs = signed.added.filter(([n]) => n === "DKIM-Signature").map(([, v]) => v);
+            assert.strictEqual(sigs.length, 1, `${alg} ${d.name}: ${JSON.stringify(signed)}`);
+            assert.match(sigs[0], new RegExp(`s=${selector.name}-${alg};`));
+            assert.match(sigs[0], new RegExp(`a=${SIGNERS[alg].signatureAlgorithm};`));
+            assert.ok(dkimValid(msg.headers, msg.body, sigs[0], secrets.dkim[d.name][selector.name][alg].publicKeyPem), `${alg} signature of ${d.name} does not verify`);
+            // Relayed by smtp-in (a forward), not authenticated: never signed.
+            const relayed = sign(alg, hostsOf(spec, "smtp-in")[0].address, "-", from);
+            assert.deepStrictEqual(relayed.added, []);
+          }
+        }
+      } finally {
+        await box.stop();
+      }
+    });
+  });
+}
