@@ -1,0 +1,26 @@
+#!/bin/sh
+# health-check.sh <service,...> <port,...>
+# After a config push: every service of the bundle is active and every port the role's rule model
+# opens is listening, within a minute. Prints what is not, exits non-zero; the rollout of the
+# cluster stops at this host.
+set -u
+services=$(echo "$1" | tr , ' ')
+ports=$(echo "$2" | tr , ' ')
+deadline=$(( $(date +%s) + 60 ))
+while :; do
+  missing=""
+  for s in $services; do
+    systemctl is-active --quiet "$s" || missing="$missing service:$s"
+  done
+  for p in $ports; do
+    [ -n "$(ss -Hltn "sport = :$p")" ] || missing="$missing port:$p"
+  done
+  [ -z "$missing" ] && { echo "healthy: $services; listening: $ports"; exit 0; }
+  [ "$(date +%s)" -ge "$deadline" ] && break
+  sleep 3
+done
+echo "unhealthy after 60s:$missing" >&2
+for s in $services; do
+  systemctl is-active --quiet "$s" || journalctl -u "$s" -n 20 --no-pager -o cat >&2
+done
+exit 1

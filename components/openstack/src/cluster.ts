@@ -1,0 +1,110 @@
+// What every role's cluster shares: a server group per region (anti-affinity), and per host a port
+// with its planned address, the VM, a floating IP for the public roles, and the rendered bundle.
+// The role components are thin: they pick the role, add storage, and start the rolling push.
+import { Host, HostBundle, hostsOf, PlatformSecrets, PlatformSpec, renderHost, Role } from "@mailplatform/core";
+import * as openstack from "@pulumi/openstack";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigPush, PushTarget, SshAccess } from "./config-push";
+import { providerFor, RegionalProviders } from "./providers";
+import { regionsOf, roleTag } from "./security-groups";
+
+/** A site's network as the hosts need it. */
+export interface SiteNetworkRef {
+  networkId: pulumi.Input<string>;
+  /** The subnet, once the router is attached to it (floating IPs need the route). */
+  subnetId: pulumi.Input<string>;
+}
+
+export interface ClusterArgs {
+  /** Plain, not an Input: it decides how many hosts there are and where. */
+  spec: PlatformSpec;
+  /** Region → provider (plain: resources are bound to providers at construction). */
+  providers: RegionalProviders;
+  /** Site name → network. */
+  networks: Record<string, SiteNetworkRef>;
+  /** Region → this role's security group id. */
+  securityGroupIds: Record<string, pulumi.Input<string>>;
+  /** Region → Nova key pair name. */
+  keyPairs: Record<string, pulumi.Input<string>>;
+  secrets: pulumi.Input<PlatformSecrets>;
+  access: SshAccess;
+  provisionScript: pulumi.Input<string>;
+  /** Floating IP pool; only the public roles (smtp-in, frontend) use it. */
+  externalNetwork?: pulumi.Input<string>;
+}
+
+export interface ClusterHost {
+  host: Host;
+  port: openstack.networking.Port;
+  server: openstack.compute.Instance;
+  floatingIp?: openstack.networking.FloatingIp;
+  bundle: pulumi.Output<HostBundle>;
+}
+
+/**
+ * cloud-init: the host's name only. Everything else, /etc/hosts included (some roles pin names
+ * there and tell cloud-init to leave it), comes with the config push.
+ */
+export function userData(host: Host): string {
+  return [
+    "#cloud-config",
+    `hostname: ${host.name}`,
+    `fqdn: ${host.fqdn}`,
+    "",
+  ].join("\n");
+}
+
+/** Builds the role's hosts under `parent`; `publicAddress` gives each a floating IP. */
+export function buildHosts(parent: pulumi.ComponentResource, name: string, role: Role, args: ClusterArgs, publicAddress: boolean): ClusterHost[] {
+  const { spec } = args;
+  if (publicAddress && !args.externalNetwork) throw new Error(`${name}: ${role} hosts need a floating IP pool (externalNetwork)`);
+  const tags = [roleTag(role), `mailplatform-stack=${spec.stack}`];
+  const serverGroups = Object.fromEntries(regionsOf(spec, role).map((region) => [region, new openstack.compute.ServerGroup(`${name}-${region}`, {
+    name: `mailplatform-${spec.stack}-${role}`,
+    policies: ["anti-affinity"],
+  }, { parent, provider: providerFor(args.providers, region) })]));
+
+  return hostsOf(spec, role).map((host) => {
+    const o = { parent, provider: providerFor(args.providers, host.site.region) };
+    const id = `${name}-${host.site.name}`;
+    const net = args.networks[host.site.name];
+    if (!net) throw new Error(`${name}: no network for site ${host.site.name}`);
+    const port = new openstack.networking.Port(`${id}-port`, {
+      name: host.name,
+      networkId: net.networkId,
+      // The planned address: every rendered config already names it.
+      fixedIps: [{ subnetId: net.subnetId, ipAddress: host.address }],
+      securityGroupIds: [args.securityGroupIds[host.site.region]],
+      tags,
+    }, o);
+    const server = new openstack.compute.Instance(id, {
+      name: host.name,
+      flavorName: spec.placement.flavors[role],
+      imageName: spec.image,
+      availabilityZone: host.site.availabilityZone,
+      keyPair: args.keyPairs[host.site.region],
+      networks: [{ port: port.id }],
+      schedulerHints: [{ group: serverGroups[host.site.region].id }],
+      userData: userData(host),
+      metadata: { role, site: host.site.name, stack: spec.stack },
+      tags,
+    }, o);
+    const floatingIp = publicAddress
+      ? new openstack.networking.FloatingIp(`${id}-fip`, { pool: args.externalNetwork!, portId: port.id, description: host.fqdn, tags }, o)
+      : undefined;
+    const bundle = pulumi.output(args.secrets).apply((s) => renderHost(spec, host, s));
+    return { host, port, server, floatingIp, bundle };
+  });
+}
+
+/** The cluster's rolling push, hosts in the role's preference order. */
+export function pushConfig(parent: pulumi.ComponentResource, name: string, args: ClusterArgs, hosts: ClusterHost[], before: Record<string, pulumi.Resource[]> = {}): ConfigPush {
+  const targets: PushTarget[] = hosts.map((h) => ({ host: h.host, serverId: h.server.id, bundle: h.bundle, dependsOn: before[h.host.name] }));
+  return new ConfigPush(`${name}-push`, { targets, spec: args.spec, access: args.access, provisionScript: args.provisionScript }, { parent });
+}
+
+/** What every cluster component exposes. */
+export interface ClusterOutputs {
+  hosts: ClusterHost[];
+  push: ConfigPush;
+}

@@ -1,0 +1,137 @@
+// The rolling config push of one cluster. Per host: install the provisioning script, apply the
+// host's bundle (a tar on stdin, never on the command line), then a health check. Each host waits
+// for the previous host's health check, so a failed validation stops the cluster's rollout at that
+// host while the others keep serving with their current config; clusters roll in parallel.
+import { Host, HostBundle, PlatformSpec, Role } from "@mailplatform/core";
+import { packBundle } from "@mailplatform/core/src/bundle";
+import { networkRules } from "@mailplatform/core/src/network/rules";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { BastionSettings, SshSettings } from "./settings";
+
+/** Where the provisioning script is installed on every host. */
+export const PROVISION_PATH = "/usr/local/sbin/mailplatform-provision";
+/** The commands, fixed strings: everything variable travels on stdin. */
+export const INSTALL_COMMAND = `cloud-init status --wait >/dev/null 2>&1; sudo install -D -m 0755 /dev/stdin ${PROVISION_PATH}`;
+export const APPLY_COMMAND = `sudo ${PROVISION_PATH} apply -`;
+
+const FILES = path.resolve(__dirname, "../files");
+/** The core's provisioning script (files/provision.sh at the repository root). */
+export const DEFAULT_PROVISION_SCRIPT = path.resolve(__dirname, "../../../files/provision.sh");
+
+export function readScript(file: string): string {
+  return fs.readFileSync(path.isAbsolute(file) ? file : path.join(FILES, file), "utf8");
+}
+
+export function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** How the push reaches the hosts. */
+export interface SshAccess {
+  ssh: SshSettings;
+  bastion?: BastionSettings;
+}
+
+/** SSH to a host's planned site-local address, through the bastion when there is one. */
+export function connectionTo(host: Host, access: SshAccess): command.types.input.remote.ConnectionArgs {
+  const b = access.bastion;
+  return {
+    host: host.address,
+    user: access.ssh.user,
+    privateKey: access.ssh.privateKey,
+    // A fresh VM takes a while to boot and start sshd.
+    dialErrorLimit: 60,
+    proxy: b && { host: b.host, port: b.port ?? 22, user: b.user ?? access.ssh.user, privateKey: b.privateKey ?? access.ssh.privateKey },
+  };
+}
+
+/** The ports a role's host must listen on: every port the rule model opens to it, but SSH. */
+export function listeningPorts(spec: PlatformSpec, role: Role): number[] {
+  return [...new Set(networkRules(spec).filter((r) => r.role === role && r.port !== 22).map((r) => r.port))].sort((a, b) => a - b);
+}
+
+export interface PushTarget {
+  host: Host;
+  /** The server's id: a replaced VM gets its config again. */
+  serverId: pulumi.Input<string>;
+  /** The host's rendered bundle (secret). */
+  bundle: pulumi.Input<HostBundle>;
+  /** What must be in place before the first push (the maildrops' mail store). */
+  dependsOn?: pulumi.Resource[];
+}
+
+export interface ConfigPushArgs {
+  /** Plain, in rollout order (the role's preference order: the primary first). */
+  targets: PushTarget[];
+  spec: PlatformSpec;
+  access: SshAccess;
+  /** Text of the provisioning script. */
+  provisionScript: pulumi.Input<string>;
+}
+
+export interface HostPush {
+  host: Host;
+  install: command.remote.Command;
+  apply: command.remote.Command;
+  health: command.remote.Command;
+  /** Exactly what `apply` sends on stdin (secret) and its hash (the trigger, not secret). */
+  stdin: pulumi.Output<string>;
+  contentHash: pulumi.Output<string>;
+}
+
+export class ConfigPush extends pulumi.ComponentResource {
+  readonly hosts: HostPush[];
+
+  constructor(name: string, args: ConfigPushArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mailplatform:index:ConfigPush", name, {}, opts);
+    const healthScript = readScript("health-check.sh");
+    let previous: command.remote.Command | undefined;
+    this.hosts = args.targets.map((t) => {
+      const id = `${name}-${t.host.name}`;
+      const connection = connectionTo(t.host, args.access);
+      const install = new command.remote.Command(`${id}-install`, {
+        connection,
+        create: INSTALL_COMMAND,
+        update: INSTALL_COMMAND,
+        stdin: args.provisionScript,
+        triggers: [t.serverId],
+        addPreviousOutputInEnv: false,
+      }, { parent: this, dependsOn: t.dependsOn });
+
+      const bundle = pulumi.output(t.bundle);
+      // The tar's bytes are ASCII headers and UTF-8 content, so it travels as a string.
+      const stdin = pulumi.secret(bundle.apply((b) => packBundle(b).toString("utf8")));
+      const contentHash = pulumi.unsecret(stdin.apply(sha256));
+      const triggers = [contentHash, t.serverId];
+      const apply = new command.remote.Command(`${id}-apply`, {
+        connection,
+        create: APPLY_COMMAND,
+        update: APPLY_COMMAND,
+        stdin,
+        triggers,
+        // The script prints progress and the checker's message on stderr, never file content;
+        // stdout is not logged, and both are kept secret in state.
+        logging: "stderr",
+        addPreviousOutputInEnv: false,
+      }, { parent: this, dependsOn: [install, ...(previous ? [previous] : [])], additionalSecretOutputs: ["stdin", "stdout", "stderr"] });
+
+      const services = pulumi.unsecret(bundle.apply((b) => b.services.join(",")));
+      const healthCommand = pulumi.interpolate`sudo sh -s -- ${services} ${listeningPorts(args.spec, t.host.role).join(",")}`;
+      const health = new command.remote.Command(`${id}-health`, {
+        connection,
+        create: healthCommand,
+        update: healthCommand,
+        stdin: healthScript,
+        triggers,
+        addPreviousOutputInEnv: false,
+      }, { parent: this, dependsOn: [apply] });
+      previous = health;
+      return { host: t.host, install, apply, health, stdin, contentHash };
+    });
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,63 @@
+// The whole platform as one component with plain, language-neutral inputs: the component other
+// Pulumi languages get from the plugin package (PulumiPlugin.yaml). It validates the config with the
+// core's parseSpec, makes the regional providers and builds MailPlatform.
+import { parseSpec } from "@mailplatform/core";
+import * as pulumi from "@pulumi/pulumi";
+import { MailPlatform } from "./mail-platform";
+import { regionalProviders } from "./providers";
+
+export interface MailPlatformStackArgs {
+  /** The platform's config: the `mailplatform:` keys of a stack file without the namespace (see the spec reference). Plain values only. */
+  config: { [key: string]: any };
+  /** Stack name the spec is read for; defaults to the running stack. */
+  stackName?: string;
+  /** OpenStack provider settings shared by every region (authUrl, userName, password, tenantName, cloud, ...). */
+  credentials?: { [key: string]: pulumi.Input<string> };
+  /** External network for floating IPs and routers; `public` unless given. */
+  externalNetwork?: string;
+  /** Login user of the image; `debian` unless given. */
+  sshUser?: string;
+  /** Private key the config push logs in with. */
+  sshPrivateKey: pulumi.Input<string>;
+  /** Its public key, installed as a key pair per region; or name an existing key pair with keyPair. */
+  sshPublicKey?: string;
+  keyPair?: string;
+  /** SSH jump host, when the site-local networks are not reachable directly. */
+  bastionHost?: string;
+  bastionUser?: string;
+  bastionPort?: number;
+  /** The LDAP directory's bind password, when the config has a directory. */
+  ldapBindPassword?: pulumi.Input<string>;
+}
+
+export class MailPlatformStack extends pulumi.ComponentResource {
+  /** Service names, MX targets, public addresses, the internal CA, egress check. */
+  readonly endpoints: pulumi.Output<{ [key: string]: any }>;
+  /** Every host: role, site, region, planned and public address, server id. */
+  readonly inventory: pulumi.Output<any[]>;
+  /** Every DNS record (name, type, ttl, value, scope, zone); not secret. */
+  readonly dnsRecords: pulumi.Output<any[]>;
+  /** The records as BIND zone text. */
+  readonly zoneFile: pulumi.Output<string>;
+
+  constructor(name: string, args: MailPlatformStackArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mailplatform:index:MailPlatformStack", name, {}, opts);
+    const spec = parseSpec(args.config, args.stackName ?? pulumi.getStack());
+    const providers = regionalProviders(name, spec.sites.map((s) => s.region), args.credentials ?? {}, { parent: this });
+    const platform = new MailPlatform(name, {
+      spec,
+      providers,
+      settings: {
+        externalNetwork: args.externalNetwork ?? "public",
+        ssh: { user: args.sshUser ?? "debian", privateKey: pulumi.secret(args.sshPrivateKey), publicKey: args.sshPublicKey, keyPair: args.keyPair },
+        bastion: args.bastionHost ? { host: args.bastionHost, user: args.bastionUser, port: args.bastionPort } : undefined,
+      },
+      ldapBindPassword: args.ldapBindPassword && pulumi.secret(args.ldapBindPassword),
+    }, { parent: this });
+    this.endpoints = platform.endpoints as pulumi.Output<{ [key: string]: any }>;
+    this.inventory = platform.inventory;
+    this.dnsRecords = platform.dnsRecords;
+    this.zoneFile = platform.zoneFile;
+    this.registerOutputs({ endpoints: this.endpoints, inventory: this.inventory, dnsRecords: this.dnsRecords, zoneFile: this.zoneFile });
+  }
+}

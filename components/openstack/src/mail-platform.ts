@@ -1,0 +1,166 @@
+// The whole platform: site networks, security groups, secrets, the five role clusters with their
+// rolling config pushes, and the DNS records (optionally in Designate). It computes nothing about
+// mail: hosts, addresses, rules, files and records all come from the core.
+import { Host, PlatformSpec, Role, serviceNames } from "@mailplatform/core";
+import { dnsRecords, DnsRecord, PublicAddresses } from "@mailplatform/core/src/dns/records";
+import { zoneFiles } from "@mailplatform/core/src/dns/zone";
+import * as openstack from "@pulumi/openstack";
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterArgs, ClusterOutputs } from "./cluster";
+import { DEFAULT_PROVISION_SCRIPT, readScript } from "./config-push";
+import { DesignateRecords } from "./dns";
+import { FrontendCluster } from "./frontend-cluster";
+import { MaildropCluster } from "./maildrop-cluster";
+import { SiteNetwork } from "./network";
+import { providerFor, RegionalProviders } from "./providers";
+import { Secrets, SuppliedCertificate } from "./secrets";
+import { SecurityGroups } from "./security-groups";
+import { OpenStackSettings } from "./settings";
+import { SmtpInCluster } from "./smtp-in-cluster";
+import { SmtpOutCluster } from "./smtp-out-cluster";
+import { Webmail } from "./webmail";
+
+export interface MailPlatformArgs {
+  /** The validated spec (parseSpec). Plain, not an Input: it decides what exists. */
+  spec: PlatformSpec;
+  /** One provider per region the spec's sites use. */
+  providers: RegionalProviders;
+  settings: OpenStackSettings;
+  /** The directory's bind password, when the spec has a directory. */
+  ldapBindPassword?: pulumi.Input<string>;
+  /** With tls.mode `supplied`. */
+  suppliedCertificate?: SuppliedCertificate;
+  /** Text of the provisioning script; defaults to the repository's files/provision.sh. */
+  provisionScript?: pulumi.Input<string>;
+}
+
+/** One host as the operator sees it; no secrets. */
+export interface InventoryEntry {
+  name: string;
+  role: Role;
+  site: string;
+  region: string;
+  fqdn: string;
+  /** Planned site-local address. */
+  address: string;
+  publicAddress?: string;
+  serverId: string;
+  flavor: string;
+}
+
+export interface Endpoints {
+  /** MX targets of every hosted domain (equal preference). */
+  mx: string[];
+  submission: string;
+  imap: string;
+  pop3: string;
+  webmail: string;
+  /** Public address per smtp-in and frontend host. */
+  publicAddresses: PublicAddresses;
+  /** The CA the hosts' certificates chain to (clients inside the platform trust it). */
+  caCertificatePem: string;
+  /** Per site: the egress addresses SPF publishes and the router's actual external addresses; they must match. */
+  egress: Record<string, { published: string[]; router: string[] }>;
+}
+
+export class MailPlatform extends pulumi.ComponentResource {
+  readonly secrets: Secrets;
+  readonly networks: Record<string, SiteNetwork>;
+  readonly securityGroups: SecurityGroups;
+  readonly smtpIn: SmtpInCluster;
+  readonly smtpOut: SmtpOutCluster;
+  readonly maildrop: MaildropCluster;
+  readonly frontend: FrontendCluster;
+  readonly webmail: Webmail;
+  readonly designate?: DesignateRecords;
+  readonly endpoints: pulumi.Output<Endpoints>;
+  readonly inventory: pulumi.Output<InventoryEntry[]>;
+  /** Every record the platform needs; not secret. */
+  readonly dnsRecords: pulumi.Output<DnsRecord[]>;
+  /** The same records as BIND zone text. */
+  readonly zoneFile: pulumi.Output<string>;
+
+  constructor(name: string, args: MailPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mailplatform:index:MailPlatform", name, {}, opts);
+    const { spec, providers, settings } = args;
+    const regions = [...new Set(spec.sites.map((s) => s.region))];
+    const regional = (region: string) => ({ parent: this, provider: providerFor(providers, region) });
+
+    this.secrets = new Secrets(`${name}-secrets`, { spec, ldapBindPassword: args.ldapBindPassword, suppliedCertificate: args.suppliedCertificate }, { parent: this });
+    this.networks = Object.fromEntries(spec.sites.map((site) => [site.name, new SiteNetwork(`${name}-${site.name}`, {
+      site, stack: spec.stack, externalNetwork: settings.externalNetwork,
+    }, regional(site.region))]));
+    this.securityGroups = new SecurityGroups(`${name}-sg`, { spec, providers }, { parent: this });
+
+    const ssh = settings.ssh;
+    if (!ssh.publicKey && !ssh.keyPair) throw new Error("mailplatform-openstack: set sshPublicKey (a key pair is created per region) or keyPair (an existing one)");
+    const keyPairs = Object.fromEntries(regions.map((region) => [region, ssh.publicKey
+      ? new openstack.compute.Keypair(`${name}-${region}`, { name: `mailplatform-${spec.stack}`, publicKey: ssh.publicKey }, regional(region)).name
+      : ssh.keyPair!]));
+
+    const clusterArgs = (role: Role): ClusterArgs => ({
+      spec,
+      providers,
+      networks: Object.fromEntries(Object.entries(this.networks).map(([site, n]) => [site, { networkId: n.network.id, subnetId: n.routerInterface.subnetId }])),
+      securityGroupIds: Object.fromEntries(Object.entries(this.securityGroups.groups[role]).map(([region, g]) => [region, g.id])),
+      keyPairs,
+      secrets: this.secrets.values,
+      access: { ssh, bastion: settings.bastion },
+      provisionScript: args.provisionScript ?? readScript(DEFAULT_PROVISION_SCRIPT),
+      externalNetwork: role === "smtp-in" || role === "frontend" ? settings.externalNetwork : undefined,
+    });
+    const child = { parent: this };
+    this.smtpIn = new SmtpInCluster(`${name}-smtp-in`, clusterArgs("smtp-in"), child);
+    this.smtpOut = new SmtpOutCluster(`${name}-smtp-out`, clusterArgs("smtp-out"), child);
+    this.maildrop = new MaildropCluster(`${name}-maildrop`, {
+      ...clusterArgs("maildrop"),
+      volumeType: settings.volumeType,
+      shareType: settings.shareType,
+      shareNetworkId: settings.shareNetworkId,
+      protectStore: settings.protectMailStore,
+    }, child);
+    this.frontend = new FrontendCluster(`${name}-frontend`, clusterArgs("frontend"), child);
+    this.webmail = new Webmail(`${name}-webmail`, clusterArgs("webmail"), child);
+
+    const clusters: ClusterOutputs[] = [this.smtpIn, this.smtpOut, this.maildrop, this.frontend, this.webmail];
+    const hosts = clusters.flatMap((c) => c.hosts);
+    const publicAddresses: pulumi.Output<PublicAddresses> = pulumi.output(Object.fromEntries(
+      hosts.filter((h) => h.floatingIp).map((h) => [h.host.name, { ipv4: h.floatingIp!.address }]),
+    ));
+    this.dnsRecords = pulumi.all([publicAddresses, this.secrets.dkimPublicKeys])
+      .apply(([publicAddresses, dkim]) => dnsRecords(spec, { publicAddresses, dkim }));
+    this.zoneFile = this.dnsRecords.apply(zoneFiles);
+    if (spec.dns.provider === "designate") {
+      this.designate = new DesignateRecords(`${name}-dns`, { spec, records: this.dnsRecords, zone: spec.dns.designateZone! }, regional(spec.sites[0].region));
+    }
+
+    const entry = (h: { host: Host; server: openstack.compute.Instance; floatingIp?: openstack.networking.FloatingIp }) => pulumi.output({
+      name: h.host.name,
+      role: h.host.role,
+      site: h.host.site.name,
+      region: h.host.site.region,
+      fqdn: h.host.fqdn,
+      address: h.host.address,
+      publicAddress: h.floatingIp?.address,
+      serverId: h.server.id,
+      flavor: spec.placement.flavors[h.host.role],
+    });
+    this.inventory = pulumi.all(hosts.map(entry)) as pulumi.Output<InventoryEntry[]>;
+    const names = serviceNames(spec);
+    this.endpoints = pulumi.output({
+      mx: this.smtpIn.hosts.map((h) => h.host.fqdn),
+      submission: names.submission,
+      imap: names.imap,
+      pop3: names.pop3,
+      webmail: names.webmail,
+      publicAddresses,
+      caCertificatePem: this.secrets.caCertificatePem,
+      egress: Object.fromEntries(spec.sites.map((s) => [s.name, {
+        published: s.egress,
+        router: this.networks[s.name].router.externalFixedIps.apply((ips) => (ips ?? []).map((ip) => ip.ipAddress ?? "").filter(Boolean)),
+      }])),
+    }) as pulumi.Output<Endpoints>;
+
+    this.registerOutputs({ endpoints: this.endpoints, inventory: this.inventory, dnsRecords: this.dnsRecords, zoneFile: this.zoneFile });
+  }
+}

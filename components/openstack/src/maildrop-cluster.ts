@@ -1,0 +1,92 @@
+// maildrop: the Dovecot pair that holds the mailboxes, site-local only. Replicated mode gives each
+// its own Cinder volume (dsync between them); shared mode mounts one Manila NFS share on both, with
+// access rules for exactly the two maildrops' addresses. The store is mounted before the first push.
+import { mailRoot } from "@mailplatform/core/src/roles/maildrop/dovecot";
+import * as command from "@pulumi/command";
+import * as openstack from "@pulumi/openstack";
+import * as pulumi from "@pulumi/pulumi";
+import { buildHosts, ClusterArgs, ClusterHost, ClusterOutputs, pushConfig } from "./cluster";
+import { ConfigPush, connectionTo, readScript } from "./config-push";
+import { providerFor } from "./providers";
+
+export interface MaildropClusterArgs extends ClusterArgs {
+  /** Cinder volume type (replicated mode). */
+  volumeType?: pulumi.Input<string>;
+  /** Manila share type and share network (shared mode). */
+  shareType?: pulumi.Input<string>;
+  shareNetworkId?: pulumi.Input<string>;
+  /** Protect the volumes or the share from deletion (default true): they hold the mailboxes. */
+  protectStore?: boolean;
+}
+
+export class MaildropCluster extends pulumi.ComponentResource implements ClusterOutputs {
+  readonly hosts: ClusterHost[];
+  readonly push: ConfigPush;
+  /** Replicated mode: one volume per host name. */
+  readonly volumes: Record<string, openstack.blockstorage.Volume> = {};
+  /** Shared mode: the share and its access rules. */
+  readonly share?: openstack.sharedfilesystem.Share;
+  readonly shareAccess: openstack.sharedfilesystem.ShareAccess[] = [];
+  /** The mount commands, per host name. */
+  readonly mounts: Record<string, command.remote.Command> = {};
+
+  constructor(name: string, args: MaildropClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mailplatform:index:MaildropCluster", name, {}, opts);
+    const { spec } = args;
+    this.hosts = buildHosts(this, name, "maildrop", args, false);
+    const root = mailRoot(spec);
+    const protect = args.protectStore ?? true;
+    const script = readScript("mount-mailstore.sh");
+    const mount = (h: ClusterHost, cmd: pulumi.Output<string>, after: pulumi.Resource[]) => {
+      this.mounts[h.host.name] = new command.remote.Command(`${name}-${h.host.site.name}-mount`, {
+        connection: connectionTo(h.host, args.access),
+        create: cmd,
+        stdin: script,
+        triggers: [h.server.id],
+        addPreviousOutputInEnv: false,
+      }, { parent: this, dependsOn: after });
+    };
+
+    if (spec.storage.mode === "replicated") {
+      for (const h of this.hosts) {
+        const o = { parent: this, provider: providerFor(args.providers, h.host.site.region) };
+        const volume = new openstack.blockstorage.Volume(`${name}-${h.host.site.name}-mail`, {
+          name: `${h.host.name}-mail`,
+          size: spec.storage.sizeGb,
+          availabilityZone: h.host.site.availabilityZone,
+          volumeType: args.volumeType,
+          description: `mailboxes of ${h.host.fqdn}`,
+        }, { ...o, protect });
+        const attach = new openstack.compute.VolumeAttach(`${name}-${h.host.site.name}-mail`, { instanceId: h.server.id, volumeId: volume.id }, o);
+        this.volumes[h.host.name] = volume;
+        mount(h, pulumi.interpolate`sudo sh -s -- volume ${volume.id} ${root}`, [attach]);
+      }
+    } else {
+      // The share lives with the primary; the backup reaches it over the site-local routing.
+      const primary = this.hosts[0].host;
+      const o = { parent: this, provider: providerFor(args.providers, primary.site.region) };
+      const share = new openstack.sharedfilesystem.Share(`${name}-share`, {
+        name: `mailplatform-${spec.stack}-mail`,
+        shareProto: "NFS",
+        size: spec.storage.sizeGb,
+        shareType: args.shareType,
+        shareNetworkId: args.shareNetworkId,
+        description: "mailboxes of the maildrop pair (active/passive)",
+      }, { ...o, protect });
+      this.share = share;
+      const exportPath = share.exportLocations.apply((ls) => (ls.find((l) => `${l.preferred}` === "true") ?? ls[0])?.path ?? "");
+      for (const h of this.hosts) {
+        const access = new openstack.sharedfilesystem.ShareAccess(`${name}-share-${h.host.site.name}`, {
+          shareId: share.id,
+          accessType: "ip",
+          accessTo: h.host.address,
+          accessLevel: "rw",
+        }, o);
+        this.shareAccess.push(access);
+        mount(h, pulumi.interpolate`sudo sh -s -- nfs ${exportPath} ${root}`, [access, h.server]);
+      }
+    }
+    this.push = pushConfig(this, name, args, this.hosts, Object.fromEntries(Object.entries(this.mounts).map(([host, m]) => [host, [m]])));
+    this.registerOutputs({ servers: this.hosts.map((h) => h.server.id), share: this.share?.id });
+  }
+}

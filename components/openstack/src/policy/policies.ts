@@ -1,0 +1,101 @@
+// The platform's security rules as CrossGuard policies, independent of the code that builds the
+// resources: they check what would be deployed, whatever produced it. Roles are read from the
+// `mailplatform-role=<role>` tag every port, server and security group carries.
+import { PORTS } from "@mailplatform/core/src/ports";
+import { PolicyResource, ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+
+/** Roles that may have a public address, and the ports they may open to the whole Internet. */
+export const PUBLIC_PORTS: Record<string, number[]> = {
+  "smtp-in": [PORTS.smtp, PORTS.submissions],
+  frontend: [PORTS.submission, PORTS.submissions, PORTS.imaps, PORTS.imap, PORTS.pop3s, PORTS.pop3, PORTS.http, PORTS.https],
+};
+
+const WORLD = ["0.0.0.0/0", "::/0"];
+const ROLE_TAG = /^mailplatform-role=(.+)$/;
+
+export function roleOf(r: PolicyResource | undefined): string | undefined {
+  const tags: unknown = r?.props.tags;
+  if (!Array.isArray(tags)) return undefined;
+  for (const t of tags) {
+    const m = typeof t === "string" ? ROLE_TAG.exec(t) : null;
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** The resource an input property points at (a port id, a group id), through the engine's dependencies. */
+const target = (r: PolicyResource, prop: string, type: string) => (r.propertyDependencies[prop] ?? []).find((d) => d.type === type);
+
+const FLOATING_IPS: Record<string, { prop: string; target: string }> = {
+  "openstack:networking/floatingIp:FloatingIp": { prop: "portId", target: "openstack:networking/port:Port" },
+  "openstack:networking/floatingIpAssociate:FloatingIpAssociate": { prop: "portId", target: "openstack:networking/port:Port" },
+  "openstack:compute/floatingIpAssociate:FloatingIpAssociate": { prop: "instanceId", target: "openstack:compute/instance:Instance" },
+};
+
+export const publicAddressOnlyOnPublicRoles: StackValidationPolicy = {
+  name: "public-address-only-on-smtp-in-and-frontends",
+  description: "Floating IPs attach only to smtp-in and frontend hosts: maildrop, smtp-out and webmail stay site-local.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, report: ReportViolation) => {
+    for (const r of args.resources) {
+      const kind = FLOATING_IPS[r.type];
+      if (!kind || !r.props[kind.prop]) continue;
+      const role = roleOf(target(r, kind.prop, kind.target));
+      if (!role || !(role in PUBLIC_PORTS)) {
+        report(`${r.name} gives a public address to ${role ? `a ${role} host` : "a host without a mailplatform-role tag"}; only ${Object.keys(PUBLIC_PORTS).join(" and ")} may have one`, r.urn);
+      }
+    }
+  },
+};
+
+export const worldOpenOnlyOnPublicPorts: StackValidationPolicy = {
+  name: "internet-only-on-public-ports",
+  description: "Ingress from 0.0.0.0/0 or ::/0 only on the public ports of smtp-in and the frontends; 4190, webmail backends, SSH and everything internal are restricted.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, report: ReportViolation) => {
+    for (const r of args.resources) {
+      if (r.type !== "openstack:networking/secGroupRule:SecGroupRule" || r.props.direction !== "ingress") continue;
+      const prefix = r.props.remoteIpPrefix;
+      const open = prefix ? WORLD.includes(prefix) : !r.props.remoteGroupId;
+      if (!open) continue;
+      const role = roleOf(target(r, "securityGroupId", "openstack:networking/secGroup:SecGroup"));
+      const allowed = (role && PUBLIC_PORTS[role]) || [];
+      const single = r.props.portRangeMin !== undefined && r.props.portRangeMin === r.props.portRangeMax;
+      if (!single || !allowed.includes(r.props.portRangeMin)) {
+        const ports = r.props.portRangeMin === undefined ? "every port" : single ? `port ${r.props.portRangeMin}` : `ports ${r.props.portRangeMin}-${r.props.portRangeMax}`;
+        report(`${r.name} opens ${ports} of ${role ?? "an untagged group"} to the whole Internet (${prefix ?? "no remote"}); allowed: ${allowed.join(", ") || "nothing"}`, r.urn);
+      }
+    }
+  },
+};
+
+const PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+/** Actual key material (a script may well mention the header). */
+const PRIVATE_KEY_BLOCK = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----\s+[A-Za-z0-9+/=\s]{40,}-----END [A-Z0-9 ]*PRIVATE KEY-----/;
+const ASSIGNED_SECRET = /\b(pass(word|wd)?|secret|token|api[-_]?key)\s*[=:]\s*\S/i;
+const SECRET_NAME = /PASS|SECRET|TOKEN|KEY/i;
+
+export const noPlaintextSecretsInCommands: ResourceValidationPolicy = {
+  name: "no-plaintext-secrets-in-commands",
+  description: "Remote and local commands carry secrets only on stdin, kept secret in state and left out of the logs; never in the command line or the environment.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report: ReportViolation) => {
+    if (args.type !== "command:remote:Command" && args.type !== "command:local:Command") return;
+    for (const field of ["create", "update", "delete"]) {
+      const text = args.props[field];
+      if (typeof text === "string" && (PRIVATE_KEY.test(text) || ASSIGNED_SECRET.test(text))) {
+        report(`${args.name}: the ${field} command line holds a secret; pass it on stdin`);
+      }
+    }
+    for (const key of Object.keys(args.props.environment ?? {})) {
+      if (SECRET_NAME.test(key)) report(`${args.name}: environment variable ${key} looks like a secret; pass it on stdin`);
+    }
+    const stdin = args.props.stdin;
+    if (typeof stdin === "string" && PRIVATE_KEY_BLOCK.test(stdin)) {
+      if (!args.opts.additionalSecretOutputs.includes("stdin")) report(`${args.name}: stdin holds secrets but is not kept secret in state (additionalSecretOutputs: stdin)`);
+      if (!["none", "stderr"].includes(args.props.logging)) report(`${args.name}: stdin holds secrets and stdout is logged (logging: ${args.props.logging ?? "stdoutAndStderr"}); use "stderr" or "none"`);
+    }
+  },
+};
+
+export const POLICIES = [publicAddressOnlyOnPublicRoles, worldOpenOnlyOnPublicPorts, noPlaintextSecretsInCommands];

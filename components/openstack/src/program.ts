@@ -1,0 +1,88 @@
+// The stack program as a function: typed inputs in, typed outputs out, no prompts and no process
+// exit, so a portal can run it as an Automation API inline program. index.ts at the repository root
+// is this function fed from the stack config.
+import { NAMESPACE, parseSpec, PlatformSpec, TOP_LEVEL_KEYS } from "@mailplatform/core";
+import { DnsRecord } from "@mailplatform/core/src/dns/records";
+import * as pulumi from "@pulumi/pulumi";
+import { Endpoints, InventoryEntry, MailPlatform } from "./mail-platform";
+import { credentialsFromConfig, OpenStackCredentials, regionalProviders } from "./providers";
+import { SuppliedCertificate } from "./secrets";
+import { OpenStackSettings, readSettings } from "./settings";
+
+export interface ProgramInputs {
+  spec: PlatformSpec;
+  settings: OpenStackSettings;
+  /** Shared by every region's provider. */
+  credentials: OpenStackCredentials;
+  ldapBindPassword?: pulumi.Input<string>;
+  suppliedCertificate?: SuppliedCertificate;
+  /** Text of the provisioning script; defaults to the repository's files/provision.sh. */
+  provisionScript?: pulumi.Input<string>;
+}
+
+/** The stack outputs; none of them is secret. */
+export interface ProgramOutputs {
+  endpoints: pulumi.Output<Endpoints>;
+  inventory: pulumi.Output<InventoryEntry[]>;
+  dnsRecords: pulumi.Output<DnsRecord[]>;
+  zoneFile: pulumi.Output<string>;
+}
+
+/** Builds the platform; call it inside a Pulumi program (stack or Automation API inline). */
+export function mailPlatformProgram(inputs: ProgramInputs): ProgramOutputs {
+  const providers = regionalProviders("mailplatform", inputs.spec.sites.map((s) => s.region), inputs.credentials);
+  const platform = new MailPlatform("mailplatform", {
+    spec: inputs.spec,
+    providers,
+    settings: inputs.settings,
+    ldapBindPassword: inputs.ldapBindPassword,
+    suppliedCertificate: inputs.suppliedCertificate,
+    provisionScript: inputs.provisionScript,
+  });
+  return { endpoints: platform.endpoints, inventory: platform.inventory, dnsRecords: platform.dnsRecords, zoneFile: platform.zoneFile };
+}
+
+/** A config value as Pulumi stores it: objects, lists and numbers as JSON, strings as they are. */
+function configValue(text: string): unknown {
+  if (!/^\s*[[{]|^-?[0-9.]+$|^(true|false|null)$/.test(text)) return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The `mailplatform:*` keys of the running stack, namespace stripped (what parseSpec reads). */
+export function readRawConfig(): Record<string, unknown> {
+  const config = new pulumi.Config(NAMESPACE);
+  const raw: Record<string, unknown> = {};
+  for (const key of TOP_LEVEL_KEYS) {
+    const text = config.get(key);
+    if (text !== undefined) raw[key] = configValue(text);
+  }
+  return raw;
+}
+
+type Obj = Record<string, unknown>;
+const objectAt = (raw: Obj, key: string): Obj | undefined => (typeof raw[key] === "object" && raw[key] !== null ? (raw[key] as Obj) : undefined);
+
+/**
+ * The program's inputs from the running stack's config: the spec from `mailplatform:*`, the
+ * OpenStack settings from `mailplatform-openstack:*`, credentials from `openstack:*`. The secrets the
+ * operator supplies (directory bind password, supplied TLS key) go on as secrets.
+ */
+export function readStackInputs(): ProgramInputs {
+  const raw = readRawConfig();
+  const spec = parseSpec(raw, pulumi.getStack());
+  const directory = objectAt(raw, "directory");
+  const tls = objectAt(raw, "tls");
+  return {
+    spec,
+    settings: readSettings(),
+    credentials: credentialsFromConfig(),
+    ldapBindPassword: spec.directory ? pulumi.secret(String(directory?.bindPassword)) : undefined,
+    suppliedCertificate: spec.tls.mode === "supplied"
+      ? { certificatePem: String(tls?.certificate), privateKeyPem: pulumi.secret(String(tls?.key)) }
+      : undefined,
+  };
+}

@@ -1,0 +1,127 @@
+// The platform's secrets and keys, generated in-stack in the exact shape the core's renderers read
+// (PlatformSecrets). Every value is wrapped secret here, whatever the provider declares, so state,
+// outputs and everything derived from them stay encrypted.
+import { allHosts, PlatformSecrets, PlatformSpec, WEBMAIL_RELAY_USER } from "@mailplatform/core";
+import { DkimPublicKeys } from "@mailplatform/core/src/dns/records";
+import { certificateNames } from "@mailplatform/core/src/secrets/local";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import * as tls from "@pulumi/tls";
+
+export interface SuppliedCertificate {
+  /** The certificate chain every host presents (tls.mode `supplied`). */
+  certificatePem: pulumi.Input<string>;
+  privateKeyPem: pulumi.Input<string>;
+}
+
+export interface SecretsArgs {
+  /** Plain, not an Input: it decides how many keys there are. */
+  spec: PlatformSpec;
+  /** The directory's bind password, when the spec has a directory. */
+  ldapBindPassword?: pulumi.Input<string>;
+  /** With tls.mode `supplied`: the operator's certificate instead of the internal CA. */
+  suppliedCertificate?: SuppliedCertificate;
+}
+
+/** Internal CA lifetime; host certificates renew a month before they expire (and re-push). */
+export const CA_VALIDITY_HOURS = 10 * 365 * 24;
+export const HOST_CERT_VALIDITY_HOURS = 825 * 24;
+export const HOST_CERT_RENEWAL_HOURS = 30 * 24;
+
+export class Secrets extends pulumi.ComponentResource {
+  /** Everything the renderers need; secret. */
+  readonly values: pulumi.Output<PlatformSecrets>;
+  /** DKIM public keys per domain and selector, for DNS; not secret. */
+  readonly dkimPublicKeys: pulumi.Output<DkimPublicKeys>;
+  /** The CA clients inside the platform trust; not secret. */
+  readonly caCertificatePem: pulumi.Output<string>;
+
+  constructor(name: string, args: SecretsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mailplatform:index:Secrets", name, {}, opts);
+    const spec = args.spec;
+    const parent = { parent: this };
+    const password = (id: string, length = 32) =>
+      pulumi.secret(new random.RandomPassword(`${name}-${id}`, { length, special: false }, parent).result);
+
+    const relayPasswords = Object.fromEntries(
+      [WEBMAIL_RELAY_USER, ...spec.relayClients.map((c) => c.name)].map((user) => [user, password(`relay-${user}`)]),
+    );
+
+    // RSA-2048 and Ed25519 per domain and selector: a new selector is published before it signs.
+    const dkim: Record<string, Record<string, { rsa: tls.PrivateKey; ed25519: tls.PrivateKey }>> = {};
+    for (const d of spec.domains) {
+      dkim[d.name] = Object.fromEntries(
+        spec.dkimSelectors.map((s) => {
+          const key = (kind: string, keyArgs: tls.PrivateKeyArgs) => new tls.PrivateKey(`${name}-dkim-${d.name}-${s.name}-${kind}`, keyArgs, parent);
+          return [s.name, { rsa: key("rsa", { algorithm: "RSA", rsaBits: 2048 }), ed25519: key("ed25519", { algorithm: "ED25519" }) }];
+        }),
+      );
+    }
+    const mapDkim = <T>(f: (k: tls.PrivateKey) => T) =>
+      Object.fromEntries(Object.entries(dkim).map(([d, sels]) => [d, Object.fromEntries(
+        Object.entries(sels).map(([s, k]) => [s, { rsa: f(k.rsa), ed25519: f(k.ed25519) }]),
+      )]));
+
+    const certs = args.suppliedCertificate
+      ? this.supplied(spec, args.suppliedCertificate)
+      : this.internalCa(name, spec);
+
+    this.caCertificatePem = certs.ca;
+    this.dkimPublicKeys = pulumi.output(mapDkim((k) => k.publicKeyPem)) as pulumi.Output<DkimPublicKeys>;
+    const values = {
+      replicationPassword: password("replication"),
+      // One SRS secret for the whole smtp-in cluster: any of them must reverse another's rewrite.
+      srsSecret: password("srs"),
+      rspamdControllerPassword: password("rspamd-controller"),
+      roundcubeDesKey: password("roundcube-des-key", 24),
+      relayPasswords,
+      ldapBindPassword: spec.directory ? args.ldapBindPassword : undefined,
+      dkim: mapDkim((k) => ({ privateKeyPem: k.privateKeyPemPkcs8, publicKeyPem: k.publicKeyPem })),
+      caCertificatePem: certs.ca,
+      hostCertificates: certs.hosts,
+    };
+    this.values = pulumi.secret(pulumi.output(values)) as pulumi.Output<PlatformSecrets>;
+    this.registerOutputs({ values: this.values, dkimPublicKeys: this.dkimPublicKeys, caCertificatePem: this.caCertificatePem });
+  }
+
+  /** An internal CA signing one certificate per host, for the names the host answers to. */
+  private internalCa(name: string, spec: PlatformSpec) {
+    const parent = { parent: this };
+    const ecdsa: tls.PrivateKeyArgs = { algorithm: "ECDSA", ecdsaCurve: "P256" };
+    const caKey = new tls.PrivateKey(`${name}-ca-key`, ecdsa, parent);
+    const caPrivateKeyPem = pulumi.secret(caKey.privateKeyPem);
+    const ca = new tls.SelfSignedCert(`${name}-ca`, {
+      privateKeyPem: caPrivateKeyPem,
+      isCaCertificate: true,
+      subject: { commonName: `${spec.platformDomain} internal CA` },
+      allowedUses: ["cert_signing", "crl_signing"],
+      validityPeriodHours: CA_VALIDITY_HOURS,
+    }, parent);
+    const hosts = Object.fromEntries(allHosts(spec).map((host) => {
+      const key = new tls.PrivateKey(`${name}-${host.name}-key`, ecdsa, parent);
+      const privateKeyPem = pulumi.secret(key.privateKeyPem);
+      const csr = new tls.CertRequest(`${name}-${host.name}-csr`, {
+        privateKeyPem,
+        subject: { commonName: host.fqdn },
+        dnsNames: certificateNames(spec, host),
+        ipAddresses: [host.address],
+      }, parent);
+      const cert = new tls.LocallySignedCert(`${name}-${host.name}-cert`, {
+        certRequestPem: csr.certRequestPem,
+        caCertPem: ca.certPem,
+        caPrivateKeyPem,
+        allowedUses: ["digital_signature", "key_encipherment", "server_auth", "client_auth"],
+        validityPeriodHours: HOST_CERT_VALIDITY_HOURS,
+        earlyRenewalHours: HOST_CERT_RENEWAL_HOURS,
+      }, parent);
+      return [host.name, { certificatePem: cert.certPem, privateKeyPem }];
+    }));
+    return { ca: ca.certPem, hosts };
+  }
+
+  /** The operator's certificate on every host; its chain is what clients inside verify against. */
+  private supplied(spec: PlatformSpec, cert: SuppliedCertificate) {
+    const hosts = Object.fromEntries(allHosts(spec).map((h) => [h.name, { certificatePem: cert.certificatePem, privateKeyPem: pulumi.secret(cert.privateKeyPem) }]));
+    return { ca: pulumi.output(cert.certificatePem), hosts };
+  }
+}

@@ -1,0 +1,13 @@
+// The stack program: the stack's config → the core's spec → MailPlatform. `pulumi up -s prod`.
+import { mailPlatformProgram, readStackInputs } from "@mailplatform/openstack";
+
+const platform = mailPlatformProgram(readStackInputs());
+
+/** Service names, MX targets, public addresses, the internal CA, egress check. */
+export const endpoints = platform.endpoints;
+/** Every host: role, site, region, planned and public address, server id. */
+export const inventory = platform.inventory;
+/** Every DNS record the platform needs (name, type, ttl, value, scope, zone); not secret. */
+export const dnsRecords = platform.dnsRecords;
+/** The same records as BIND zone text. */
+export const zoneFile = platform.zoneFile;

@@ -1,0 +1,309 @@
+// The resource graph's contract for prod and staging, from the program run under mocks: what is
+// built where, what is open from where, what stays secret, and in which order configs roll out.
+// Expectations are written out here (not derived from the code under test), so a change to the
+// platform's shape shows up as a reviewed change to this file.
+import * as assert from "node:assert/strict";
+import { createPublicKey } from "crypto";
+import { dnsRecords } from "../../components/core/src/dns/records";
+import { machinePasswordHash } from "../../components/core/src/shared/passwords";
+import { MockRun, containsSecret, isSecretValue, mapSecrets, mockPassword } from "../../scripts/resources";
+import { byId, byName, dependsOn, ofType, plain, stackRun, T } from "./helpers";
+
+type Role = "smtp-in" | "smtp-out" | "maildrop" | "frontend" | "webmail";
+
+interface Expected {
+  regions: Record<string, string>;
+  /** Host → planned address, in each role's rollout order (primary first). */
+  hosts: Record<Role, Record<string, string>>;
+  flavors: Record<Role, string>;
+  siteLocal: string[];
+  admin: string[];
+  sieve: string[];
+  storage: { mode: "replicated" | "shared"; sizeGb: number };
+}
+
+const EXPECTED: Record<string, Expected> = {
+  prod: {
+    regions: { zrh: "ch-zrh-1", ams: "nl-ams-1", lil: "fr-lil-1" },
+    hosts: {
+      "smtp-in": { "smtp-in-zrh": "10.20.1.11", "smtp-in-ams": "10.20.2.11", "smtp-in-lil": "10.20.3.11" },
+      "smtp-out": { "smtp-out-zrh": "10.20.1.21", "smtp-out-ams": "10.20.2.21", "smtp-out-lil": "10.20.3.21" },
+      maildrop: { "maildrop-zrh": "10.20.1.31", "maildrop-ams": "10.20.2.31" },
+      frontend: { "frontend-zrh": "10.20.1.41", "frontend-ams": "10.20.2.41", "frontend-lil": "10.20.3.41" },
+      webmail: { "webmail-lil": "10.20.3.51" },
+    },
+    flavors: { "smtp-in": "m1.medium", "smtp-out": "m1.small", maildrop: "m1.xlarge", frontend: "m1.small", webmail: "m1.small" },
+    siteLocal: ["10.20.1.0/24", "10.20.2.0/24", "10.20.3.0/24"],
+    admin: ["192.0.2.128/25"],
+    sieve: ["192.0.2.0/24", "2001:db8:ffff::/48"],
+    storage: { mode: "replicated", sizeGb: 500 },
+  },
+  staging: {
+    regions: { zrh: "ch-zrh-1", ams: "nl-ams-1" },
+    hosts: {
+      "smtp-in": { "smtp-in-zrh": "10.30.1.11", "smtp-in-ams": "10.30.2.11" },
+      "smtp-out": { "smtp-out-zrh": "10.30.1.21", "smtp-out-ams": "10.30.2.21" },
+      maildrop: { "maildrop-zrh": "10.30.1.31", "maildrop-ams": "10.30.2.31" },
+      frontend: { "frontend-zrh": "10.30.1.41", "frontend-ams": "10.30.2.41" },
+      webmail: { "webmail-ams": "10.30.2.51" },
+    },
+    flavors: { "smtp-in": "m1.medium", "smtp-out": "m1.small", maildrop: "m1.large", frontend: "m1.small", webmail: "m1.small" },
+    siteLocal: ["10.30.1.0/24", "10.30.2.0/24"],
+    admin: ["192.0.2.128/25"],
+    sieve: ["192.0.2.0/24"],
+    storage: { mode: "shared", sizeGb: 50 },
+  },
+};
+
+const ROLES: Role[] = ["smtp-in", "smtp-out", "maildrop", "frontend", "webmail"];
+const PUBLIC: Role[] = ["smtp-in", "frontend"];
+const siteOf = (host: string) => host.split("-").pop()!;
+const ethertype = (cidr: string) => (cidr.includes(":") ? "IPv6" : "IPv4");
+
+type From = { world: true } | { nets: string[] } | { role: Role };
+
+/** What is open from where, per role: the trust zones of DESIGN.md. */
+function openings(e: Expected): [Role, number[], From][] {
+  const world = { world: true } as const;
+  return [
+    ["smtp-in", [25, 465], world],
+    ["smtp-in", [11334], { role: "maildrop" }],
+    ["smtp-out", [587, 465], { nets: e.siteLocal }],
+    ["smtp-out", [10587, 10465], { role: "frontend" }],
+    ["maildrop", [25], { role: "smtp-in" }],
+    ["maildrop", [25], { role: "smtp-out" }],
+    ["maildrop", [143, 993, 110, 995, 4190], { nets: e.siteLocal }],
+    ["maildrop", [10143, 10993, 10110, 10995, 14190], { role: "frontend" }],
+    ...(e.storage.mode === "replicated" ? [["maildrop", [12345], { role: "maildrop" }] as [Role, number[], From]] : []),
+    ["frontend", [587, 465, 993, 143, 995, 110, 80, 443], world],
+    ["frontend", [4190], { nets: e.sieve }],
+    ["frontend", [4190], { role: "webmail" }],
+    ["webmail", [80], { role: "frontend" }],
+    ...ROLES.map((r): [Role, number[], From] => [r, [22], { nets: e.admin }]),
+  ];
+}
+
+/** The expected rules as "role@region port ethertype remote". A role source is its group in the same region, its hosts elsewhere by address. */
+function expectedRules(e: Expected): string[] {
+  const regionsOf = (role: Role) => [...new Set(Object.keys(e.hosts[role]).map((h) => e.regions[siteOf(h)]))];
+  const out = new Set<string>();
+  for (const [role, ports, from] of openings(e)) {
+    for (const region of regionsOf(role)) {
+      const remotes: string[] = "world" in from
+        ? ["IPv4 0.0.0.0/0", "IPv6 ::/0"]
+        : "nets" in from
+          ? from.nets.map((n) => `${ethertype(n)} ${n}`)
+          : Object.entries(e.hosts[from.role]).map(([h, a]) => (e.regions[siteOf(h)] === region ? `IPv4 group:${from.role}` : `IPv4 ${a}/32`));
+      for (const port of ports) for (const r of remotes) out.add(`${role}@${region} ${port} ${r}`);
+    }
+  }
+  return [...out].sort();
+}
+
+const roleTagOf = (tags: string[]) => tags.find((t) => t.startsWith("mailplatform-role="))!.split("=")[1];
+
+for (const stack of ["prod", "staging"]) {
+  describe(`OpenStack resource graph: ${stack}`, function () {
+    const e = EXPECTED[stack];
+    let run: MockRun;
+    before(async () => {
+      run = (await stackRun(stack)).run;
+    });
+
+    it("has one provider per region, and every OpenStack resource names one", () => {
+      assert.deepEqual(ofType(run, T.provider).map((p) => plain(p).region).sort(), [...new Set(Object.values(e.regions))].sort());
+      const unbound = run.resources.filter((r) => r.custom && r.type.startsWith("openstack:") && !r.provider);
+      assert.deepEqual(unbound.map((r) => r.name), []);
+    });
+
+    it("builds exactly the planned hosts per role, each in its site's region, with its flavor and image", () => {
+      const servers = ofType(run, T.instance).map(plain);
+      for (const role of ROLES) {
+        const got = servers.filter((s) => s.metadata.role === role);
+        assert.deepEqual(got.map((s) => s.name), Object.keys(e.hosts[role]), `${role} hosts`);
+        for (const s of got) assert.equal(s.flavorName, e.flavors[role], `${s.name} flavor`);
+      }
+      assert.equal(servers.length, ROLES.reduce((n, r) => n + Object.keys(e.hosts[r]).length, 0));
+      for (const s of ofType(run, T.instance)) {
+        const name = plain(s).name as string;
+        assert.equal(s.provider, `mailplatform-${e.regions[siteOf(name)]}`, `${name} region`);
+      }
+    });
+
+    it("places every server in an anti-affinity group of its role in its region", () => {
+      for (const s of ofType(run, T.instance)) {
+        const p = plain(s);
+        const group = byId(run, p.schedulerHints[0].group)!;
+        assert.equal(group.type, T.serverGroup);
+        assert.deepEqual(plain(group).policies, ["anti-affinity"]);
+        assert.equal(plain(group).name, `mailplatform-${stack}-${p.metadata.role}`);
+        assert.equal(group.provider, s.provider, `${p.name}'s server group is in its region`);
+      }
+      const perRoleRegion = ROLES.reduce((n, r) => n + new Set(Object.keys(e.hosts[r]).map((h) => e.regions[siteOf(h)])).size, 0);
+      assert.equal(ofType(run, T.serverGroup).length, perRoleRegion);
+    });
+
+    it("gives every host one port with its planned address on its site's network, in its role's group", () => {
+      for (const role of ROLES) {
+        for (const [host, address] of Object.entries(e.hosts[role])) {
+          const server = ofType(run, T.instance).find((s) => plain(s).name === host)!;
+          const port = byId(run, plain(server).networks[0].port)!;
+          const p = plain(port);
+          assert.deepEqual(p.fixedIps.map((f: { ipAddress: string }) => f.ipAddress), [address], `${host} address`);
+          assert.equal(byId(run, p.networkId)!.name, `mailplatform-${siteOf(host)}-net`);
+          const group = byId(run, p.securityGroupIds[0])!;
+          assert.deepEqual([p.securityGroupIds.length, roleTagOf(plain(group).tags), group.provider], [1, role, server.provider]);
+        }
+      }
+    });
+
+    it("gives floating IPs to smtp-in and frontend hosts only", () => {
+      const withFip = ofType(run, T.fip).map((f) => plain(byId(run, plain(f).portId)!).name).sort();
+      assert.deepEqual(withFip, PUBLIC.flatMap((r) => Object.keys(e.hosts[r])).sort());
+      for (const f of ofType(run, T.fip)) assert.equal(plain(f).pool, "public");
+    });
+
+    it("opens exactly the rule model's ports, from exactly its sources", () => {
+      const actual = ofType(run, T.rule).map((r) => {
+        const p = plain(r);
+        const group = byId(run, p.securityGroupId)!;
+        assert.deepEqual([p.direction, p.protocol, p.portRangeMin], ["ingress", "tcp", p.portRangeMax]);
+        const remote = p.remoteGroupId ? `group:${roleTagOf(plain(byId(run, p.remoteGroupId)!).tags)}` : p.remoteIpPrefix;
+        if (p.remoteGroupId) assert.equal(byId(run, p.remoteGroupId)!.provider, r.provider, `${r.name}: remote group in the same region`);
+        return `${roleTagOf(plain(group).tags)}@${r.provider!.replace("mailplatform-", "")} ${p.portRangeMin} ${p.ethertype} ${remote}`;
+      }).sort();
+      assert.deepEqual(actual, expectedRules(e));
+    });
+
+    it(`stores mailboxes as ${e.storage.mode} storage`, () => {
+      const maildrops = Object.entries(e.hosts.maildrop);
+      if (e.storage.mode === "replicated") {
+        assert.deepEqual(ofType(run, T.share), []);
+        const volumes = ofType(run, T.volume);
+        assert.deepEqual(volumes.map((v) => [plain(v).name, plain(v).size, v.protect, v.provider]),
+          maildrops.map(([h]) => [`${h}-mail`, e.storage.sizeGb, true, `mailplatform-${e.regions[siteOf(h)]}`]));
+        for (const a of ofType(run, T.attach)) {
+          assert.equal(plain(byId(run, plain(a).instanceId)!).metadata.role, "maildrop");
+          assert.ok(byId(run, plain(a).volumeId));
+        }
+        assert.equal(ofType(run, T.attach).length, 2);
+      } else {
+        assert.deepEqual(ofType(run, T.volume), []);
+        const [share] = ofType(run, T.share);
+        assert.deepEqual([plain(share).shareProto, plain(share).size, share.protect], ["NFS", e.storage.sizeGb, true]);
+        const rules = ofType(run, T.shareAccess).map(plain);
+        assert.deepEqual(rules.map((r) => [r.shareId, r.accessType, r.accessLevel, r.accessTo]),
+          maildrops.map(([, address]) => [share.id, "ip", "rw", address]), "access for exactly the two maildrops");
+      }
+      // The store is mounted before the first config push, at the path the renderers use.
+      for (const [host] of maildrops) {
+        const mount = byName(run, `mailplatform-maildrop-${siteOf(host)}-mount`);
+        assert.match(plain(mount).create, e.storage.mode === "replicated" ? /^sudo sh -s -- volume \S+ \/var\/vmail$/ : /^sudo sh -s -- nfs 192\.0\.2\.250:\/shares\/share-\w+ \/srv\/mail$/);
+        assert.ok(dependsOn(byName(run, `mailplatform-maildrop-push-${host}-install`)).includes(mount.name));
+      }
+    });
+
+    it("rolls each cluster out host by host, primary first, clusters in parallel", () => {
+      for (const role of ROLES) {
+        const push = `mailplatform-${role}-push`;
+        const hosts = Object.keys(e.hosts[role]);
+        hosts.forEach((host, i) => {
+          const [install, apply, health] = ["install", "apply", "health"].map((s) => byName(run, `${push}-${host}-${s}`));
+          const pushDeps = dependsOn(apply).filter((d) => d.startsWith("mailplatform-") && d.includes("-push-"));
+          const expected = [install.name, ...(i > 0 ? [`${push}-${hosts[i - 1]}-health`] : [])];
+          assert.deepEqual(pushDeps.sort(), expected.sort(), `${host} apply waits for its install and the previous host's health check only`);
+          assert.ok(dependsOn(health).includes(apply.name), `${host} health check follows its apply`);
+          const server = ofType(run, T.instance).find((s) => plain(s).name === host)!;
+          assert.equal(plain(apply).triggers[1], server.id, "a replaced VM is pushed again");
+          assert.equal(plain(health).triggers[0], plain(apply).triggers[0], "health re-runs with every new content");
+          assert.match(plain(health).create, /^sudo sh -s -- \S+ [0-9,]+$/);
+        });
+      }
+    });
+
+    it("keeps secrets out of outputs, command lines and logs", () => {
+      assert.deepEqual(run.secretOutputs, { endpoints: false, inventory: false, dnsRecords: false, zoneFile: false });
+      for (const c of ofType(run, T.command)) {
+        assert.ok(isSecretValue(c.inputs.connection), `${c.name}: connection (SSH key) is secret`);
+        for (const f of ["create", "update", "triggers", "logging"]) assert.ok(!containsSecret(c.inputs[f]), `${c.name}: ${f} is not secret`);
+        assert.equal(c.inputs.addPreviousOutputInEnv, false);
+      }
+      for (const a of ofType(run, T.command).filter((c) => c.name.endsWith("-apply"))) {
+        assert.ok(isSecretValue(a.inputs.stdin), `${a.name}: the bundle is secret`);
+        assert.equal(a.inputs.logging, "stderr");
+        for (const o of ["stdin", "stdout", "stderr"]) assert.ok(a.additionalSecretOutputs.includes(o), `${a.name}: ${o} secret in state`);
+        assert.equal(a.inputs.create, "sudo /usr/local/sbin/mailplatform-provision apply -");
+      }
+      // No generated secret appears outside a secret wrapper, in any input or output; each does reach a host.
+      const masked = JSON.stringify({ inputs: run.resources.map((r) => mapSecrets(r.inputs, () => "<secret>")), outputs: run.outputs });
+      const bundles = ofType(run, T.command).filter((c) => c.name.endsWith("-apply")).map((c) => plain(c).stdin as string).join("");
+      const passwords = ofType(run, T.password);
+      assert.equal(passwords.length, 5 + (stack === "prod" ? 2 : 1), "replication, SRS, Rspamd, Roundcube key, relay users incl. roundcube");
+      for (const p of passwords) {
+        const value = mockPassword(p.name, plain(p).length);
+        assert.ok(!masked.includes(value), `${p.name} leaks`);
+        // Servers' relay users reach smtp-out only as a hash; every other secret is used in plain.
+        const relayClient = /-relay-(?!roundcube$)(.+)$/.exec(p.name)?.[1];
+        if (relayClient) {
+          assert.ok(!bundles.includes(value) && bundles.includes(machinePasswordHash(relayClient, value)), `${p.name} reaches smtp-out hashed`);
+        } else if (p.name.endsWith("-replication")) {
+          assert.equal(bundles.includes(value), e.storage.mode === "replicated", `${p.name} reaches the maildrops when they replicate`);
+        } else {
+          assert.ok(bundles.includes(value), `${p.name} reaches the hosts`);
+        }
+      }
+      // Key material, not a script that mentions the header.
+      assert.doesNotMatch(masked, /PRIVATE KEY-----\\n[A-Za-z0-9+/]{20}/);
+      assert.match(bundles, /PRIVATE KEY-----\n[A-Za-z0-9+/]{20}/);
+      for (const host of Object.values(e.hosts).flatMap(Object.keys)) {
+        assert.ok(run.resources.some((r) => r.name === `mailplatform-secrets-${host}-cert`), `${host} has a certificate`);
+      }
+    });
+
+    it("exports the platform's DNS records, built from the floating IPs and the DKIM keys of the stack", () => {
+      const records = run.outputs.dnsRecords as ReturnType<typeof dnsRecords>;
+      const fipOf = (host: string) => plain(ofType(run, T.fip).find((f) => plain(byId(run, plain(f).portId)!).name === host)!);
+      const inventory = run.outputs.inventory as { name: string; publicAddress?: string }[];
+      for (const host of PUBLIC.flatMap((r) => Object.keys(e.hosts[r]))) {
+        const address = inventory.find((i) => i.name === host)!.publicAddress!;
+        assert.ok(address && fipOf(host), `${host} has a public address`);
+        assert.ok(records.some((r) => r.type === "A" && r.name.startsWith(`${host}.`) && r.value === address), `A record of ${host}`);
+      }
+      // DKIM: the published p= is the stack's key of that domain and selector.
+      for (const key of ofType(run, T.privateKey).filter((k) => k.name.includes("-dkim-"))) {
+        const [, domain, selector, kind] = /^mailplatform-secrets-dkim-(.+)-([a-z0-9]+)-(rsa|ed25519)$/.exec(key.name)!;
+        assert.equal(key.inputs.algorithm, kind === "rsa" ? "RSA" : "ED25519");
+        const record = records.find((r) => r.name === `${selector}-${kind}._domainkey.${domain}`)!;
+        assert.ok(record, `DKIM record ${selector}-${kind} of ${domain}`);
+        assert.match(record.value, new RegExp(`^v=DKIM1; k=${kind}; p=[A-Za-z0-9+/=]{40,}$`));
+      }
+      const mx = records.filter((r) => r.type === "MX" && r.scope === "public");
+      for (const r of mx) assert.match(r.value, /^10 smtp-in-\w+\./);
+      const internal = records.filter((r) => r.scope === "internal" && r.name.startsWith("maildrop.")).map((r) => r.value);
+      assert.deepEqual(internal, Object.keys(e.hosts.maildrop).map((h, i) => `${10 * (i + 1)} ${h}.${stack === "prod" ? "mail" : "staging"}.example.net.`));
+      for (const type of ["A", "MX", "TXT", "SRV", "CNAME"]) assert.ok(records.some((r) => r.type === type), `has ${type} records`);
+      assert.ok(records.every((r) => typeof r.value === "string" && !r.value.includes("secret")));
+      // The zone file carries every record.
+      const zone = run.outputs.zoneFile as string;
+      for (const r of records) assert.ok(zone.includes(`${r.name}.\t${r.ttl}\tIN\t${r.type}\t`), `zone file has ${r.type} ${r.name}`);
+    });
+
+    it("creates no Designate record sets unless dns.provider is designate", () => {
+      assert.deepEqual(ofType(run, T.recordSet), []);
+    });
+  });
+}
+
+// Keys are real in the mocks, so the records can be checked against them like a resolver would.
+describe("OpenStack resource graph: DKIM values", () => {
+  it("publishes the Ed25519 key raw (RFC 8463) and the RSA key as SPKI", async () => {
+    const { run } = await stackRun("staging");
+    const records = run.outputs.dnsRecords as ReturnType<typeof dnsRecords>;
+    const ed = records.find((r) => r.name.startsWith("s1-ed25519._domainkey."))!;
+    const raw = Buffer.from(ed.value.split("p=")[1], "base64");
+    assert.equal(raw.length, 32);
+    const rsa = records.find((r) => r.name.startsWith("s1-rsa._domainkey."))!;
+    const key = createPublicKey({ key: Buffer.from(rsa.value.split("p=")[1], "base64"), format: "der", type: "spki" });
+    assert.equal(key.asymmetricKeyDetails?.modulusLength, 2048);
+  });
+});
