@@ -9,3 +9,4 @@ export * from "./files";
 export * from "./secrets";
 export { maskedSecrets } from "./secrets/masked";
 export { renderHost, renderPlatform, RenderContext } from "./render";
+export { writeBundle, packBundle, manifest } from "./bundle";
