@@ -26,6 +26,8 @@ layers=/run/sandbox-layers
 mkdir -m 0700 $layers
 for d in /etc /var /root /home /srv /tmp; do
   mkdir -p $layers/upper$d $layers/work$d
+  # The merged directory takes the upper one's mode: keep /tmp's 1777.
+  chmod --reference=$d $layers/upper$d
   mount -t overlay overlay -o lowerdir=$d,upperdir=$layers/upper$d,workdir=$layers/work$d $d
 done
 # A private /dev, so /dev/log and /dev/shm are this host's own.
