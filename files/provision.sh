@@ -37,7 +37,7 @@ cleanup() {
 # --- the daemons, as Debian 12 packages them -----------------------------------------------------
 
 known_service() {
-  case $1 in unbound|redis-server|rspamd|postsrsd|opendkim|dovecot|postfix|nginx|php8.2-fpm) ;; *) return 1 ;; esac
+  case $1 in unbound|redis-server|rspamd|postsrsd|opendkim|opendkim-ed25519|dovecot|postfix|nginx|php8.2-fpm) ;; *) return 1 ;; esac
 }
 known_services() { # comma-separated, or - for a file no daemon reads
   local s
@@ -51,8 +51,15 @@ can_reload() { case $1 in redis-server|postsrsd) return 1 ;; esac; }
 
 if [ -d /run/systemd/system ]; then SYSTEMD=1; else SYSTEMD=; fi
 
+# Daemons that run as more than one instance of one program are told apart by their pid files.
+pid_file() { case $1 in opendkim) echo /run/opendkim/opendkim.pid ;; opendkim-ed25519) echo /run/opendkim-ed25519/opendkim-ed25519.pid ;; esac; }
+
 running() {
-  if [ -n "$SYSTEMD" ]; then systemctl is-active --quiet "$1"; else pgrep -x "$(process_name "$1")" >/dev/null; fi
+  local pf
+  pf=$(pid_file "$1")
+  if [ -n "$SYSTEMD" ]; then systemctl is-active --quiet "$1"
+  elif [ -n "$pf" ]; then [ -s "$pf" ] && kill -0 "$(cat "$pf")" 2>/dev/null
+  else pgrep -x "$(process_name "$1")" >/dev/null; fi
 }
 
 # service ACTION NAME. Daemons inherit the descriptors: output goes to a file, never to our caller's
@@ -370,6 +377,7 @@ check_service() {
     rspamd) check_cmd "rspamadm configtest" '.*' rspamadm configtest || rc=1 ;; # offline, it prints resolver noise
     unbound) check_cmd "unbound-checkconf" '^unbound-checkconf: no errors in ' unbound-checkconf || rc=1 ;;
     opendkim) check_cmd "opendkim -n" '^$' opendkim -n || rc=1 ;;
+    opendkim-ed25519) check_cmd "opendkim -n -x /etc/opendkim-ed25519.conf" '^$' opendkim -n -x /etc/opendkim-ed25519.conf || rc=1 ;;
     redis-server) check_redis || rc=1 ;;
     postsrsd) check_postsrsd || rc=1 ;;
     php8.2-fpm)
@@ -497,6 +505,10 @@ cmd_apply() {
     say "$c $p"; compile "$c" "$p" || fail "$c $p failed after the check passed"; changed=$((changed + 1))
     mark_touched "$s"
   done
+  # New or changed units take effect only after systemd rereads them.
+  if [ -n "$SYSTEMD" ] && printf '%s\n' "${FILES_TODO[@]}" | grep -q ' /etc/systemd/system/'; then
+    say "systemctl daemon-reload"; systemctl daemon-reload
+  fi
   for s in "${SERVICES[@]}"; do
     if [ -n "${touched[$s]:-}" ] && running "$s"; then
       if can_reload "$s"; then act=reload; else act=restart; fi

@@ -13,7 +13,7 @@ import { renderStack, REPO, STACKS } from "../support/stacks";
 import { testMessage } from "./mta-milter";
 
 const MTA_ROLES: Role[] = ["smtp-in", "smtp-out", "maildrop"];
-const MTA_SERVICES = ["postfix", "unbound", "rspamd", "redis-server", "postsrsd", "opendkim"];
+const MTA_SERVICES = ["postfix", "unbound", "rspamd", "redis-server", "postsrsd", "opendkim", "opendkim-ed25519"];
 
 function bundleOf(stack: string, role: Role, index = 0): HostBundle {
   const b = renderStack(stack).bundles.filter((x) => x.host.role === role)[index];
@@ -190,6 +190,21 @@ for (const stack of STACKS) {
           }
         }
         assert.match(fileOf(b, SIGNERS[alg].conf).content, new RegExp(`^SignatureAlgorithm +${SIGNERS[alg].signatureAlgorithm}$`, "m"));
+      }
+    });
+
+    it("OpenDKIM: each signer is its own service, startable with systemd and without", () => {
+      const b = bundleOf(stack, "smtp-out");
+      assert.deepStrictEqual(b.services.filter((s) => s.startsWith("opendkim")), ["opendkim", "opendkim-ed25519"]);
+      for (const alg of ["rsa", "ed25519"] as const) {
+        assert.deepStrictEqual(fileOf(b, SIGNERS[alg].conf).services, [SIGNERS[alg].service]);
+        assert.match(fileOf(b, SIGNERS[alg].conf).content, new RegExp(`^PidFile +${SIGNERS[alg].pidFile}$`, "m"));
+      }
+      const init = fileOf(b, "/etc/init.d/opendkim-ed25519");
+      const unit = fileOf(b, "/etc/systemd/system/opendkim-ed25519.service").content;
+      assert.strictEqual(init.mode, "0755");
+      for (const text of [init.content, unit]) {
+        assert.ok(text.includes(SIGNERS.ed25519.conf) && text.includes(SIGNERS.ed25519.pidFile), text);
       }
     });
 

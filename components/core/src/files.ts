@@ -4,7 +4,7 @@ import { Host } from "./topology";
 
 /** Daemons the provisioning script knows how to check and reload. */
 export const SERVICES = [
-  "unbound", "redis-server", "rspamd", "postsrsd", "opendkim", "dovecot", "postfix", "nginx", "php8.2-fpm",
+  "unbound", "redis-server", "rspamd", "postsrsd", "opendkim", "opendkim-ed25519", "dovecot", "postfix", "nginx", "php8.2-fpm",
 ] as const;
 export type Service = (typeof SERVICES)[number];
 

@@ -5,9 +5,12 @@
 //
 // OpenDKIM 2.11 has ONE signature algorithm per instance (SignatureAlgorithm; a KeyTable entry
 // cannot choose): an RSA key in an ed25519-sha256 instance yields a broken signature. So two
-// instances run: RSA on 127.0.0.1:INTERNAL.opendkim, Ed25519 on a socket in Postfix's spool,
-// started, stopped and reloaded with opendkim.service (systemd PartOf / ReloadPropagatedFrom).
-import { file, Fragment, lines, secretFile } from "../../files";
+// instances run: RSA (Debian's opendkim service) on 127.0.0.1:INTERNAL.opendkim, Ed25519 (our
+// opendkim-ed25519 service: a systemd unit, and an init script for hosts without systemd) on a
+// socket in Postfix's spool.
+import * as fs from "fs";
+import * as path from "path";
+import { file, Fragment, lines, secretFile, Service } from "../../files";
 import { INTERNAL } from "../../ports";
 import { RenderContext } from "../../render";
 import { hostsOf } from "../../topology";
@@ -20,8 +23,9 @@ const SOCKET_DIR = "/var/spool/postfix/opendkim";
 export type DkimAlgorithm = "rsa" | "ed25519";
 
 /** The two signers; Postfix's smtpd_milters lists both milter addresses. */
-export const SIGNERS: Record<DkimAlgorithm, { conf: string; signatureAlgorithm: string; socket: string; milter: string; pidFile: string }> = {
+export const SIGNERS: Record<DkimAlgorithm, { service: Service; conf: string; signatureAlgorithm: string; socket: string; milter: string; pidFile: string }> = {
   rsa: {
+    service: "opendkim",
     conf: "/etc/opendkim.conf",
     signatureAlgorithm: "rsa-sha256",
     socket: `inet:${INTERNAL.opendkim}@127.0.0.1`,
@@ -29,14 +33,17 @@ export const SIGNERS: Record<DkimAlgorithm, { conf: string; signatureAlgorithm: 
     pidFile: "/run/opendkim/opendkim.pid",
   },
   ed25519: {
+    service: "opendkim-ed25519",
     conf: "/etc/opendkim-ed25519.conf",
     signatureAlgorithm: "ed25519-sha256",
     socket: `local:${SOCKET_DIR}/ed25519.sock`,
     milter: `unix:${SOCKET_DIR}/ed25519.sock`,
-    pidFile: "/run/opendkim/opendkim-ed25519.pid",
+    pidFile: "/run/opendkim-ed25519/opendkim-ed25519.pid",
   },
 };
 const ALGORITHMS: DkimAlgorithm[] = ["rsa", "ed25519"];
+/** The Ed25519 signer's init script (Debian's opendkim script runs one instance only). */
+const ED25519_INIT = fs.readFileSync(path.join(__dirname, "../../../static/opendkim/opendkim-ed25519.init"), "utf8");
 
 /** One signing key: the DNS selector it is published under and its private key (PKCS#8 PEM). */
 export interface SigningKey {
@@ -77,7 +84,7 @@ export function opendkim(ctx: RenderContext): Fragment {
     const own = keys.filter((k) => k.algorithm === algorithm);
     const table = (name: string) => `${OPENDKIM_DIR}/${name}-${algorithm}`;
     return [
-      file("opendkim", signer.conf, lines(
+      file(signer.service, signer.conf, lines(
         `# The ${algorithm === "rsa" ? "RSA" : "Ed25519"} signer (one algorithm per OpenDKIM instance).`,
         "Syslog                  yes",
         "SyslogSuccess           yes",
@@ -101,14 +108,14 @@ export function opendkim(ctx: RenderContext): Fragment {
         `InternalHosts           ${OPENDKIM_DIR}/InternalHosts`,
         "RequireSafeKeys         yes",
       )),
-      file("opendkim", table("KeyTable"), lines(own.map((k) => `${keyName(k)} ${k.domain}:${k.selector}:${k.path}`))),
-      file("opendkim", table("SigningTable"), lines(own.map((k) => `*@${k.domain} ${keyName(k)}`))),
+      file(signer.service, table("KeyTable"), lines(own.map((k) => `${keyName(k)} ${k.domain}:${k.selector}:${k.path}`))),
+      file(signer.service, table("SigningTable"), lines(own.map((k) => `*@${k.domain} ${keyName(k)}`))),
     ];
   };
   const ed = SIGNERS.ed25519;
   return {
     packages: ["opendkim", "opendkim-tools"],
-    services: ["opendkim"],
+    services: ALGORITHMS.map((a) => SIGNERS[a].service),
     directories: [
       { path: KEY_DIR, owner: "opendkim", group: "opendkim", mode: "0700" },
       ...spec.domains.map((d) => ({ path: `${KEY_DIR}/${d.name}`, owner: "opendkim", group: "opendkim", mode: "0700" })),
@@ -116,19 +123,18 @@ export function opendkim(ctx: RenderContext): Fragment {
     ],
     files: [
       ...ALGORITHMS.flatMap(instance),
-      file("opendkim", `${OPENDKIM_DIR}/InternalHosts`, lines("127.0.0.1", "::1", hostsOf(spec, "maildrop").map((h) => h.address))),
+      file(ALGORITHMS.map((a) => SIGNERS[a].service), `${OPENDKIM_DIR}/InternalHosts`, lines("127.0.0.1", "::1", hostsOf(spec, "maildrop").map((h) => h.address))),
       // OpenDKIM refuses keys others can read (RequireSafeKeys).
-      ...keys.map((k) => secretFile("opendkim", k.path, k.privateKeyPem, { owner: "opendkim", group: "opendkim", mode: "0600" })),
-      file("opendkim", "/etc/systemd/system/opendkim-ed25519.service", lines(
+      ...keys.map((k) => secretFile(SIGNERS[k.algorithm].service, k.path, k.privateKeyPem, { owner: "opendkim", group: "opendkim", mode: "0600" })),
+      file(ed.service, "/etc/systemd/system/opendkim-ed25519.service", lines(
         "[Unit]",
-        "Description=OpenDKIM Ed25519 signer (runs with opendkim.service)",
+        "Description=OpenDKIM Ed25519 signer",
         "After=network-online.target nss-lookup.target",
-        "PartOf=opendkim.service",
-        "ReloadPropagatedFrom=opendkim.service",
         "",
         "[Service]",
         "Type=forking",
         `PIDFile=${ed.pidFile}`,
+        "RuntimeDirectory=opendkim-ed25519",
         `ExecStart=/usr/sbin/opendkim -x ${ed.conf}`,
         "ExecReload=/bin/kill -USR1 $MAINPID",
         "Restart=on-failure",
@@ -136,7 +142,8 @@ export function opendkim(ctx: RenderContext): Fragment {
         "[Install]",
         "WantedBy=multi-user.target",
       )),
-      file("opendkim", "/etc/systemd/system/opendkim.service.d/ed25519.conf", lines("[Unit]", "Wants=opendkim-ed25519.service")),
+      // Where there is no systemd (the lab); with systemd, the unit of the same name takes precedence.
+      file(ed.service, "/etc/init.d/opendkim-ed25519", ED25519_INIT, { mode: "0755" }),
     ],
   };
 }
