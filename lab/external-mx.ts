@@ -1,0 +1,61 @@
+// The `external-mx` host: the rest of the world's mail servers in one plain Postfix. It accepts
+// mail for any domain (the lab DNS points the outside domains here) and keeps every message as a
+// file in one Maildir, for the tests to inspect (DKIM, SPF, DMARC, SRS envelopes).
+import { execInHost, writeHostFile } from "./hosts";
+import { EXTERNAL_MX_NAME, LabHost } from "./plan";
+
+/** The Maildir's `new` directory, as a path inside the external-mx host. */
+export const EXTERNAL_MAILDIR = "/var/mail/external/Maildir/new";
+/** Debian's `mail` user and group own the Maildir. */
+const MAIL_ID = 8;
+
+const MAIN_CF = `# external-mx (lab/external-mx.ts): receives for every domain into one Maildir.
+compatibility_level = 3.6
+myhostname = ${EXTERNAL_MX_NAME}
+myorigin = $myhostname
+mydestination =
+inet_interfaces = all
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+biff = no
+alias_maps =
+alias_database =
+smtputf8_enable = no
+message_size_limit = 104857600
+virtual_mailbox_limit = 0
+# Every domain is a mailbox domain, every address the same Maildir.
+virtual_mailbox_domains = static:all
+virtual_mailbox_base = /var/mail
+virtual_mailbox_maps = static:external/Maildir/
+virtual_uid_maps = static:${MAIL_ID}
+virtual_gid_maps = static:${MAIL_ID}
+virtual_minimum_uid = ${MAIL_ID}
+smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination
+# STARTTLS like any mail server today, with a self-signed certificate (senders verify nothing here).
+smtpd_tls_security_level = may
+smtpd_tls_cert_file = /etc/postfix/external-mx.crt
+smtpd_tls_key_file = /etc/postfix/external-mx.key
+smtp_tls_security_level = may
+`;
+
+export function startExternalMx(host: LabHost): string {
+  const changed = writeHostFile(host, "/etc/postfix/main.cf", MAIN_CF);
+  const script = String.raw`
+set -e
+if [ ! -f /etc/postfix/external-mx.key ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 -subj "/CN=$1" \
+    -addext "subjectAltName=DNS:$1" -keyout /etc/postfix/external-mx.key -out /etc/postfix/external-mx.crt 2>/dev/null
+  chmod 0600 /etc/postfix/external-mx.key
+fi
+install -d -o mail -g mail -m 0770 /var/mail/external
+postfix check
+if postfix status 2>/dev/null; then
+  [ "$2" = changed ] || { echo running; exit 0; }
+  postfix reload 2>/dev/null; echo reloaded
+else
+  service postfix start </dev/null >/dev/null 2>&1; echo started
+fi`;
+  const r = execInHost(host, ["bash", "-c", script, "-", EXTERNAL_MX_NAME, changed ? "changed" : "same"]);
+  if (r.status !== 0) throw new Error(`external-mx: Postfix did not start: ${r.stderr}${r.stdout}`);
+  return r.stdout.trim();
+}

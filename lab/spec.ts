@@ -1,0 +1,67 @@
+// The lab's own inputs, derived from the stack's spec without special-casing any renderer: the
+// hosts' resolvers forward to the lab DNS, every user gets a generated password (the stack file
+// holds only hashes), and a test user with a tiny quota joins. Secrets are generated once and kept
+// in .lab/secrets.json (0600), so `up` twice renders the very same files.
+import * as fs from "fs";
+import * as path from "path";
+import { loadStackSpec, parseSpec, PlatformSecrets, PlatformSpec, readStackConfig } from "../components/core/src";
+import { generateLocalSecrets, randomSecret } from "../components/core/src/secrets/local";
+import { LAB_DIR, REPO, SECRETS_FILE } from "./paths";
+import { OUTSIDE } from "./plan";
+import { must } from "./system";
+
+export interface LabUser {
+  address: string;
+  password: string;
+  /** {BLF-CRYPT} hash of the password, as the stack file would hold it. */
+  passwordHash: string;
+  quotaBytes?: number;
+}
+
+export interface LabSecrets {
+  stack: string;
+  users: LabUser[];
+  platform: PlatformSecrets;
+}
+
+/** The lab's extra user: a mailbox that is over quota after one ordinary message. */
+export const QUOTA_TEST_LOCAL_PART = "quota-test";
+export const QUOTA_TEST_BYTES = 64 * 1024;
+
+function hashPassword(password: string): string {
+  return must(["doveadm", "pw", "-s", "BLF-CRYPT", "-p", password]).trim();
+}
+
+/** The stack file's config with the lab's changes, parsed (and so validated) like any stack's. */
+function labSpecFrom(stack: string, users: LabUser[]): PlatformSpec {
+  const raw = readStackConfig(path.join(REPO, `Pulumi.${stack}.yaml`));
+  const dns = (raw.dns ?? {}) as Record<string, unknown>;
+  raw.dns = { ...dns, forwarders: [OUTSIDE.dns] };
+  raw.users = users.map((u) => ({ address: u.address, passwordHash: u.passwordHash, ...(u.quotaBytes !== undefined ? { quota: String(u.quotaBytes) } : {}) }));
+  return parseSpec(raw, stack);
+}
+
+function readSecrets(): LabSecrets | undefined {
+  return fs.existsSync(SECRETS_FILE) ? (JSON.parse(fs.readFileSync(SECRETS_FILE, "utf8")) as LabSecrets) : undefined;
+}
+
+/** The lab's spec and secrets for a stack: the saved ones when they are for the same stack. */
+export function labSpecAndSecrets(stack: string): { spec: PlatformSpec; secrets: LabSecrets } {
+  const saved = readSecrets();
+  if (saved?.stack === stack) return { spec: labSpecFrom(stack, saved.users), secrets: saved };
+
+  const stackSpec = loadStackSpec(REPO, stack);
+  const wanted = [
+    ...stackSpec.users.map((u) => ({ address: u.address, quotaBytes: u.quotaBytes })),
+    { address: `${QUOTA_TEST_LOCAL_PART}@${stackSpec.domains[0].name}`, quotaBytes: QUOTA_TEST_BYTES },
+  ];
+  const users = wanted.map((u) => {
+    const password = randomSecret(12);
+    return { ...u, password, passwordHash: hashPassword(password) };
+  });
+  const spec = labSpecFrom(stack, users);
+  const secrets: LabSecrets = { stack, users, platform: generateLocalSecrets(spec) };
+  fs.mkdirSync(LAB_DIR, { recursive: true });
+  fs.writeFileSync(SECRETS_FILE, JSON.stringify(secrets, null, 2) + "\n", { mode: 0o600 });
+  return { spec, secrets };
+}
