@@ -2,9 +2,7 @@
 // host's bundle (a tar on stdin, never on the command line), then a health check. Each host waits
 // for the previous host's health check, so a failed validation stops the cluster's rollout at that
 // host while the others keep serving with their current config; clusters roll in parallel.
-import { Host, HostBundle, PlatformSpec, Role } from "@mailplatform/core";
-import { packBundle } from "@mailplatform/core/src/bundle";
-import { networkRules } from "@mailplatform/core/src/network/rules";
+import { Host, HostBundle, networkRules, packBundle, PlatformSpec, Role } from "@mailplatform/core";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";

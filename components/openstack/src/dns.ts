@@ -1,9 +1,7 @@
 // The platform's public DNS records as OpenStack Designate record sets (dns.provider `designate`).
 // Which record sets exist follows from the spec alone; their values (floating IPs, DKIM keys) come
 // from the stack, so previews show every record set before the cloud has assigned anything.
-import { PlatformSpec } from "@mailplatform/core";
-import { dnsRecords, DnsRecord, placeholderPublicAddresses } from "@mailplatform/core/src/dns/records";
-import { txtStrings } from "@mailplatform/core/src/dns/zone";
+import { DnsRecord, dnsRecords, placeholderPublicAddresses, PlatformSpec, txtStrings } from "@mailplatform/core";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 

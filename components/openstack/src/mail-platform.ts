@@ -1,9 +1,7 @@
 // The whole platform: site networks, security groups, secrets, the five role clusters with their
 // rolling config pushes, and the DNS records (optionally in Designate). It computes nothing about
 // mail: hosts, addresses, rules, files and records all come from the core.
-import { Host, PlatformSpec, Role, serviceNames } from "@mailplatform/core";
-import { dnsRecords, DnsRecord, PublicAddresses } from "@mailplatform/core/src/dns/records";
-import { zoneFiles } from "@mailplatform/core/src/dns/zone";
+import { DnsRecord, dnsRecords, Host, PlatformSpec, PublicAddresses, Role, serviceNames, zoneFiles } from "@mailplatform/core";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterArgs, ClusterOutputs } from "./cluster";

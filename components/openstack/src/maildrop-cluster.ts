@@ -1,7 +1,7 @@
 // maildrop: the Dovecot pair that holds the mailboxes, site-local only. Replicated mode gives each
 // its own Cinder volume (dsync between them); shared mode mounts one Manila NFS share on both, with
 // access rules for exactly the two maildrops' addresses. The store is mounted before the first push.
-import { mailRoot } from "@mailplatform/core/src/roles/maildrop/dovecot";
+import { mailRoot } from "@mailplatform/core";
 import * as command from "@pulumi/command";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";

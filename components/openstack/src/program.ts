@@ -1,8 +1,7 @@
 // The stack program as a function: typed inputs in, typed outputs out, no prompts and no process
 // exit, so a portal can run it as an Automation API inline program. index.ts at the repository root
 // is this function fed from the stack config.
-import { NAMESPACE, parseSpec, PlatformSpec, TOP_LEVEL_KEYS } from "@mailplatform/core";
-import { DnsRecord } from "@mailplatform/core/src/dns/records";
+import { DnsRecord, NAMESPACE, parseSpec, PlatformSpec, TOP_LEVEL_KEYS } from "@mailplatform/core";
 import * as pulumi from "@pulumi/pulumi";
 import { Endpoints, InventoryEntry, MailPlatform } from "./mail-platform";
 import { credentialsFromConfig, OpenStackCredentials, regionalProviders } from "./providers";

@@ -1,9 +1,7 @@
 // The platform's secrets and keys, generated in-stack in the exact shape the core's renderers read
 // (PlatformSecrets). Every value is wrapped secret here, whatever the provider declares, so state,
 // outputs and everything derived from them stay encrypted.
-import { allHosts, PlatformSecrets, PlatformSpec, WEBMAIL_RELAY_USER } from "@mailplatform/core";
-import { DkimPublicKeys } from "@mailplatform/core/src/dns/records";
-import { certificateNames } from "@mailplatform/core/src/secrets/local";
+import { allHosts, certificateNames, DkimPublicKeys, PlatformSecrets, PlatformSpec, WEBMAIL_RELAY_USER } from "@mailplatform/core";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";

@@ -2,8 +2,7 @@
 // the lab enforces with nftables. OpenStack groups are regional and a remote group only matches ports
 // of its own region, so a role source becomes the role's group in the same region plus the planned
 // addresses of that role's hosts in other regions.
-import { hostsOf, isIPv6, PlatformSpec, Role, ROLES } from "@mailplatform/core";
-import { networkRules, Source } from "@mailplatform/core/src/network/rules";
+import { hostsOf, isIPv6, networkRules, PlatformSpec, Role, ROLES, Source } from "@mailplatform/core";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { providerFor, RegionalProviders } from "./providers";

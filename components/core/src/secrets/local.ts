@@ -9,7 +9,8 @@ import * as path from "path";
 import { Certificate, DkimKeys, PlatformSecrets } from "../secrets";
 import { PlatformSpec } from "../spec/types";
 import { WEBMAIL_RELAY_USER } from "../spec/validate";
-import { allHosts, Host, serviceNames } from "../topology";
+import { allHosts } from "../topology";
+import { certificateNames } from "../shared/tls";
 
 export function randomSecret(bytes = 24): string {
   return randomBytes(bytes).toString("base64url");
@@ -24,22 +25,6 @@ export function generateDkimKeys(): DkimKeys {
     rsa: { privateKeyPem: rsa.privateKey, publicKeyPem: rsa.publicKey },
     ed25519: { privateKeyPem: ed25519.privateKey, publicKeyPem: ed25519.publicKey },
   };
-}
-
-/** Names a host's certificate must cover: its own, and the service names its role answers for. */
-export function certificateNames(spec: PlatformSpec, host: Host): string[] {
-  const names = serviceNames(spec);
-  const extra: Record<Host["role"], string[]> = {
-    "smtp-in": [],
-    "smtp-out": [names.submission, names.smtpOut],
-    maildrop: [names.imap, names.pop3, names.maildrop],
-    frontend: [
-      names.submission, names.imap, names.pop3, names.webmail,
-      ...spec.domains.flatMap((d) => [`mta-sts.${d.name}`, `autoconfig.${d.name}`, `autodiscover.${d.name}`]),
-    ],
-    webmail: [names.webmail],
-  };
-  return [...new Set([host.fqdn, host.name, ...extra[host.role]])];
 }
 
 function openssl(args: string[], cwd: string): void {

@@ -1,6 +1,8 @@
 // The host's TLS material, one copy per host, read by every daemon that terminates TLS on it.
 import { file, Fragment, secretFile, Service } from "../files";
 import { RenderContext } from "../render";
+import { PlatformSpec } from "../spec/types";
+import { Host, serviceNames } from "../topology";
 
 export const TLS_DIR = "/etc/mailplatform/tls";
 export const TLS_CERT = `${TLS_DIR}/host.crt`;
@@ -21,4 +23,20 @@ export function tlsFiles(ctx: RenderContext, services: Service[]): Fragment {
       secretFile(services, TLS_KEY, cert.privateKeyPem, { mode: "0600" }),
     ],
   };
+}
+
+/** Names a host's certificate must cover: its own, and the service names its role answers for. */
+export function certificateNames(spec: PlatformSpec, host: Host): string[] {
+  const names = serviceNames(spec);
+  const extra: Record<Host["role"], string[]> = {
+    "smtp-in": [],
+    "smtp-out": [names.submission, names.smtpOut],
+    maildrop: [names.imap, names.pop3, names.maildrop],
+    frontend: [
+      names.submission, names.imap, names.pop3, names.webmail,
+      ...spec.domains.flatMap((d) => [`mta-sts.${d.name}`, `autoconfig.${d.name}`, `autodiscover.${d.name}`]),
+    ],
+    webmail: [names.webmail],
+  };
+  return [...new Set([host.fqdn, host.name, ...extra[host.role]])];
 }

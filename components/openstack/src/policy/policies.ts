@@ -1,7 +1,7 @@
 // The platform's security rules as CrossGuard policies, independent of the code that builds the
 // resources: they check what would be deployed, whatever produced it. Roles are read from the
 // `mailplatform-role=<role>` tag every port, server and security group carries.
-import { PORTS } from "@mailplatform/core/src/ports";
+import { PORTS } from "@mailplatform/core";
 import { PolicyResource, ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 
 /** Roles that may have a public address, and the ports they may open to the whole Internet. */
