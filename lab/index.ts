@@ -128,7 +128,8 @@ export function inNetns(host: string, argv: string[], opts: RunOptions = {}): Ru
 }
 
 function serviceAction(host: string, service: string, action: "start" | "stop"): void {
-  const r = labExec(host, ["service", service, action], { timeoutMs: 120_000 });
+  // A daemon started from a piped command keeps the pipe open (LAB-NOTES): no descriptors to hold.
+  const r = labExec(host, ["bash", "-c", 'service "$1" "$2" </dev/null >/tmp/service.log 2>&1 || { cat /tmp/service.log; exit 1; }', "-", service, action], { timeoutMs: 120_000 });
   if (r.status !== 0) throw new Error(`${host}: service ${service} ${action} failed: ${r.stderr}${r.stdout}`);
 }
 

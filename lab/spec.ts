@@ -4,7 +4,7 @@
 // in .lab/secrets.json (0600), so `up` twice renders the very same files.
 import * as fs from "fs";
 import * as path from "path";
-import { loadStackSpec, parseSpec, PlatformSecrets, PlatformSpec, readStackConfig } from "../components/core/src";
+import { allHosts, loadStackSpec, parseSpec, PlatformSecrets, PlatformSpec, readStackConfig } from "../components/core/src";
 import { generateLocalSecrets, randomSecret } from "../components/core/src/secrets/local";
 import { LAB_DIR, REPO, SECRETS_FILE } from "./paths";
 import { OUTSIDE } from "./plan";
@@ -45,12 +45,23 @@ function readSecrets(): LabSecrets | undefined {
   return fs.existsSync(SECRETS_FILE) ? (JSON.parse(fs.readFileSync(SECRETS_FILE, "utf8")) as LabSecrets) : undefined;
 }
 
-/** The lab's spec and secrets for a stack: the saved ones when they are for the same stack. */
-export function labSpecAndSecrets(stack: string): { spec: PlatformSpec; secrets: LabSecrets } {
-  const saved = readSecrets();
-  if (saved?.stack === stack) return { spec: labSpecFrom(stack, saved.users), secrets: saved };
+/** Do saved secrets still fit the stack: every user, every domain's DKIM selectors, every host? */
+function covers(saved: LabSecrets, spec: PlatformSpec): boolean {
+  const users = new Set(saved.users.map((u) => u.address));
+  const keys = saved.platform.dkim;
+  return (
+    spec.users.every((u) => users.has(u.address)) &&
+    spec.domains.every((d) => spec.dkimSelectors.every((s) => keys[d.name]?.[s.name])) &&
+    allHosts(spec).every((h) => saved.platform.hostCertificates[h.name])
+  );
+}
 
+/** The lab's spec and secrets for a stack: the saved ones while they still fit its config. */
+export function labSpecAndSecrets(stack: string): { spec: PlatformSpec; secrets: LabSecrets } {
   const stackSpec = loadStackSpec(REPO, stack);
+  const saved = readSecrets();
+  if (saved?.stack === stack && covers(saved, stackSpec)) return { spec: labSpecFrom(stack, saved.users), secrets: saved };
+
   const wanted = [
     ...stackSpec.users.map((u) => ({ address: u.address, quotaBytes: u.quotaBytes })),
     { address: `${QUOTA_TEST_LOCAL_PART}@${stackSpec.domains[0].name}`, quotaBytes: QUOTA_TEST_BYTES },
