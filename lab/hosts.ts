@@ -6,7 +6,7 @@
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { hostDir } from "./paths";
+import { hostDir, REPO } from "./paths";
 import { LabHost } from "./plan";
 import { HOST_ENV, run, RunOptions, RunResult, runAsync, sleep } from "./system";
 
@@ -21,9 +21,16 @@ for d in /etc /var /root /home /srv; do
 done
 # A volume shared with other hosts (the maildrops' share in shared storage mode), as the cloud mounts it.
 if [ -n "$LAB_SHARED_SOURCE" ]; then mkdir -p "$LAB_SHARED_TARGET"; mount --bind "$LAB_SHARED_SOURCE" "$LAB_SHARED_TARGET"; fi
-mount -t tmpfs -o mode=1777 lab-tmp /tmp
 mount -t tmpfs -o mode=0755 lab-run /run
 mkdir -p /run/lock
+# A fresh /tmp; when the checkout itself lives under /tmp (a CI clone), it stays visible, writable
+# in place, at its own path.
+if [ -n "$LAB_KEEP_IN_TMP" ]; then mkdir /run/machine-tmp && mount --bind /tmp /run/machine-tmp; fi
+mount -t tmpfs -o mode=1777 lab-tmp /tmp
+if [ -n "$LAB_KEEP_IN_TMP" ]; then
+  mkdir -p "/tmp/$LAB_KEEP_IN_TMP" && mount --bind "/run/machine-tmp/$LAB_KEEP_IN_TMP" "/tmp/$LAB_KEEP_IN_TMP"
+  umount -l /run/machine-tmp && rmdir /run/machine-tmp
+fi
 # This network namespace's view of /sys (interfaces, their sysctls).
 mount -t sysfs sysfs /sys
 # A private /dev, so /dev/log and /dev/shm are this host's own.
@@ -103,6 +110,7 @@ export async function startHost(host: LabHost, env: HostEnvironment): Promise<nu
       stdio: ["ignore", console, console],
       env: {
         ...HOST_ENV, LAB_STATE: dir, LAB_READY: ready, LAB_HOSTNAME: host.name, LAB_FQDN: host.fqdn, LAB_ADDRESS: host.address, LAB_RESOLVER: env.resolver, LAB_TRUST_ANCHOR: env.trustAnchor,
+        LAB_KEEP_IN_TMP: REPO.startsWith("/tmp/") ? REPO.split("/")[2] : "",
         LAB_SHARED_SOURCE: env.sharedVolume?.source ?? "", LAB_SHARED_TARGET: env.sharedVolume?.target ?? "",
       },
     },
