@@ -29,13 +29,16 @@ function connects(from: InventoryHost, address: string, port: number): boolean {
 
 describe("lab: hosts, provisioning, firewall, up twice, down", function () {
   this.timeout(15 * 60_000);
-  const { stack, wasUp } = stackInUse();
+  // Read when the suite starts, not when the file loads: suites before this one may have brought it up.
+  let stack: string;
+  let wasUp: boolean;
   let inventory: Inventory;
   const log: string[] = [];
   const host = (name: string) => inventory.hosts.find((h) => h.name === name)!;
   const ofRole = (role: string) => inventory.hosts.filter((h) => h.role === role);
 
   before(async () => {
+    ({ stack, wasUp } = stackInUse());
     inventory = await labUp(stack, (l) => log.push(l));
   });
 
