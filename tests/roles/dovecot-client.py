@@ -12,8 +12,14 @@ import sys
 import threading
 
 
+OUT = threading.Lock()
+
+
 def out(value):
-    print(json.dumps(value), flush=True)
+    # One whole line at a time: the fake controllers answer from several threads.
+    with OUT:
+        sys.stdout.write(json.dumps(value) + "\n")
+        sys.stdout.flush()
 
 
 def tls_context(cafile):
