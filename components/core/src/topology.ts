@@ -38,12 +38,6 @@ export function allHosts(spec: PlatformSpec): Host[] {
   return ROLES.flatMap((role) => hostsOf(spec, role));
 }
 
-export function findHost(spec: PlatformSpec, name: string): Host {
-  const host = allHosts(spec).find((h) => h.name === name);
-  if (!host) throw new Error(`no host ${name} in stack ${spec.stack} (hosts: ${allHosts(spec).map((h) => h.name).join(", ")})`);
-  return host;
-}
-
 /** The platform's service names, all under platformDomain. */
 export function serviceNames(spec: PlatformSpec) {
   const d = spec.platformDomain;

@@ -32,10 +32,6 @@ export function domainOf(address: string): string {
   return address.slice(address.lastIndexOf("@") + 1);
 }
 
-export function localPartOf(address: string): string {
-  return address.slice(0, address.lastIndexOf("@"));
-}
-
 export function ipProblem(value: string): string | undefined {
   return ipaddr.isValid(value) && !value.includes("/") ? undefined : "is not an IPv4 or IPv6 address";
 }
