@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { Fragment, HostFile } from "../../components/core/src/files";
 import { INTERNAL, PORTS, PROXIED } from "../../components/core/src/ports";
-import { RenderContext } from "../../components/core/src/render";
+import { RenderContext } from "../../components/core/src/files";
 import { dovecotMaildrop, LMTP_SOCKET } from "../../components/core/src/roles/maildrop/dovecot";
 import { dovecotAuth, POSTFIX_AUTH_SOCKET, SASL_USERS } from "../../components/core/src/roles/smtp-out/dovecot-auth";
 import { PlatformSecrets } from "../../components/core/src/secrets";

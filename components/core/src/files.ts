@@ -1,5 +1,7 @@
 // What a renderer produces for one host: the complete set of files with owner, mode and secrecy,
 // the Debian packages and services they belong to. Pure data; the provisioning script applies it.
+import { PlatformSecrets } from "./secrets";
+import { PlatformSpec } from "./spec/types";
 import { Host } from "./topology";
 
 /** Daemons the provisioning script knows how to check and reload. */
@@ -41,6 +43,13 @@ export interface HostBundle {
   /** Directories to create: path, owner, group, mode. */
   directories: { path: string; owner: string; group: string; mode: string }[];
   files: HostFile[];
+}
+
+/** Everything a renderer may read: the validated spec, the host it renders, the secrets as inputs. */
+export interface RenderContext {
+  spec: PlatformSpec;
+  host: Host;
+  secrets: PlatformSecrets;
 }
 
 export type FileOptions = Partial<Pick<HostFile, "owner" | "group" | "mode" | "secret" | "compile">>;

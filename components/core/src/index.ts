@@ -8,7 +8,7 @@ export * from "./topology";
 export * from "./files";
 export * from "./secrets";
 export { maskedSecrets } from "./secrets/masked";
-export { renderHost, renderPlatform, RenderContext } from "./render";
+export { renderHost, renderPlatform } from "./render";
 export { writeBundle, packBundle, manifest } from "./bundle";
 export { dnsRecords, dkimPublicKeys, dkimKeyValue, placeholderPublicAddresses } from "./dns/records";
 export type { DnsRecord, DnsInputs, PublicAddresses, DkimPublicKeys } from "./dns/records";

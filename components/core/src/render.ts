@@ -1,6 +1,6 @@
 // The entry point of the renderers: spec + secrets → every host's bundle. Pure: no I/O but reading
 // the package's own static files, no cloud state, no Pulumi.
-import { HostBundle } from "./files";
+import { HostBundle, RenderContext } from "./files";
 import { PlatformSecrets } from "./secrets";
 import { PlatformSpec, Role } from "./spec/types";
 import { allHosts, Host } from "./topology";
@@ -9,13 +9,6 @@ import { renderSmtpOut } from "./roles/smtp-out";
 import { renderMaildrop } from "./roles/maildrop";
 import { renderFrontend } from "./roles/frontend";
 import { renderWebmail } from "./roles/webmail";
-
-/** Everything a renderer may read. */
-export interface RenderContext {
-  spec: PlatformSpec;
-  host: Host;
-  secrets: PlatformSecrets;
-}
 
 const RENDERERS: Record<Role, (ctx: RenderContext) => HostBundle> = {
   "smtp-in": renderSmtpIn,

@@ -1,7 +1,6 @@
 // Pieces both Dovecots share: the smtp-out auth server and the maildrop. Users log in with their
 // full address; their password hashes come from the spec (passwd-file) or from LDAP (seed 003).
-import { HostFile, secretFile } from "../files";
-import { RenderContext } from "../render";
+import { HostFile, RenderContext, secretFile } from "../files";
 
 export const DOVECOT_LDAP_CONF = "/etc/dovecot/dovecot-ldap.conf.ext";
 

@@ -1,8 +1,7 @@
 // The Postfix base shared by smtp-in, smtp-out and maildrop: main.cf and master.cf builders, the
 // settings every MTA host has (identity, TLS, seed 003's limits, queue lifetimes), lookup tables,
 // and the hosted address space (aliases, lists, forwards, devnull, catch-all, RFC 2142, LDAP).
-import { file, Fragment, HostFile, lines, secretFile } from "../files";
-import { RenderContext } from "../render";
+import { file, Fragment, HostFile, lines, RenderContext, secretFile } from "../files";
 import { TLS_CA, TLS_CERT, TLS_KEY } from "./tls";
 
 export const POSTFIX_DIR = "/etc/postfix";

@@ -3,9 +3,8 @@
 // Outbound (smtp-out): scans submitted mail and rate-limits each SASL user; no greylisting.
 // Both stay offline: nothing that sends message data away or fetches rules or maps from the
 // Internet; DNS goes to the local Unbound only.
-import { file, Fragment, HostFile, lines, secretFile } from "../files";
+import { file, Fragment, HostFile, lines, RenderContext, secretFile } from "../files";
 import { INTERNAL } from "../ports";
-import { RenderContext } from "../render";
 
 export type RspamdDirection = "inbound" | "outbound";
 

@@ -1,6 +1,5 @@
 // The host's TLS material, one copy per host, read by every daemon that terminates TLS on it.
-import { file, Fragment, secretFile, Service } from "../files";
-import { RenderContext } from "../render";
+import { file, Fragment, RenderContext, secretFile, Service } from "../files";
 import { PlatformSpec } from "../spec/types";
 import { Host, serviceNames } from "../topology";
 

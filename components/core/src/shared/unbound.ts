@@ -2,8 +2,7 @@
 // internal names itself (host addresses, the maildrop MX 10/20, the smtp-out MX, the platform
 // domain's MX for SRS bounces) and recurses or forwards for everything else: DNSBLs need a
 // resolver of their own, DANE needs validation, and no MTA waits on an outside resolver.
-import { file, Fragment, lines } from "../files";
-import { RenderContext } from "../render";
+import { file, Fragment, lines, RenderContext } from "../files";
 import { allHosts, hostsOf, serviceNames } from "../topology";
 
 /** TTL of the locally served internal records: short, so a replaced host is picked up quickly. */

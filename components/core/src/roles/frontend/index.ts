@@ -1,7 +1,6 @@
 // frontend: NGINX stream proxies (primary + backup members) for submission, IMAP, POP3 and
 // ManageSieve, and HTTPS for the webmail, the MTA-STS policy and mail-client autoconfig.
-import { bundle, HostBundle } from "../../files";
-import { RenderContext } from "../../render";
+import { bundle, HostBundle, RenderContext } from "../../files";
 import { tlsFiles } from "../../shared/tls";
 import { nginxFrontend } from "./nginx";
 

@@ -2,9 +2,8 @@
 // backups (TLS ends on smtp-out and the maildrops), with a PROXY protocol header so the backends
 // see, log and rate-limit the real client. HTTP: TLS for the webmail (allowed networks only), the
 // MTA-STS policy, and mail client autoconfiguration (Thunderbird autoconfig, Outlook autodiscover).
-import { file, Fragment } from "../../files";
+import { file, Fragment, RenderContext } from "../../files";
 import { INTERNAL, PORTS, PROXIED } from "../../ports";
-import { RenderContext } from "../../render";
 import { mtaStsPolicy } from "../../shared/mta-sts";
 import { nginxMainConf, NGINX_HTTP_CONF, NGINX_STREAM_CONF, webmailUploadLimit } from "../../shared/nginx";
 import { TLS_CERT, TLS_KEY } from "../../shared/tls";

@@ -4,9 +4,8 @@
 // replication with the peer or the NFS-safe settings for a shared volume (seed 003).
 import * as fs from "fs";
 import * as path from "path";
-import { Account, file, Fragment, HostFile, secretFile } from "../../files";
+import { Account, file, Fragment, HostFile, RenderContext, secretFile } from "../../files";
 import { INTERNAL, PORTS, PROXIED } from "../../ports";
-import { RenderContext } from "../../render";
 import { DOVECOT_LDAP_CONF, ldapConf, passdbs, passwdFile } from "../../shared/dovecot";
 import { TLS_CA, TLS_CERT, TLS_KEY } from "../../shared/tls";
 import { PlatformSpec } from "../../spec/types";

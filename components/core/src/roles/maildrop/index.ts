@@ -1,7 +1,6 @@
 // maildrop: the mailbox store, a pair. Postfix accepts from smtp-in/smtp-out only and hands to
 // Dovecot LMTP; Dovecot serves IMAP, POP3, ManageSieve, and replicates (or shares NFS storage).
-import { bundle, HostBundle } from "../../files";
-import { RenderContext } from "../../render";
+import { bundle, HostBundle, RenderContext } from "../../files";
 import { tlsFiles } from "../../shared/tls";
 import { unbound } from "../../shared/unbound";
 import { dovecotMaildrop } from "./dovecot";

@@ -2,9 +2,8 @@
 // smtp-out hosts; hosted mailboxes go to Dovecot LMTP. Both maildrops accept (the backup is MX 20,
 // and in shared-storage mode it delivers into the same share). Mail made here (DSNs, Sieve
 // vacation replies and redirects) leaves through smtp-out.
-import { Fragment } from "../../files";
+import { Fragment, RenderContext } from "../../files";
 import { PORTS } from "../../ports";
-import { RenderContext } from "../../render";
 import { devnullTransports, hashTable, ldapFiles, ldapMaps, postfix, virtualAliases } from "../../shared/postfix";
 import { hostsOf, serviceNames } from "../../topology";
 

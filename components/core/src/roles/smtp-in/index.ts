@@ -1,7 +1,6 @@
 // smtp-in: the platform's MX hosts. Public, one per site, no proxy in front (DNSBL needs the
 // client's real address). Postfix with postscreen, Rspamd milter with local Redis, Unbound, PostSRSd.
-import { bundle, HostBundle } from "../../files";
-import { RenderContext } from "../../render";
+import { bundle, HostBundle, RenderContext } from "../../files";
 import { tlsFiles } from "../../shared/tls";
 import { unbound } from "../../shared/unbound";
 import { rspamd } from "../../shared/rspamd";

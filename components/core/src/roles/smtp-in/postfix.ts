@@ -2,9 +2,8 @@
 // implicit TLS on 465, no SASL and no relaying for anyone. Accepted mail is checked by Rspamd,
 // expanded through the hosted address space, and handed on: hosted mailboxes to the maildrop pair
 // (MX 10/20), everything else (forwards, list members outside) to smtp-out with an SRS sender.
-import { Fragment } from "../../files";
+import { Fragment, RenderContext } from "../../files";
 import { INTERNAL, PORTS } from "../../ports";
-import { RenderContext } from "../../render";
 import { devnullTransports, hashTable, hostedRelaySection, ldapFiles, MasterService, postfix, virtualAliases } from "../../shared/postfix";
 import { serviceNames } from "../../topology";
 

@@ -1,9 +1,8 @@
 // PostSRSd: Sender Rewriting Scheme for mail smtp-in forwards outside, so the forward passes the
 // original sender's SPF, and bounces to SRS0=...@<platform domain> can be reversed by any smtp-in
 // (they all share one secret).
-import { file, Fragment, lines, secretFile } from "../../files";
+import { file, Fragment, lines, RenderContext, secretFile } from "../../files";
 import { INTERNAL } from "../../ports";
-import { RenderContext } from "../../render";
 
 export const POSTSRSD_SECRET = "/etc/postsrsd.secret";
 

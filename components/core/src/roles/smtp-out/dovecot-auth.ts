@@ -1,8 +1,7 @@
 // Dovecot on smtp-out: only the SASL authentication server behind Postfix submission (seed 004).
 // Mail users log in with their address and mailbox password; relay clients (servers, the webmail)
 // with their own name and a machine password.
-import { file, Fragment } from "../../files";
-import { RenderContext } from "../../render";
+import { file, Fragment, RenderContext } from "../../files";
 import { WEBMAIL_RELAY_USER } from "../../spec/validate";
 import { ldapConf, passdbs, passwdFile } from "../../shared/dovecot";
 import { machinePasswordHash } from "../../shared/passwords";

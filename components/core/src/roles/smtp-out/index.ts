@@ -1,7 +1,6 @@
 // smtp-out: submission for users and servers, behind the frontends. TLS + SASL (Dovecot auth),
 // rate limits, Rspamd outbound scan, DKIM signing (OpenDKIM), queue and retry.
-import { bundle, HostBundle } from "../../files";
-import { RenderContext } from "../../render";
+import { bundle, HostBundle, RenderContext } from "../../files";
 import { tlsFiles } from "../../shared/tls";
 import { unbound } from "../../shared/unbound";
 import { rspamd } from "../../shared/rspamd";

@@ -10,9 +10,8 @@
 // socket in Postfix's spool.
 import * as fs from "fs";
 import * as path from "path";
-import { file, Fragment, lines, secretFile, Service } from "../../files";
+import { file, Fragment, lines, RenderContext, secretFile, Service } from "../../files";
 import { INTERNAL } from "../../ports";
-import { RenderContext } from "../../render";
 import { hostsOf } from "../../topology";
 
 export const OPENDKIM_DIR = "/etc/opendkim";

@@ -5,9 +5,8 @@
 // Mail is scanned by Rspamd, DKIM-signed by OpenDKIM, then delivered: hosted recipients straight
 // to the maildrop pair, everything else to the recipient's MX (DANE where published, else
 // opportunistic TLS).
-import { file, Fragment } from "../../files";
+import { file, Fragment, RenderContext } from "../../files";
 import { INTERNAL, PORTS, PROXIED } from "../../ports";
-import { RenderContext } from "../../render";
 import { WEBMAIL_RELAY_USER } from "../../spec/validate";
 import { devnullTransports, hashTable, hostedRelaySection, ldapFiles, ldapMaps, MasterService, postfix, virtualAliases } from "../../shared/postfix";
 import { hostsOf, serviceNames } from "../../topology";

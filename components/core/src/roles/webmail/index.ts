@@ -1,7 +1,6 @@
 // webmail: Roundcube (managesieve, threaded lists) behind the frontends; IMAP through the
 // frontends, SMTP through smtp-out with its own SASL user.
-import { bundle, HostBundle } from "../../files";
-import { RenderContext } from "../../render";
+import { bundle, HostBundle, RenderContext } from "../../files";
 import { tlsFiles } from "../../shared/tls";
 import { roundcube } from "./roundcube";
 

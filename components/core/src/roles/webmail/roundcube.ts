@@ -2,9 +2,8 @@
 // reach; they terminate HTTPS and enforce the webmail allow-list. Roundcube talks to the platform
 // like any mail client: IMAP and ManageSieve through the frontends, submission with its own relay
 // user (seed 004), TLS verified against the platform CA.
-import { file, Fragment, secretFile } from "../../files";
+import { file, Fragment, RenderContext, secretFile } from "../../files";
 import { INTERNAL, PORTS } from "../../ports";
-import { RenderContext } from "../../render";
 import { nginxMainConf, NGINX_HTTP_CONF, webmailUploadLimit } from "../../shared/nginx";
 import { TLS_CA } from "../../shared/tls";
 import { WEBMAIL_RELAY_USER } from "../../spec/validate";
