@@ -5,7 +5,8 @@ import { createPublicKey, sign, verify } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { dkimPublicKeys, dnsRecords, DnsRecord, placeholderPublicAddresses } from "../components/core/src/dns/records";
+import { dkimPublicKeys } from "../components/core/src/dkim";
+import { dnsRecords, DnsRecord, placeholderPublicAddresses } from "../components/core/src/dns/records";
 import { zoneFile, zonesOf, zoneFiles } from "../components/core/src/dns/zone";
 
 import { generateDkimKeys } from "../components/core/src/secrets/local";

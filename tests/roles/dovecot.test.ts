@@ -10,15 +10,16 @@ import * as path from "path";
 import { Fragment, HostFile } from "../../components/core/src/files";
 import { INTERNAL, PORTS, PROXIED } from "../../components/core/src/ports";
 import { RenderContext } from "../../components/core/src/files";
-import { dovecotMaildrop, LMTP_SOCKET } from "../../components/core/src/roles/maildrop/dovecot";
-import { dovecotAuth, POSTFIX_AUTH_SOCKET, SASL_USERS } from "../../components/core/src/roles/smtp-out/dovecot-auth";
+import { dovecotMaildrop } from "../../components/core/src/roles/maildrop/dovecot";
+import { LMTP_SOCKET, SASL_AUTH_SOCKET } from "../../components/core/src/shared/spool-sockets";
+import { dovecotAuth, SASL_USERS } from "../../components/core/src/roles/smtp-out/dovecot-auth";
 import { PlatformSecrets } from "../../components/core/src/secrets";
 import { generateLocalSecrets } from "../../components/core/src/secrets/local";
 import { machinePasswordHash } from "../../components/core/src/shared/passwords";
 import { TLS_CA, tlsFiles } from "../../components/core/src/shared/tls";
 import { loadStackSpec } from "../../components/core/src/spec/load";
 import { PlatformSpec } from "../../components/core/src/spec/types";
-import { WEBMAIL_RELAY_USER } from "../../components/core/src/spec/validate";
+import { WEBMAIL_RELAY_USER } from "../../components/core/src/relay-users";
 import { Host, hostsOf } from "../../components/core/src/topology";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -149,7 +150,7 @@ describe("dovecot", function () {
     it("serves only Postfix's auth socket", () => {
       const conf = fileOf(dovecotAuth(prod.ctx(hostsOf(prod.spec, "smtp-out")[0])), CONF).content;
       assert.equal(directive(conf, "protocols"), "none");
-      assert.match(conf, new RegExp(`unix_listener ${POSTFIX_AUTH_SOCKET} \\{\\s*mode = 0660\\s*user = postfix\\s*group = postfix`));
+      assert.match(conf, new RegExp(`unix_listener ${SASL_AUTH_SOCKET.path} \\{\\s*mode = 0660\\s*user = postfix\\s*group = postfix`));
     });
 
     it("refuses a missing relay password instead of rendering a user nobody can use", () => {
@@ -211,7 +212,7 @@ describe("dovecot", function () {
       for (const port of [PORTS.imap, PORTS.imaps, PORTS.pop3, PORTS.pop3s, PORTS.managesieve]) {
         assert.match(conf, new RegExp(`port = ${port}\\n`), `port ${port}`);
       }
-      assert.match(conf, new RegExp(`unix_listener ${LMTP_SOCKET} \\{\\s*mode = 0600\\s*user = postfix`));
+      assert.match(conf, new RegExp(`unix_listener ${LMTP_SOCKET.path} \\{\\s*mode = 0600\\s*user = postfix`));
     });
 
     it("reports spam and ham to every smtp-in's controller, the password readable by vmail only", () => {
@@ -314,11 +315,11 @@ describe("dovecot", function () {
       const pw = s.secrets.relayPasswords;
       const alice = s.spec.users[0].address;
       try {
-        const auth = (user: string, password: string) => `python3 ${CLIENT} sasl ${POSTFIX_AUTH_SOCKET} ${user} '${password}'`;
+        const auth = (user: string, password: string) => `python3 ${CLIENT} sasl ${SASL_AUTH_SOCKET.path} ${user} '${password}'`;
         const r = inNamespace(`install_host ${dir}; ip link set lo up
           trap 'kill $(jobs -p) 2>/dev/null; wait' EXIT
-          dovecot -F & wait_for ${POSTFIX_AUTH_SOCKET}
-          stat -c '%a %U %G' ${POSTFIX_AUTH_SOCKET}
+          dovecot -F & wait_for ${SASL_AUTH_SOCKET.path}
+          stat -c '%a %U %G' ${SASL_AUTH_SOCKET.path}
           ${auth(WEBMAIL_RELAY_USER, pw[WEBMAIL_RELAY_USER])}
           ${auth("bastion", pw.bastion)}
           ${auth("monitoring", "wrong")}
@@ -363,12 +364,12 @@ describe("dovecot", function () {
           trap 'kill $(jobs -p) 2>/dev/null; wait' EXIT
           py() { python3 ${CLIENT} "$@"; }
           py controllers ${INTERNAL.rspamdController} ${smtpIn.join(" ")} > ${dir}/learn.jsonl &
-          dovecot -F & wait_for ${LMTP_SOCKET}
-          py lmtp ${LMTP_SOCKET} ${alice} "hello" > ${dir}/lmtp-hello.json
-          py lmtp ${LMTP_SOCKET} ${alice.replace("@", "+news@")} "cheap pills" yes > ${dir}/lmtp-spam.json
+          dovecot -F & wait_for ${LMTP_SOCKET.path}
+          py lmtp ${LMTP_SOCKET.path} ${alice} "hello" > ${dir}/lmtp-hello.json
+          py lmtp ${LMTP_SOCKET.path} ${alice.replace("@", "+news@")} "cheap pills" yes > ${dir}/lmtp-spam.json
           py managesieve ${host.address} ${PORTS.managesieve} ${host.fqdn} ${dir}/files${TLS_CA} ${alice} ${passwordOf(alice)} mine ${dir}/user.sieve > ${dir}/managesieve.json
-          py lmtp ${LMTP_SOCKET} ${alice} "please filter me" > ${dir}/lmtp-filter.json
-          py lmtp ${LMTP_SOCKET} ${bob} "too big" no 4096 > ${dir}/lmtp-quota.json
+          py lmtp ${LMTP_SOCKET.path} ${alice} "please filter me" > ${dir}/lmtp-filter.json
+          py lmtp ${LMTP_SOCKET.path} ${bob} "too big" no 4096 > ${dir}/lmtp-quota.json
           py imap-list ${imap} INBOX Junk Filtered > ${dir}/before.json
           py imap-move ${imap} INBOX hello Junk > /dev/null
           py imap-move ${imap} Junk "cheap pills" INBOX > /dev/null
@@ -430,8 +431,8 @@ describe("dovecot", function () {
           ${start(b, dirs[1])}
           wait_for ${dirs[0]}/pid; wait_for ${dirs[1]}/pid
           on() { nsenter --mount --target "$(cat $1/pid)" -- "\${@:2}"; }
-          for d in ${dirs.join(" ")}; do for _ in $(seq 100); do on $d test -S ${LMTP_SOCKET} && break; sleep 0.1; done; done
-          on ${dirs[0]} python3 ${CLIENT} lmtp ${LMTP_SOCKET} ${alice} "replicate me" >/dev/null
+          for d in ${dirs.join(" ")}; do for _ in $(seq 100); do on $d test -S ${LMTP_SOCKET.path} && break; sleep 0.1; done; done
+          on ${dirs[0]} python3 ${CLIENT} lmtp ${LMTP_SOCKET.path} ${alice} "replicate me" >/dev/null
           python3 ${CLIENT} managesieve ${a.address} ${PORTS.managesieve} ${a.fqdn} ${dirs[0]}/files${TLS_CA} ${alice} ${passwordOf(alice)} mine ${dirs[0]}/user.sieve >/dev/null
           for _ in $(seq 150); do
             n=$(on ${dirs[1]} doveadm -f flow mailbox status -u ${alice} messages INBOX 2>/dev/null || true)

@@ -18,7 +18,7 @@ import { NGINX_HTTP_CONF, NGINX_STREAM_CONF } from "../../components/core/src/sh
 import { TLS_CA } from "../../components/core/src/shared/tls";
 import { loadStackSpec } from "../../components/core/src/spec/load";
 import { PlatformSpec } from "../../components/core/src/spec/types";
-import { WEBMAIL_RELAY_USER } from "../../components/core/src/spec/validate";
+import { WEBMAIL_RELAY_USER } from "../../components/core/src/relay-users";
 import { hostsOf, serviceNames } from "../../components/core/src/topology";
 import type { HttpResult, LabInput, TcpResult } from "./frontend-lab";
 

@@ -3,7 +3,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { writeBundle } from "./bundle";
-import { dkimPublicKeys, dnsRecords, placeholderPublicAddresses } from "./dns/records";
+import { dkimPublicKeys } from "./dkim";
+import { dnsRecords, placeholderPublicAddresses } from "./dns/records";
 import { zoneFiles } from "./dns/zone";
 import { networkRules } from "./network/rules";
 import { renderPlatform } from "./render";

@@ -1,7 +1,7 @@
 // The platform's secrets and keys, generated in-stack in the exact shape the core's renderers read
 // (PlatformSecrets). Every value is wrapped secret here, whatever the provider declares, so state,
 // outputs and everything derived from them stay encrypted.
-import { allHosts, certificateNames, DkimPublicKeys, PlatformSecrets, PlatformSpec, WEBMAIL_RELAY_USER } from "@mailplatform/core";
+import { certificateNames, DkimPublicKeys, dkimPublicKeys, Host, platformSecrets, PlatformSecrets, PlatformSpec } from "@mailplatform/core";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
@@ -38,52 +38,26 @@ export class Secrets extends pulumi.ComponentResource {
     super("mailplatform:index:Secrets", name, {}, opts);
     const spec = args.spec;
     const parent = { parent: this };
-    const password = (id: string, length = 32) =>
-      pulumi.secret(new random.RandomPassword(`${name}-${id}`, { length, special: false }, parent).result);
+    const shape = platformSecrets(spec, {
+      password: (id, length) => pulumi.secret(new random.RandomPassword(`${name}-${id}`, { length, special: false }, parent).result),
+      ldapBindPassword: () => pulumi.secret(pulumi.output(args.ldapBindPassword ?? "")),
+      // RSA-2048 and Ed25519 per domain and selector: a new selector is published before it signs.
+      dkimKey: (domain, selector, algorithm) => {
+        const key = new tls.PrivateKey(`${name}-dkim-${domain}-${selector}-${algorithm}`,
+          algorithm === "rsa" ? { algorithm: "RSA", rsaBits: 2048 } : { algorithm: "ED25519" }, parent);
+        return { privateKeyPem: key.privateKeyPemPkcs8, publicKeyPem: key.publicKeyPem };
+      },
+      certificates: (hosts) => args.suppliedCertificate ? this.supplied(hosts, args.suppliedCertificate) : this.internalCa(name, spec, hosts),
+    });
 
-    const relayPasswords = Object.fromEntries(
-      [WEBMAIL_RELAY_USER, ...spec.relayClients.map((c) => c.name)].map((user) => [user, password(`relay-${user}`)]),
-    );
-
-    // RSA-2048 and Ed25519 per domain and selector: a new selector is published before it signs.
-    const dkim: Record<string, Record<string, { rsa: tls.PrivateKey; ed25519: tls.PrivateKey }>> = {};
-    for (const d of spec.domains) {
-      dkim[d.name] = Object.fromEntries(
-        spec.dkimSelectors.map((s) => {
-          const key = (kind: string, keyArgs: tls.PrivateKeyArgs) => new tls.PrivateKey(`${name}-dkim-${d.name}-${s.name}-${kind}`, keyArgs, parent);
-          return [s.name, { rsa: key("rsa", { algorithm: "RSA", rsaBits: 2048 }), ed25519: key("ed25519", { algorithm: "ED25519" }) }];
-        }),
-      );
-    }
-    const mapDkim = <T>(f: (k: tls.PrivateKey) => T) =>
-      Object.fromEntries(Object.entries(dkim).map(([d, sels]) => [d, Object.fromEntries(
-        Object.entries(sels).map(([s, k]) => [s, { rsa: f(k.rsa), ed25519: f(k.ed25519) }]),
-      )]));
-
-    const certs = args.suppliedCertificate
-      ? this.supplied(spec, args.suppliedCertificate)
-      : this.internalCa(name, spec);
-
-    this.caCertificatePem = certs.ca;
-    this.dkimPublicKeys = pulumi.output(mapDkim((k) => k.publicKeyPem)) as pulumi.Output<DkimPublicKeys>;
-    const values = {
-      replicationPassword: password("replication"),
-      // One SRS secret for the whole smtp-in cluster: any of them must reverse another's rewrite.
-      srsSecret: password("srs"),
-      rspamdControllerPassword: password("rspamd-controller"),
-      roundcubeDesKey: password("roundcube-des-key", 24),
-      relayPasswords,
-      ldapBindPassword: spec.directory ? args.ldapBindPassword : undefined,
-      dkim: mapDkim((k) => ({ privateKeyPem: k.privateKeyPemPkcs8, publicKeyPem: k.publicKeyPem })),
-      caCertificatePem: certs.ca,
-      hostCertificates: certs.hosts,
-    };
-    this.values = pulumi.secret(pulumi.output(values)) as pulumi.Output<PlatformSecrets>;
+    this.caCertificatePem = shape.caCertificatePem;
+    this.dkimPublicKeys = pulumi.output(dkimPublicKeys(shape.dkim)) as pulumi.Output<DkimPublicKeys>;
+    this.values = pulumi.secret(pulumi.output(shape)) as pulumi.Output<PlatformSecrets>;
     this.registerOutputs({ values: this.values, dkimPublicKeys: this.dkimPublicKeys, caCertificatePem: this.caCertificatePem });
   }
 
   /** An internal CA signing one certificate per host, for the names the host answers to. */
-  private internalCa(name: string, spec: PlatformSpec) {
+  private internalCa(name: string, spec: PlatformSpec, hostList: Host[]) {
     const parent = { parent: this };
     const ecdsa: tls.PrivateKeyArgs = { algorithm: "ECDSA", ecdsaCurve: "P256" };
     const caKey = new tls.PrivateKey(`${name}-ca-key`, ecdsa, parent);
@@ -95,7 +69,7 @@ export class Secrets extends pulumi.ComponentResource {
       allowedUses: ["cert_signing", "crl_signing"],
       validityPeriodHours: CA_VALIDITY_HOURS,
     }, parent);
-    const hosts = Object.fromEntries(allHosts(spec).map((host) => {
+    const hosts = Object.fromEntries(hostList.map((host) => {
       const key = new tls.PrivateKey(`${name}-${host.name}-key`, ecdsa, parent);
       const privateKeyPem = pulumi.secret(key.privateKeyPem);
       const csr = new tls.CertRequest(`${name}-${host.name}-csr`, {
@@ -118,8 +92,8 @@ export class Secrets extends pulumi.ComponentResource {
   }
 
   /** The operator's certificate on every host; its chain is what clients inside verify against. */
-  private supplied(spec: PlatformSpec, cert: SuppliedCertificate) {
-    const hosts = Object.fromEntries(allHosts(spec).map((h) => [h.name, { certificatePem: cert.certificatePem, privateKeyPem: pulumi.secret(cert.privateKeyPem) }]));
+  private supplied(hostList: Host[], cert: SuppliedCertificate) {
+    const hosts = Object.fromEntries(hostList.map((h) => [h.name, { certificatePem: cert.certificatePem, privateKeyPem: pulumi.secret(cert.privateKeyPem) }]));
     return { ca: pulumi.output(cert.certificatePem), hosts };
   }
 }

@@ -1,8 +1,7 @@
 // Every DNS record the platform needs, as data: the stack outputs, the Designate record sets, the
 // zone file and the lab's DNS all come from this one list.
-import { createPublicKey } from "crypto";
 import { PORTS } from "../ports";
-import { DkimKeys } from "../secrets";
+import { DKIM_ALGORITHMS, dkimRecord, DkimPublicKeys } from "../dkim";
 import { mtaStsPolicy } from "../shared/mta-sts";
 import { isIPv6 } from "../spec/syntax";
 import { PlatformSpec } from "../spec/types";
@@ -25,26 +24,6 @@ export interface DnsRecord {
 
 /** Public addresses of the hosts that have one (smtp-in and frontends), from the cloud or the lab. */
 export type PublicAddresses = Record<string, { ipv4?: string; ipv6?: string }>;
-
-/** Public DKIM keys per domain and selector name; secrets never enter here. */
-export type DkimPublicKeys = Record<string, Record<string, { rsa: string; ed25519: string }>>;
-
-export function dkimPublicKeys(dkim: Record<string, Record<string, DkimKeys>>): DkimPublicKeys {
-  const out: DkimPublicKeys = {};
-  for (const [domain, selectors] of Object.entries(dkim)) {
-    out[domain] = Object.fromEntries(
-      Object.entries(selectors).map(([sel, k]) => [sel, { rsa: k.rsa.publicKeyPem, ed25519: k.ed25519.publicKeyPem }]),
-    );
-  }
-  return out;
-}
-
-/** The p= value of a DKIM key record: RSA as SubjectPublicKeyInfo, Ed25519 as the raw key (RFC 8463). */
-export function dkimKeyValue(publicKeyPem: string, kind: "rsa" | "ed25519"): string {
-  if (!publicKeyPem.includes("BEGIN PUBLIC KEY")) return publicKeyPem; // masked in the offline render
-  const der = createPublicKey(publicKeyPem).export({ type: "spki", format: "der" });
-  return (kind === "ed25519" ? der.subarray(der.length - 32) : der).toString("base64");
-}
 
 /**
  * Stand-in public addresses (RFC 5737 TEST-NET-3) for hosts whose floating IPs only the cloud
@@ -103,8 +82,10 @@ export function dnsRecords(spec: PlatformSpec, inputs: DnsInputs): DnsRecord[] {
     for (const sel of spec.dkimSelectors) {
       const keys = inputs.dkim[d]?.[sel.name];
       if (!keys) throw new Error(`no DKIM keys for ${d} selector ${sel.name}`);
-      add(d, `${sel.name}-rsa._domainkey.${d}`, "TXT", `v=DKIM1; k=rsa; p=${dkimKeyValue(keys.rsa, "rsa")}`);
-      add(d, `${sel.name}-ed25519._domainkey.${d}`, "TXT", `v=DKIM1; k=ed25519; p=${dkimKeyValue(keys.ed25519, "ed25519")}`);
+      for (const algorithm of DKIM_ALGORITHMS) {
+        const record = dkimRecord(d, sel.name, algorithm, keys[algorithm]);
+        add(d, record.name, "TXT", record.value);
+      }
     }
     add(d, `_dmarc.${d}`, "TXT", `v=DMARC1; p=${spec.dns.dmarcPolicy}; rua=mailto:${report}; adkim=r; aspf=r`);
     // Published in every mode: retiring a policy means serving "mode: none" under a new id until

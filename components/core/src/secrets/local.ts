@@ -6,25 +6,31 @@ import { generateKeyPairSync, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Certificate, DkimKeys, PlatformSecrets } from "../secrets";
+import { DkimAlgorithm } from "../dkim";
+import { Certificate, DkimKeys, KeyPair, platformSecrets, PlatformSecrets } from "../secrets";
 import { PlatformSpec } from "../spec/types";
-import { WEBMAIL_RELAY_USER } from "../spec/validate";
-import { allHosts } from "../topology";
+import { Host } from "../topology";
 import { certificateNames } from "../shared/tls";
 
 export function randomSecret(bytes = 24): string {
   return randomBytes(bytes).toString("base64url");
 }
 
+/** A password of exactly `length` characters (base64url: 6 bits each). */
+const randomPassword = (length: number) => randomSecret(Math.ceil((length * 3) / 4)).slice(0, length);
+
+function generateKeyPair(algorithm: DkimAlgorithm): KeyPair {
+  const encoding = { publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" } } as const;
+  const { privateKey, publicKey } = algorithm === "rsa"
+    ? generateKeyPairSync("rsa", { modulusLength: 2048, ...encoding })
+    : generateKeyPairSync("ed25519", encoding);
+  // PEM encodings make strings; @types/node picks the KeyObject overload for the union.
+  return { privateKeyPem: privateKey as unknown as string, publicKeyPem: publicKey as unknown as string };
+}
+
+/** RSA-2048 and Ed25519, as one DKIM selector has them. */
 export function generateDkimKeys(): DkimKeys {
-  const publicKeyEncoding = { type: "spki", format: "pem" } as const;
-  const privateKeyEncoding = { type: "pkcs8", format: "pem" } as const;
-  const rsa = generateKeyPairSync("rsa", { modulusLength: 2048, publicKeyEncoding, privateKeyEncoding });
-  const ed25519 = generateKeyPairSync("ed25519", { publicKeyEncoding, privateKeyEncoding });
-  return {
-    rsa: { privateKeyPem: rsa.privateKey, publicKeyPem: rsa.publicKey },
-    ed25519: { privateKeyPem: ed25519.privateKey, publicKeyPem: ed25519.publicKey },
-  };
+  return { rsa: generateKeyPair("rsa"), ed25519: generateKeyPair("ed25519") };
 }
 
 function openssl(args: string[], cwd: string): void {
@@ -32,13 +38,13 @@ function openssl(args: string[], cwd: string): void {
 }
 
 /** A CA and one certificate per host, made with openssl in a temporary directory. */
-export function generateCertificates(spec: PlatformSpec): { ca: string; hosts: Record<string, Certificate> } {
+export function generateCertificates(spec: PlatformSpec, hostList: Host[]): { ca: string; hosts: Record<string, Certificate> } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mailplatform-ca-"));
   try {
     openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "825",
       "-subj", `/CN=${spec.platformDomain} internal CA`, "-keyout", "ca.key", "-out", "ca.crt"], dir);
     const hosts: Record<string, Certificate> = {};
-    for (const host of allHosts(spec)) {
+    for (const host of hostList) {
       const san = [...certificateNames(spec, host).map((n) => `DNS:${n}`), `IP:${host.address}`].join(",");
       fs.writeFileSync(path.join(dir, "ext.cnf"),
         `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n`);
@@ -58,20 +64,10 @@ export function generateCertificates(spec: PlatformSpec): { ca: string; hosts: R
 }
 
 export function generateLocalSecrets(spec: PlatformSpec): PlatformSecrets {
-  const certs = generateCertificates(spec);
-  const dkim: PlatformSecrets["dkim"] = {};
-  for (const d of spec.domains) {
-    dkim[d.name] = Object.fromEntries(spec.dkimSelectors.map((s) => [s.name, generateDkimKeys()]));
-  }
-  return {
-    replicationPassword: randomSecret(),
-    srsSecret: randomSecret(),
-    rspamdControllerPassword: randomSecret(),
-    roundcubeDesKey: randomSecret(18), // 24 characters in base64url
-    relayPasswords: Object.fromEntries([WEBMAIL_RELAY_USER, ...spec.relayClients.map((c) => c.name)].map((n) => [n, randomSecret()])),
-    ldapBindPassword: spec.directory ? randomSecret() : undefined,
-    dkim,
-    caCertificatePem: certs.ca,
-    hostCertificates: certs.hosts,
-  };
+  return platformSecrets(spec, {
+    password: (_id, length) => randomPassword(length),
+    ldapBindPassword: () => randomPassword(32),
+    dkimKey: (_domain, _selector, algorithm) => generateKeyPair(algorithm),
+    certificates: (hosts) => generateCertificates(spec, hosts),
+  });
 }

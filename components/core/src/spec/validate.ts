@@ -1,6 +1,7 @@
 // Stack config (raw, untrusted) → PlatformSpec (validated, normalized). Every problem is reported
 // at once, each naming its config key; nothing downstream runs on a spec with problems.
 import { Problems, Reader, SpecError } from "./reader";
+import { WEBMAIL_RELAY_USER } from "../relay-users";
 import { keysOf } from "./reference";
 import {
   addressProblem,
@@ -71,8 +72,6 @@ const SITE_NAME = /^[a-z][a-z0-9]{0,11}$/;
 const SASL_NAME = /^[a-z][a-z0-9_.-]{0,31}$/;
 const SELECTOR = /^[a-z0-9][a-z0-9-]{0,40}$/;
 
-/** Names a relay client may not take: the webmail's own SASL user. */
-export const WEBMAIL_RELAY_USER = "roundcube";
 
 export function parseSpec(raw: Record<string, unknown>, stack: string): PlatformSpec {
   const problems = new Problems(NAMESPACE);

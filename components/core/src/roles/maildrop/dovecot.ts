@@ -8,11 +8,10 @@ import { Account, file, Fragment, HostFile, RenderContext, secretFile } from "..
 import { INTERNAL, PORTS, PROXIED } from "../../ports";
 import { DOVECOT_LDAP_CONF, ldapConf, passdbs, passwdFile } from "../../shared/dovecot";
 import { TLS_CA, TLS_CERT, TLS_KEY } from "../../shared/tls";
+import { LMTP_SOCKET } from "../../shared/spool-sockets";
 import { PlatformSpec } from "../../spec/types";
 import { hostsOf } from "../../topology";
 
-/** Postfix's virtual_transport = lmtp:unix:private/dovecot-lmtp. */
-export const LMTP_SOCKET = "/var/spool/postfix/private/dovecot-lmtp";
 /** Where the OpenStack layer mounts the Manila share in shared mode. */
 export const SHARED_MAIL_ROOT = "/srv/mail";
 export const LOCAL_MAIL_ROOT = "/var/vmail";
@@ -140,7 +139,7 @@ protocol imap {
 
 ## Delivery: Postfix hands every message to LMTP; Sieve files it.
 service lmtp {
-  unix_listener ${LMTP_SOCKET} {
+  unix_listener ${LMTP_SOCKET.path} {
     mode = 0600
     user = postfix
     group = postfix

@@ -4,11 +4,9 @@
 // vacation replies and redirects) leaves through smtp-out.
 import { Fragment, RenderContext } from "../../files";
 import { PORTS } from "../../ports";
+import { LMTP_SOCKET } from "../../shared/spool-sockets";
 import { devnullTransports, hashTable, ldapFiles, ldapMaps, postfix, virtualAliases } from "../../shared/postfix";
 import { hostsOf, serviceNames } from "../../topology";
-
-/** Dovecot's LMTP socket, relative to Postfix's queue directory (written by the Dovecot renderer). */
-export const LMTP_SOCKET = "private/dovecot-lmtp";
 
 export function postfixMaildrop(ctx: RenderContext): Fragment {
   const { spec } = ctx;
@@ -39,7 +37,7 @@ export function postfixMaildrop(ctx: RenderContext): Fragment {
           virtual_mailbox_domains: spec.domains.map((d) => d.name),
           virtual_mailbox_maps: [mailboxes.ref, ...(ldap ? [ldap.mailboxes.ref] : [])],
           virtual_alias_maps: [virtual.ref, ...(ldap ? [ldap.groups.ref] : [])],
-          virtual_transport: `lmtp:unix:${LMTP_SOCKET}`,
+          virtual_transport: `lmtp:unix:${LMTP_SOCKET.postfix}`,
           transport_maps: transport.ref,
         },
       },

@@ -2,17 +2,16 @@
 // Mail users log in with their address and mailbox password; relay clients (servers, the webmail)
 // with their own name and a machine password.
 import { file, Fragment, RenderContext } from "../../files";
-import { WEBMAIL_RELAY_USER } from "../../spec/validate";
+import { relayUserNames } from "../../relay-users";
 import { ldapConf, passdbs, passwdFile } from "../../shared/dovecot";
+import { SASL_AUTH_SOCKET } from "../../shared/spool-sockets";
 import { machinePasswordHash } from "../../shared/passwords";
 
 export const SASL_USERS = "/etc/dovecot/sasl-users";
-/** Postfix's smtpd_sasl_path = private/auth, relative to its queue directory. */
-export const POSTFIX_AUTH_SOCKET = "/var/spool/postfix/private/auth";
 
 /** The SASL users that are not mailboxes: the webmail's own and the configured relay clients. */
 export function relayUsers(ctx: RenderContext): { user: string; hash: string }[] {
-  return [WEBMAIL_RELAY_USER, ...ctx.spec.relayClients.map((c) => c.name)].map((user) => {
+  return relayUserNames(ctx.spec).map((user) => {
     const password = ctx.secrets.relayPasswords[user];
     if (!password) throw new Error(`no relay password for SASL user ${user} in the secrets`);
     return { user, hash: machinePasswordHash(user, password) };
@@ -34,7 +33,7 @@ auth_mechanisms = plain login
 auth_verbose = yes
 
 service auth {
-  unix_listener ${POSTFIX_AUTH_SOCKET} {
+  unix_listener ${SASL_AUTH_SOCKET.path} {
     mode = 0660
     user = postfix
     group = postfix

@@ -10,16 +10,16 @@
 // socket in Postfix's spool.
 import * as fs from "fs";
 import * as path from "path";
+import { DkimAlgorithm, DKIM_ALGORITHMS, dkimRecordName, dkimSelector } from "../../dkim";
 import { file, Fragment, lines, RenderContext, secretFile, Service } from "../../files";
 import { INTERNAL } from "../../ports";
+import { POSTFIX_QUEUE_DIRECTORY } from "../../shared/spool-sockets";
 import { hostsOf } from "../../topology";
 
 export const OPENDKIM_DIR = "/etc/opendkim";
 const KEY_DIR = `${OPENDKIM_DIR}/keys`;
 /** Directory of the Ed25519 instance's socket: opendkim-owned, group postfix. */
-const SOCKET_DIR = "/var/spool/postfix/opendkim";
-
-export type DkimAlgorithm = "rsa" | "ed25519";
+const SOCKET_DIR = `${POSTFIX_QUEUE_DIRECTORY}/opendkim`;
 
 /** The two signers; Postfix's smtpd_milters lists both milter addresses. */
 export const SIGNERS: Record<DkimAlgorithm, { service: Service; conf: string; signatureAlgorithm: string; socket: string; milter: string; pidFile: string }> = {
@@ -40,7 +40,6 @@ export const SIGNERS: Record<DkimAlgorithm, { service: Service; conf: string; si
     pidFile: "/run/opendkim-ed25519/opendkim-ed25519.pid",
   },
 };
-const ALGORITHMS: DkimAlgorithm[] = ["rsa", "ed25519"];
 /** The Ed25519 signer's init script (Debian's opendkim script runs one instance only). */
 const ED25519_INIT = fs.readFileSync(path.join(__dirname, "../../../static/opendkim/opendkim-ed25519.init"), "utf8");
 
@@ -50,6 +49,8 @@ export interface SigningKey {
   algorithm: DkimAlgorithm;
   /** `<selector>-rsa` or `<selector>-ed25519`. */
   selector: string;
+  /** The DNS name it is published under, which names it in the KeyTable. */
+  recordName: string;
   path: string;
   privateKeyPem: string;
 }
@@ -63,11 +64,12 @@ export function signingKeys(ctx: RenderContext): SigningKey[] {
       .flatMap((s) => {
         const keys = secrets.dkim[d.name]?.[s.name];
         if (!keys) throw new Error(`no DKIM keys for ${d.name} selector ${s.name} in the secrets`);
-        return ALGORITHMS.map((algorithm) => ({
+        return DKIM_ALGORITHMS.map((algorithm) => ({
           domain: d.name,
           algorithm,
-          selector: `${s.name}-${algorithm}`,
-          path: `${KEY_DIR}/${d.name}/${s.name}-${algorithm}.pem`,
+          selector: dkimSelector(s.name, algorithm),
+          recordName: dkimRecordName(d.name, s.name, algorithm),
+          path: `${KEY_DIR}/${d.name}/${dkimSelector(s.name, algorithm)}.pem`,
           privateKeyPem: keys[algorithm].privateKeyPem,
         }));
       }),
@@ -77,7 +79,6 @@ export function signingKeys(ctx: RenderContext): SigningKey[] {
 export function opendkim(ctx: RenderContext): Fragment {
   const { spec } = ctx;
   const keys = signingKeys(ctx);
-  const keyName = (k: SigningKey) => `${k.selector}._domainkey.${k.domain}`;
   const instance = (algorithm: DkimAlgorithm) => {
     const signer = SIGNERS[algorithm];
     const own = keys.filter((k) => k.algorithm === algorithm);
@@ -107,22 +108,22 @@ export function opendkim(ctx: RenderContext): Fragment {
         `InternalHosts           ${OPENDKIM_DIR}/InternalHosts`,
         "RequireSafeKeys         yes",
       )),
-      file(signer.service, table("KeyTable"), lines(own.map((k) => `${keyName(k)} ${k.domain}:${k.selector}:${k.path}`))),
-      file(signer.service, table("SigningTable"), lines(own.map((k) => `*@${k.domain} ${keyName(k)}`))),
+      file(signer.service, table("KeyTable"), lines(own.map((k) => `${k.recordName} ${k.domain}:${k.selector}:${k.path}`))),
+      file(signer.service, table("SigningTable"), lines(own.map((k) => `*@${k.domain} ${k.recordName}`))),
     ];
   };
   const ed = SIGNERS.ed25519;
   return {
     packages: ["opendkim", "opendkim-tools"],
-    services: ALGORITHMS.map((a) => SIGNERS[a].service),
+    services: DKIM_ALGORITHMS.map((a) => SIGNERS[a].service),
     directories: [
       { path: KEY_DIR, owner: "opendkim", group: "opendkim", mode: "0700" },
       ...spec.domains.map((d) => ({ path: `${KEY_DIR}/${d.name}`, owner: "opendkim", group: "opendkim", mode: "0700" })),
       { path: SOCKET_DIR, owner: "opendkim", group: "postfix", mode: "0750" },
     ],
     files: [
-      ...ALGORITHMS.flatMap(instance),
-      file(ALGORITHMS.map((a) => SIGNERS[a].service), `${OPENDKIM_DIR}/InternalHosts`, lines("127.0.0.1", "::1", hostsOf(spec, "maildrop").map((h) => h.address))),
+      ...DKIM_ALGORITHMS.flatMap(instance),
+      file(DKIM_ALGORITHMS.map((a) => SIGNERS[a].service), `${OPENDKIM_DIR}/InternalHosts`, lines("127.0.0.1", "::1", hostsOf(spec, "maildrop").map((h) => h.address))),
       // OpenDKIM refuses keys others can read (RequireSafeKeys).
       ...keys.map((k) => secretFile(SIGNERS[k.algorithm].service, k.path, k.privateKeyPem, { owner: "opendkim", group: "opendkim", mode: "0600" })),
       file(ed.service, "/etc/systemd/system/opendkim-ed25519.service", lines(

@@ -7,7 +7,8 @@
 // opportunistic TLS).
 import { file, Fragment, RenderContext } from "../../files";
 import { INTERNAL, PORTS, PROXIED } from "../../ports";
-import { WEBMAIL_RELAY_USER } from "../../spec/validate";
+import { relayUserNames, WEBMAIL_RELAY_USER } from "../../relay-users";
+import { SASL_AUTH_SOCKET } from "../../shared/spool-sockets";
 import { devnullTransports, hashTable, hostedRelaySection, ldapFiles, ldapMaps, MasterService, postfix, virtualAliases } from "../../shared/postfix";
 import { hostsOf, serviceNames } from "../../topology";
 import { SIGNERS } from "./opendkim";
@@ -21,7 +22,6 @@ export function senderLogins(ctx: RenderContext): [string, string][] {
   // Users own their address, and every alias or list that reaches them.
   const owners = (a: string): string[] =>
     users.has(a) ? [a] : [...new Set([...(aliases.get(a) ?? []), ...(lists.get(a) ?? [])].flatMap(owners))];
-  const relays = spec.relayClients.map((c) => c.name);
   // The webmail submits for every user under its own login (seed 004), so it owns every address.
   const owned = [...users, ...aliases.keys(), ...lists.keys()]
     .map((a): [string, string[]] => [a, owners(a)])
@@ -30,7 +30,7 @@ export function senderLogins(ctx: RenderContext): [string, string][] {
   // Servers (relay clients) send as any other address of the hosted and platform domains
   // (noreply@, cron@, root@host...), never as a user's own address.
   const domains = [...spec.domains.map((d) => d.name), spec.platformDomain];
-  const wildcard = domains.map((d): [string, string] => [`@${d}`, [...relays, WEBMAIL_RELAY_USER].join(", ")]);
+  const wildcard = domains.map((d): [string, string] => [`@${d}`, relayUserNames(spec).join(", ")]);
   return [...owned, ...wildcard];
 }
 
@@ -89,7 +89,7 @@ export function postfixSmtpOut(ctx: RenderContext): Fragment {
           smtpd_tls_auth_only: "yes",
           smtpd_sasl_auth_enable: "yes",
           smtpd_sasl_type: "dovecot",
-          smtpd_sasl_path: "private/auth",
+          smtpd_sasl_path: SASL_AUTH_SOCKET.postfix,
           smtpd_sasl_security_options: "noanonymous",
           smtpd_sasl_authenticated_header: "no",
           smtpd_client_restrictions: ["permit_sasl_authenticated", "permit_mynetworks", "reject"],

@@ -6,7 +6,7 @@ import { file, Fragment, RenderContext, secretFile } from "../../files";
 import { INTERNAL, PORTS } from "../../ports";
 import { nginxMainConf, NGINX_HTTP_CONF, webmailUploadLimit } from "../../shared/nginx";
 import { TLS_CA } from "../../shared/tls";
-import { WEBMAIL_RELAY_USER } from "../../spec/validate";
+import { WEBMAIL_RELAY_USER } from "../../relay-users";
 import { hostsOf, serviceNames } from "../../topology";
 
 export const ROUNDCUBE_CONFIG = "/etc/roundcube/config.inc.php";
