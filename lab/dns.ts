@@ -9,8 +9,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PlatformSpec } from "../components/core/src";
-import { dkimPublicKeys, DnsRecord, dnsRecords, placeholderPublicAddresses } from "../components/core/src";
+import { PlatformSpec } from "@mailplatform/core";
+import { dkimPublicKeys, DnsRecord, dnsRecords, placeholderPublicAddresses } from "@mailplatform/core";
 import { execInHost, writeHostFile } from "./hosts";
 import { DNSSEC_DIR, TRUST_ANCHOR_FILE } from "./paths";
 import { EXTERNAL_MX_NAME, isPlatformHost, LabHost, OUTSIDE, OUTSIDE_DOMAINS } from "./plan";

@@ -3,8 +3,7 @@
 // the end-to-end tests (tests/lab/) use. Needs root.
 import * as fs from "fs";
 import * as path from "path";
-import { PlatformSpec } from "../components/core/src";
-import { mailRoot } from "../components/core/src/roles/maildrop/dovecot";
+import { mailRoot, PlatformSpec, renderPlatform } from "@mailplatform/core";
 import { ensureTrustAnchor, startDns } from "./dns";
 import { startExternalMx } from "./external-mx";
 import { applyFirewall } from "./firewall";
@@ -13,7 +12,7 @@ import { buildInventory, Inventory, InventoryHost, inventoryExists, readInventor
 import { ensureBridge, labNetnsNames, NETNS_PREFIX, removeBridge, removeNetns, waitForLinksGone, wireHost } from "./network";
 import { BUNDLES_DIR, HOSTS_DIR, INVENTORY_FILE, VOLUMES_DIR } from "./paths";
 import { isPlatformHost, labHosts, LabHost, OUTSIDE } from "./plan";
-import { ensurePackages } from "./packages";
+import { ensurePackages, LAB_PACKAGES } from "./packages";
 import { inParallel, provisionHost, writeBundles } from "./provision";
 import { labSpecAndSecrets } from "./spec";
 import { run, RunOptions, RunResult } from "./system";
@@ -42,8 +41,11 @@ export async function labUp(stack = DEFAULT_STACK, log: Log = console.log): Prom
   }
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
-  ensurePackages(stack, log);
+  ensurePackages(LAB_PACKAGES, log); // doveadm hashes the lab users' passwords
   const { spec, secrets } = labSpecAndSecrets(stack);
+  const bundles = renderPlatform(spec, secrets.platform);
+  // Before any host starts: a host's overlays sit on this machine's /usr.
+  ensurePackages(bundles.flatMap((b) => b.packages), log);
   const hosts = labHosts(spec);
   log(`lab ${stack}: ${hosts.length} hosts on bridge mplab0`);
 
@@ -61,7 +63,7 @@ export async function labUp(stack = DEFAULT_STACK, log: Log = console.log): Prom
   log(`  external-mx    postfix ${startExternalMx(byRole("external-mx"))}`);
 
   const platform = hosts.filter(isPlatformHost);
-  writeBundles(spec, platform, secrets);
+  writeBundles(bundles);
   log(`provisioning ${platform.length} platform hosts (files/provision.sh apply, ${PROVISION_CONCURRENCY} at a time)`);
   const results = await inParallel(platform, PROVISION_CONCURRENCY, async (h) => {
     const r = await provisionHost(h);

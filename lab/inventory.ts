@@ -1,6 +1,6 @@
 // .lab/inventory.json: what is up, where, and how to log in; for the tests and for people.
 import * as fs from "fs";
-import { PlatformSpec, serviceNames, WEBMAIL_RELAY_USER } from "../components/core/src";
+import { PlatformSpec, serviceNames, WEBMAIL_RELAY_USER } from "@mailplatform/core";
 import { EXTERNAL_MAILDIR } from "./external-mx";
 import { outsideDomains } from "./dns";
 import { CA_FILE, INVENTORY_FILE } from "./paths";

@@ -2,8 +2,7 @@
 // lab network on-link in every host and no default route anywhere, so nothing can leave the lab and
 // everything inside can reach everything: the trust zones are left to the hosts' firewalls.
 import { createHash } from "crypto";
-import { PlatformSpec } from "../components/core/src";
-import { cidrsOverlap } from "../components/core/src/spec/syntax";
+import { cidrsOverlap, PlatformSpec } from "@mailplatform/core";
 import { hostAddresses, LabHost, labNetworks } from "./plan";
 import { must, run } from "./system";
 

@@ -3,12 +3,10 @@
 // Package scripts must not start daemons on this machine: a policy-rc.d that refuses covers the
 // install when none is there.
 import * as fs from "fs";
-import { loadStackSpec, maskedSecrets, renderPlatform } from "../components/core/src";
-import { REPO } from "./paths";
 import { must, run } from "./system";
 
 /** What the lab itself runs, besides the platform's daemons. */
-const LAB_PACKAGES = [
+export const LAB_PACKAGES = [
   "iproute2", "util-linux", "nftables", "tini", "busybox", "openssl",
   // The lab DNS (Unbound, its zone signed with dnssec-signzone) and external-mx (Postfix).
   "unbound", "bind9-utils", "postfix",
@@ -20,11 +18,9 @@ const POLICY_RC_D = "/usr/sbin/policy-rc.d";
 
 const installed = (p: string) => run(["dpkg-query", "-W", "-f=${db:Status-Status}", p]).stdout === "installed";
 
-/** Every package the stack's hosts and the lab need that this machine lacks, installed. */
-export function ensurePackages(stack: string, log: (line: string) => void): void {
-  const spec = loadStackSpec(REPO, stack);
-  const wanted = new Set([...LAB_PACKAGES, ...renderPlatform(spec, maskedSecrets(spec)).flatMap((b) => b.packages)]);
-  const missing = [...wanted].filter((p) => !installed(p)).sort();
+/** Every one of the packages that this machine lacks, installed. */
+export function ensurePackages(packages: string[], log: (line: string) => void): void {
+  const missing = [...new Set(packages)].filter((p) => !installed(p)).sort();
   if (missing.length === 0) return;
   log(`installing on this machine: ${missing.join(" ")}`);
   const ownPolicy = !fs.existsSync(POLICY_RC_D);

@@ -3,8 +3,6 @@ import * as path from "path";
 
 export const REPO = path.resolve(__dirname, "..");
 export const LAB_DIR = path.join(REPO, ".lab");
-/** The provisioning script, run unchanged inside each platform host (/work is visible there). */
-export const PROVISION_SCRIPT = path.join(REPO, "files", "provision.sh");
 /** Generated secrets, user passwords and hashes: reused so `up` twice renders the same files. */
 export const SECRETS_FILE = path.join(LAB_DIR, "secrets.json");
 export const INVENTORY_FILE = path.join(LAB_DIR, "inventory.json");

@@ -1,9 +1,7 @@
 // The lab's hosts and their addresses: one host per VM of the stack (planned addresses from the
 // core's topology), plus the outside world: `internet` (clients), `external-mx` (the recipient of
 // everything the platform sends out) and `dns` (the lab's only DNS server).
-import { allHosts, Host, PlatformSpec, Role } from "../components/core/src";
-import { placeholderPublicAddresses } from "../components/core/src/dns/records";
-import { isIPv6 } from "../components/core/src/spec/syntax";
+import { allHosts, Host, isIPv6, placeholderPublicAddresses, PlatformSpec, Role } from "@mailplatform/core";
 
 export type OutsideRole = "internet" | "external-mx" | "dns";
 export type LabRole = Role | OutsideRole;

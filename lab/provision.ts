@@ -3,15 +3,13 @@
 // where every package is already installed).
 import * as fs from "fs";
 import * as path from "path";
-import { PlatformSpec, renderHost } from "../components/core/src";
-import { writeBundle } from "../components/core/src/bundle";
+import { HostBundle, hostScriptPath, writeBundle } from "@mailplatform/core";
 import { execInHostAsync } from "./hosts";
-import { bundleDir, hostDir, PROVISION_SCRIPT } from "./paths";
+import { bundleDir, hostDir } from "./paths";
 import { PlatformLabHost } from "./plan";
-import { LabSecrets } from "./spec";
 
-export function writeBundles(spec: PlatformSpec, hosts: PlatformLabHost[], secrets: LabSecrets): void {
-  for (const host of hosts) writeBundle(bundleDir(host.name), renderHost(spec, host.core, secrets.platform));
+export function writeBundles(bundles: HostBundle[]): void {
+  for (const b of bundles) writeBundle(bundleDir(b.host.name), b);
 }
 
 export interface ProvisionResult {
@@ -27,7 +25,7 @@ export interface ProvisionResult {
 export async function provisionHost(host: PlatformLabHost): Promise<ProvisionResult> {
   const name = host.name;
   const start = Date.now();
-  const r = await execInHostAsync(host, ["bash", PROVISION_SCRIPT, "apply", bundleDir(name)], { timeoutMs: 900_000 });
+  const r = await execInHostAsync(host, ["bash", hostScriptPath("provision.sh"), "apply", bundleDir(name)], { timeoutMs: 900_000 });
   const log = path.join(hostDir(name), "provision.log");
   fs.writeFileSync(log, r.stdout + r.stderr);
   const lines = (r.status === 0 ? r.stdout : r.stderr || r.stdout).trim().split("\n");

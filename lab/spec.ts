@@ -3,9 +3,7 @@
 // holds only hashes), and a test user with a tiny quota joins. Secrets are generated once and kept
 // in .lab/secrets.json (0600), so `up` twice renders the very same files.
 import * as fs from "fs";
-import * as path from "path";
-import { allHosts, loadStackSpec, parseSpec, PlatformSecrets, PlatformSpec, readStackConfig } from "../components/core/src";
-import { generateLocalSecrets, randomSecret } from "../components/core/src/secrets/local";
+import { allHosts, generateLocalSecrets, loadStackSpec, PlatformSecrets, PlatformSpec, randomSecret } from "@mailplatform/core";
 import { LAB_DIR, REPO, SECRETS_FILE } from "./paths";
 import { OUTSIDE } from "./plan";
 import { must } from "./system";
@@ -32,13 +30,17 @@ function hashPassword(password: string): string {
   return must(["doveadm", "pw", "-s", "BLF-CRYPT", "-p", password]).trim();
 }
 
-/** The stack file's config with the lab's changes, parsed (and so validated) like any stack's. */
-function labSpecFrom(stack: string, users: LabUser[]): PlatformSpec {
-  const raw = readStackConfig(path.join(REPO, `Pulumi.${stack}.yaml`));
-  const dns = (raw.dns ?? {}) as Record<string, unknown>;
-  raw.dns = { ...dns, forwarders: [OUTSIDE.dns] };
-  raw.users = users.map((u) => ({ address: u.address, passwordHash: u.passwordHash, ...(u.quotaBytes !== undefined ? { quota: String(u.quotaBytes) } : {}) }));
-  return parseSpec(raw, stack);
+/**
+ * The stack's validated spec with the lab's changes. They are the lab's own values (its DNS
+ * server's address, users of validated addresses with hashes from doveadm), so the stack file is
+ * read and validated once.
+ */
+function labSpecFrom(stackSpec: PlatformSpec, users: LabUser[]): PlatformSpec {
+  return {
+    ...stackSpec,
+    dns: { ...stackSpec.dns, forwarders: [OUTSIDE.dns] },
+    users: users.map((u) => ({ address: u.address, passwordHash: u.passwordHash, quotaBytes: u.quotaBytes })),
+  };
 }
 
 function readSecrets(): LabSecrets | undefined {
@@ -60,7 +62,7 @@ function covers(saved: LabSecrets, spec: PlatformSpec): boolean {
 export function labSpecAndSecrets(stack: string): { spec: PlatformSpec; secrets: LabSecrets } {
   const stackSpec = loadStackSpec(REPO, stack);
   const saved = readSecrets();
-  if (saved?.stack === stack && covers(saved, stackSpec)) return { spec: labSpecFrom(stack, saved.users), secrets: saved };
+  if (saved?.stack === stack && covers(saved, stackSpec)) return { spec: labSpecFrom(stackSpec, saved.users), secrets: saved };
 
   const wanted = [
     ...stackSpec.users.map((u) => ({ address: u.address, quotaBytes: u.quotaBytes })),
@@ -70,7 +72,7 @@ export function labSpecAndSecrets(stack: string): { spec: PlatformSpec; secrets:
     const password = randomSecret(12);
     return { ...u, password, passwordHash: hashPassword(password) };
   });
-  const spec = labSpecFrom(stack, users);
+  const spec = labSpecFrom(stackSpec, users);
   const secrets: LabSecrets = { stack, users, platform: generateLocalSecrets(spec) };
   fs.mkdirSync(LAB_DIR, { recursive: true });
   fs.writeFileSync(SECRETS_FILE, JSON.stringify(secrets, null, 2) + "\n", { mode: 0o600 });

@@ -2,7 +2,7 @@
 // default), one per line, sorted. CI installs them so the tests run the real daemons' checkers.
 import * as fs from "fs";
 import * as path from "path";
-import { loadStackSpec, maskedSecrets, renderPlatform } from "../components/core/src";
+import { loadStackSpec, maskedSecrets, renderPlatform } from "@mailplatform/core";
 
 const root = path.resolve(__dirname, "..");
 const stacks = process.argv.length > 2

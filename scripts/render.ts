@@ -1,10 +1,14 @@
 // npm run render -- --stack <name> --out <dir>
-// Every host's files, the DNS records and the network rules from the core, and the resources the
-// Pulumi program would create (run under mocks): no cloud, no Pulumi CLI.
+// The offline render, for review: every host's bundle with masked secrets, the DNS records (JSON
+// and zone files), the network rules, and the resources the Pulumi program would create (run under
+// mocks). No cloud, no Pulumi CLI.
+import {
+  dkimPublicKeys, dnsRecords, loadStackSpec, maskedSecrets, networkRules, placeholderPublicAddresses, renderPlatform, SpecError,
+  writeBundle, zoneFiles,
+} from "@mailplatform/core";
+import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
-import { loadStackSpec, SpecError } from "../components/core/src";
-import { renderOffline } from "../components/core/src/offline";
 import { writeResourcesJson } from "./resources";
 
 export const REPO = path.resolve(__dirname, "..");
@@ -12,9 +16,18 @@ export const REPO = path.resolve(__dirname, "..");
 /** The whole offline render of one stack into outDir. */
 export async function renderStackOffline(stack: string, outDir: string) {
   const spec = loadStackSpec(REPO, stack);
-  const result = renderOffline(spec, outDir);
+  const secrets = maskedSecrets(spec);
+  const bundles = renderPlatform(spec, secrets);
+  fs.rmSync(path.join(outDir, "hosts"), { recursive: true, force: true });
+  for (const b of bundles) writeBundle(path.join(outDir, "hosts", b.host.name), b);
+  const publicAddresses = placeholderPublicAddresses(spec);
+  const records = dnsRecords(spec, { publicAddresses, dkim: dkimPublicKeys(secrets.dkim) });
+  const note = "Public addresses are placeholders (203.0.113.0/24) until the cloud assigns floating IPs; DKIM keys are generated in-stack.";
+  fs.writeFileSync(path.join(outDir, "dns.json"), JSON.stringify({ stack: spec.stack, note, publicAddresses, records }, null, 2) + "\n");
+  fs.writeFileSync(path.join(outDir, "dns.zone"), `; ${note}\n` + zoneFiles(records));
+  fs.writeFileSync(path.join(outDir, "network.json"), JSON.stringify(networkRules(spec), null, 2) + "\n");
   const resources = await writeResourcesJson(spec, outDir);
-  return { ...result, resources };
+  return { hosts: bundles.map((b) => b.host.name), records: records.length, resources };
 }
 
 async function main(): Promise<number> {

@@ -4,7 +4,7 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { nftablesRuleset } from "../components/core/src/network/nftables";
+import { nftablesRuleset } from "../lab/nftables";
 import { INTERNAL, PORTS, PROXIED } from "../components/core/src/ports";
 import { loadStackSpec } from "../components/core/src/spec/load";
 import { ROLES } from "../components/core/src/spec/types";

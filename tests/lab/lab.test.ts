@@ -7,9 +7,9 @@ import * as path from "path";
 import { inNetns, Inventory, InventoryHost, labDown, labExec, labStatus, labUp, readInventory } from "../../lab";
 import { hostPid } from "../../lab/hosts";
 import { labLinks, labNetnsNames } from "../../lab/network";
-import { bundleDir, LAB_DIR, PROVISION_SCRIPT } from "../../lab/paths";
+import { bundleDir, LAB_DIR } from "../../lab/paths";
 import { PORTS, PROXIED } from "../../components/core/src/ports";
-import { allHosts, loadStackSpec } from "../../components/core/src";
+import { allHosts, hostScriptPath, loadStackSpec } from "../../components/core/src";
 import { run } from "../../lab/system";
 
 const REPO = path.join(__dirname, "..", "..");
@@ -55,7 +55,7 @@ describe("lab: hosts, provisioning, firewall, up twice, down", function () {
 
   it("applied each platform host's bundle with files/provision.sh (its plan now shows no change)", () => {
     for (const h of inventory.hosts.filter((x) => fs.existsSync(bundleDir(x.name)))) {
-      const r = labExec(h.name, ["bash", PROVISION_SCRIPT, "plan", bundleDir(h.name)]);
+      const r = labExec(h.name, ["bash", hostScriptPath("provision.sh"), "plan", bundleDir(h.name)]);
       assert.equal(r.status, 0, `${h.name}: ${r.stderr}`);
       assert.match(r.stdout, new RegExp(`^provision ${h.name}: no changes$`, "m"), `${h.name}:\n${r.stdout}`);
     }

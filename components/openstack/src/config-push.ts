@@ -2,12 +2,10 @@
 // host's bundle (a tar on stdin, never on the command line), then a health check. Each host waits
 // for the previous host's health check, so a failed validation stops the cluster's rollout at that
 // host while the others keep serving with their current config; clusters roll in parallel.
-import { Host, HostBundle, networkRules, packBundle, PlatformSpec, Role } from "@mailplatform/core";
+import { Host, HostBundle, hostScript, networkRules, packBundle, PlatformSpec, Role } from "@mailplatform/core";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import * as fs from "fs";
-import * as path from "path";
 import { BastionSettings, SshSettings } from "./settings";
 
 /** Where the provisioning script is installed on every host. */
@@ -15,14 +13,6 @@ export const PROVISION_PATH = "/usr/local/sbin/mailplatform-provision";
 /** The commands, fixed strings: everything variable travels on stdin. */
 export const INSTALL_COMMAND = `cloud-init status --wait >/dev/null 2>&1; sudo install -D -m 0755 /dev/stdin ${PROVISION_PATH}`;
 export const APPLY_COMMAND = `sudo ${PROVISION_PATH} apply -`;
-
-const FILES = path.resolve(__dirname, "../files");
-/** The core's provisioning script (files/provision.sh at the repository root). */
-export const DEFAULT_PROVISION_SCRIPT = path.resolve(__dirname, "../../../files/provision.sh");
-
-export function readScript(file: string): string {
-  return fs.readFileSync(path.isAbsolute(file) ? file : path.join(FILES, file), "utf8");
-}
 
 export function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
@@ -86,7 +76,7 @@ export class ConfigPush extends pulumi.ComponentResource {
 
   constructor(name: string, args: ConfigPushArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailplatform:index:ConfigPush", name, {}, opts);
-    const healthScript = readScript("health-check.sh");
+    const healthScript = hostScript("health-check.sh");
     let previous: command.remote.Command | undefined;
     this.hosts = args.targets.map((t) => {
       const id = `${name}-${t.host.name}`;

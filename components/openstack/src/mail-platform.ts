@@ -1,11 +1,10 @@
 // The whole platform: site networks, security groups, secrets, the five role clusters with their
 // rolling config pushes, and the DNS records (optionally in Designate). It computes nothing about
 // mail: hosts, addresses, rules, files and records all come from the core.
-import { DnsRecord, dnsRecords, Host, PlatformSpec, PublicAddresses, Role, serviceNames, zoneFiles } from "@mailplatform/core";
+import { DnsRecord, dnsRecords, Host, hostScript, PlatformSpec, PublicAddresses, Role, serviceNames, zoneFiles } from "@mailplatform/core";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterArgs, ClusterOutputs } from "./cluster";
-import { DEFAULT_PROVISION_SCRIPT, readScript } from "./config-push";
 import { DesignateRecords } from "./dns";
 import { FrontendCluster } from "./frontend-cluster";
 import { MaildropCluster } from "./maildrop-cluster";
@@ -104,7 +103,7 @@ export class MailPlatform extends pulumi.ComponentResource {
       keyPairs,
       secrets: this.secrets.values,
       access: { ssh, bastion: settings.bastion },
-      provisionScript: args.provisionScript ?? readScript(DEFAULT_PROVISION_SCRIPT),
+      provisionScript: args.provisionScript ?? hostScript("provision.sh"),
       externalNetwork: role === "smtp-in" || role === "frontend" ? settings.externalNetwork : undefined,
     });
     const child = { parent: this };

@@ -1,12 +1,12 @@
 // maildrop: the Dovecot pair that holds the mailboxes, site-local only. Replicated mode gives each
 // its own Cinder volume (dsync between them); shared mode mounts one Manila NFS share on both, with
 // access rules for exactly the two maildrops' addresses. The store is mounted before the first push.
-import { mailRoot } from "@mailplatform/core";
+import { hostScript, mailRoot } from "@mailplatform/core";
 import * as command from "@pulumi/command";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { buildHosts, ClusterArgs, ClusterHost, ClusterOutputs, pushConfig } from "./cluster";
-import { ConfigPush, connectionTo, readScript } from "./config-push";
+import { ConfigPush, connectionTo } from "./config-push";
 import { providerFor } from "./providers";
 
 export interface MaildropClusterArgs extends ClusterArgs {
@@ -36,7 +36,7 @@ export class MaildropCluster extends pulumi.ComponentResource implements Cluster
     this.hosts = buildHosts(this, name, "maildrop", args, false);
     const root = mailRoot(spec);
     const protect = args.protectStore ?? true;
-    const script = readScript("mount-mailstore.sh");
+    const script = hostScript("mount-mailstore.sh");
     const mount = (h: ClusterHost, cmd: pulumi.Output<string>, after: pulumi.Resource[]) => {
       this.mounts[h.host.name] = new command.remote.Command(`${name}-${h.host.site.name}-mount`, {
         connection: connectionTo(h.host, args.access),

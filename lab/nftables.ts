@@ -1,9 +1,7 @@
-// The trust zones as an nftables ruleset, one per role, from the same rule model as the OpenStack
-// security groups (rules.ts): what a security group does for a VM, this does inside a host that
-// has no cloud around it (the local lab). Pure: returns the text `nft -f` loads.
-import { PlatformSpec, Role } from "../spec/types";
-import { isIPv6 } from "../spec/syntax";
-import { networkRules, NetworkRule, sourceCidrs } from "./rules";
+// The trust zones as an nftables ruleset, one per role, from the core's rule model (the same one
+// the OpenStack security groups are made from): what a security group does for a VM, this does
+// inside a lab host, which has no cloud around it. Pure: returns the text `nft -f` loads.
+import { isIPv6, networkRules, NetworkRule, PlatformSpec, Role, sourceCidrs } from "@mailplatform/core";
 
 /** The table the ruleset owns; nothing else on the host is touched. */
 export const NFT_TABLE = "mailplatform";
