@@ -1,7 +1,17 @@
 // A small typed reader over the raw stack config that collects every problem instead of stopping
 // at the first: each problem names the full config key (mailplatform:users[2].address) and what is wrong.
 import { EnumValue, ItemPath, itemPath, Kind, KeyOfKind, keysOf, MappingPath, mappingPath, RefPath, Setting, settingsAt, ValueKind } from "./reference";
-import { addressProblem, cidrProblem, domainProblem, ipProblem, parseSize, passwordHashProblem } from "./syntax";
+import {
+  addressProblem,
+  cidrProblem,
+  domainProblem,
+  durationProblem,
+  ipProblem,
+  ldapFilterProblem,
+  ldapUriProblem,
+  parseSize,
+  passwordHashProblem,
+} from "./syntax";
 
 export class SpecError extends Error {
   constructor(readonly problems: string[]) {
@@ -29,18 +39,16 @@ export function isObject(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-const LDAP_URI = /^ldaps?:\/\/[^\s/]+\/?$/;
-
-/** Syntax checks of the value kinds that have one: each returns a reason, or undefined. */
+/** Syntax checks of the value kinds that have one. */
 const SYNTAX: Partial<Record<ValueKind, (v: string) => string | undefined>> = {
   domain: domainProblem,
   address: addressProblem,
   cidr: cidrProblem,
   ip: ipProblem,
   passwordHash: passwordHashProblem,
-  duration: (v) => (/^[1-9][0-9]*[smhdw]$/.test(v) ? undefined : "is not a duration (a number and s, m, h, d or w, e.g. 5d)"),
-  ldapUri: (v) => (LDAP_URI.test(v) ? undefined : "is not an LDAP URI (ldap://host or ldaps://host)"),
-  ldapFilter: (v) => (/^\(.*\)$/.test(v) ? undefined : "is not an LDAP filter (it must be in parentheses)"),
+  duration: durationProblem,
+  ldapUri: ldapUriProblem,
+  ldapFilter: ldapFilterProblem,
 };
 
 /**
@@ -64,7 +72,7 @@ export class Reader<P extends RefPath> {
     // A declared default is read as if the config had written it, through the same checks.
     this.value = { ...value };
     for (const [k, s] of Object.entries(settings)) {
-      if ((value[k] === undefined || value[k] === null) && "default" in s && s.default !== undefined) this.value[k] = s.default;
+      if (!this.has(k) && "default" in s && s.default !== undefined) this.value[k] = s.default;
     }
   }
 
@@ -76,10 +84,9 @@ export class Reader<P extends RefPath> {
     return this.path ? `${this.path}.${key}` : key;
   }
 
-  private setting<K extends Kind>(key: string, kind: K): Extract<Setting, { kind: K }> {
-    const s = settingsAt(this.refPath)[key];
-    if (s.kind !== kind) throw new Error(`${this.refPath}.${key} is a ${s.kind} setting, not ${kind}`);
-    return s as Extract<Setting, { kind: K }>;
+  /** The declaration of key, whose kind the key's type (KeyOfKind) already guarantees. */
+  private setting<K extends Kind>(key: string): Extract<Setting, { kind: K }> {
+    return settingsAt(this.refPath)[key] as Extract<Setting, { kind: K }>;
   }
 
   has(key: string): boolean {
@@ -97,21 +104,22 @@ export class Reader<P extends RefPath> {
       this.problems.add(this.child(key), `must be a non-empty string, not ${show(v)}`);
       return undefined;
     }
-    const reason = SYNTAX[settingsAt(this.refPath)[key].kind as ValueKind]?.(v.trim());
+    const text = v.trim();
+    const reason = SYNTAX[this.setting<ValueKind>(key).kind]?.(text);
     if (reason) {
-      this.problems.add(this.child(key), `${JSON.stringify(v.trim())} ${reason}`);
+      this.problems.add(this.child(key), `${JSON.stringify(text)} ${reason}`);
       return undefined;
     }
-    return v.trim();
+    return text;
   }
 
   optionalString(key: KeyOfKind<P, ValueKind>): string | undefined {
     return this.has(key) ? this.string(key) : undefined;
   }
 
-  /** A whole number in the setting's range; out of range or absent, its default. */
+  /** A whole number in the setting's range; a refused one reads as its default. */
   integer(key: KeyOfKind<P, "integer">): number {
-    const { min, max, default: fallback } = this.setting(key, "integer");
+    const { min, max, default: fallback } = this.setting<"integer">(key);
     const v = this.value[key];
     if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
       this.problems.add(this.child(key), `must be a whole number from ${min} to ${max}, not ${show(v)}`);
@@ -131,7 +139,7 @@ export class Reader<P extends RefPath> {
 
   /** One of the setting's values; without one, its default or the `computed` one. */
   oneOf<K extends KeyOfKind<P, "enum">>(key: K, computed?: EnumValue<P, K>): EnumValue<P, K> {
-    const s = this.setting(key, "enum");
+    const s = this.setting<"enum">(key);
     const fallback = ("default" in s ? s.default : computed) as EnumValue<P, K>;
     const v = this.value[key];
     if (v === undefined || v === null) return fallback;
@@ -144,7 +152,7 @@ export class Reader<P extends RefPath> {
 
   /** A list of strings, each checked by the item kind's syntax and then by `check`, which returns a reason or undefined. */
   strings(key: KeyOfKind<P, "list">, check?: (v: string) => string | undefined, fallback: string[] = []): string[] {
-    const syntax = SYNTAX[this.setting(key, "list").of];
+    const syntax = SYNTAX[this.setting<"list">(key).of];
     const v = this.value[key];
     if (v === undefined || v === null) return fallback;
     if (!Array.isArray(v)) {
