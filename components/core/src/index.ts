@@ -3,6 +3,7 @@ export * from "./spec/types";
 export * from "./spec/syntax";
 export { SpecError } from "./spec/reader";
 export { parseSpec, NAMESPACE, TOP_LEVEL_KEYS, ROLE_KEYS } from "./spec/validate";
+export { REFERENCE, referenceMarkdown } from "./spec/reference";
 export { WEBMAIL_RELAY_USER, relayUserNames } from "./relay-users";
 export { loadStackSpec, readStackConfig } from "./spec/load";
 export * from "./topology";

@@ -88,6 +88,18 @@ export function isIPv6(value: string): boolean {
   return ipaddr.parse(value.split("/")[0]).kind() === "ipv6";
 }
 
+export function durationProblem(value: string): string | undefined {
+  return /^[1-9][0-9]*[smhdw]$/.test(value) ? undefined : "is not a duration (a number and s, m, h, d or w, e.g. 5d)";
+}
+
+export function ldapUriProblem(value: string): string | undefined {
+  return /^ldaps?:\/\/[^\s/]+\/?$/.test(value) ? undefined : "is not an LDAP URI (ldap://host or ldaps://host)";
+}
+
+export function ldapFilterProblem(value: string): string | undefined {
+  return /^\(.*\)$/.test(value) ? undefined : "is not an LDAP filter (it must be in parentheses)";
+}
+
 const SIZE = /^([0-9]+)([KMGT]?)$/;
 const UNIT: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 

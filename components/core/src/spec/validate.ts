@@ -2,31 +2,9 @@
 // at once, each naming its config key; nothing downstream runs on a spec with problems.
 import { Problems, Reader, SpecError } from "./reader";
 import { WEBMAIL_RELAY_USER } from "../relay-users";
-import { keysOf } from "./reference";
-import {
-  addressProblem,
-  cidrProblem,
-  cidrsOverlap,
-  domainOf,
-  domainProblem,
-  ipProblem,
-  parseSize,
-  passwordHashProblem,
-} from "./syntax";
-import {
-  Access,
-  DkimSelector,
-  DnsSettings,
-  DnsblZone,
-  HostedDomain,
-  LdapDirectory,
-  Limits,
-  PlatformSpec,
-  Placement,
-  Role,
-  ROLES,
-  Site,
-} from "./types";
+import { KeyAt, KeyOfKind, keysOf, RefPath, ValueKind } from "./reference";
+import { cidrsOverlap, domainOf } from "./syntax";
+import { Access, DkimSelector, DnsSettings, DnsblZone, HostedDomain, LdapDirectory, Limits, PlatformSpec, Placement, Role, ROLES, Site } from "./types";
 
 export const NAMESPACE = "mailplatform";
 
@@ -34,38 +12,12 @@ export const NAMESPACE = "mailplatform";
 export const TOP_LEVEL_KEYS = keysOf("");
 
 /** camelCase config key of each role in `placement`. */
-export const ROLE_KEYS: Record<Role, string> = {
+export const ROLE_KEYS: Record<Role, KeyAt<"placement.flavors">> = {
   "smtp-in": "smtpIn",
   "smtp-out": "smtpOut",
   maildrop: "maildrop",
   frontend: "frontend",
   webmail: "webmail",
-};
-
-export const DEFAULT_FLAVOR: Record<Role, string> = {
-  "smtp-in": "m1.medium",
-  "smtp-out": "m1.small",
-  maildrop: "m1.large",
-  frontend: "m1.small",
-  webmail: "m1.small",
-};
-
-export const DEFAULT_DNSBL: DnsblZone[] = [
-  { zone: "zen.spamhaus.org", weight: 3 },
-  { zone: "bl.spamcop.net", weight: 2 },
-  { zone: "b.barracudacentral.org", weight: 2 },
-  { zone: "list.dnswl.org", weight: -2 },
-];
-
-export const DEFAULT_LIMITS: Limits = {
-  // seed 003's protection limits, message size as seed 004.
-  messageSizeBytes: 50 * 1024 * 1024,
-  recipientsPerMessage: 200,
-  clientConnections: 10,
-  clientConnectionRate: 60,
-  submissionMessageRate: 60,
-  submissionRecipientRate: 300,
-  queueLifetime: "5d",
 };
 
 const SITE_NAME = /^[a-z][a-z0-9]{0,11}$/;
@@ -76,10 +28,9 @@ const SELECTOR = /^[a-z0-9][a-z0-9-]{0,40}$/;
 export function parseSpec(raw: Record<string, unknown>, stack: string): PlatformSpec {
   const problems = new Problems(NAMESPACE);
   const r = Reader.root(problems, raw);
-  r.known(TOP_LEVEL_KEYS);
 
-  const platformDomain = checked(r, "platformDomain", domainProblem);
-  const debianRelease = r.oneOf("debianRelease", [12, 13] as const, 12);
+  const platformDomain = r.string("platformDomain");
+  const debianRelease = r.oneOf("debianRelease");
   const image = r.string("image", `debian-${debianRelease}`)!;
   const sites = readSites(r);
   const siteNames = sites.map((s) => s.name);
@@ -90,11 +41,10 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
 
   const directory = readDirectory(r);
   const users = r.list("users", (u) => {
-    u.known(keysOf("users[]"));
-    const address = checked(u, "address", addressProblem);
-    const passwordHash = checked(u, "passwordHash", passwordHashProblem);
-    const quotaBytes = u.has("quota") ? size(u, "quota") : undefined;
-    if (address && !addressProblem(address) && !isHosted(address)) {
+    const address = u.string("address");
+    const passwordHash = u.string("passwordHash");
+    const quotaBytes = u.has("quota") ? u.size("quota") : undefined;
+    if (address && !isHosted(address)) {
       u.fail("address", `${JSON.stringify(address)} is in ${domainOf(address)}, which is not a hosted domain (mailplatform:domains)`);
     }
     // Kept when only the hash is wrong, so cross-checks do not report the address as undefined too.
@@ -106,43 +56,37 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
   }
 
   const aliases = r.list("aliases", (a) => {
-    a.known(keysOf("aliases[]"));
     const address = hostedAddress(a, "address", isHosted);
-    const to = checked(a, "to", addressProblem);
-    if (to && !addressProblem(to) && !isHosted(to)) {
+    const to = a.string("to");
+    if (to && !isHosted(to)) {
       a.fail("to", `${JSON.stringify(to)} is outside the hosted domains; use mailplatform:forwards for outside addresses`);
     }
     return address ? { address, to: to ?? "" } : undefined;
   });
   const lists = r.list("lists", (l) => {
-    l.known(keysOf("lists[]"));
     const address = hostedAddress(l, "address", isHosted);
-    const members = l.strings("members", addressProblem);
+    const members = l.strings("members");
     if (members.length === 0) l.fail("members", "must name at least one member");
     duplicatesIn(l, "members", members);
     return address ? { address, members } : undefined;
   });
   const forwards = r.list("forwards", (f) => {
-    f.known(keysOf("forwards[]"));
     const address = hostedAddress(f, "address", isHosted);
-    const to = f.strings("to", addressProblem);
+    const to = f.strings("to");
     if (to.length === 0) f.fail("to", "must name at least one outside address");
     to.forEach((t, i) => {
       if (isHosted(t)) f.fail(`to[${i}]`, `${JSON.stringify(t)} is a hosted address; use mailplatform:aliases for hosted targets`);
     });
     return address ? { address, to } : undefined;
   });
-  const devnull = r.strings("devnull", addressProblem);
+  const devnull = r.strings("devnull");
   devnull.forEach((a, i) => {
     if (!isHosted(a)) r.fail(`devnull[${i}]`, `${JSON.stringify(a)} is not in a hosted domain`);
   });
 
-  const quota = r.object("quota");
-  quota.known(keysOf("quota"));
-  const defaultQuotaBytes = quota.has("default") ? size(quota, "default") ?? 0 : 2 * 1024 ** 3;
+  const defaultQuotaBytes = r.object("quota").size("default") ?? 0;
 
   const relayClients = r.list("relayClients", (c) => {
-    c.known(keysOf("relayClients[]"));
     const name = c.string("name");
     if (name && !SASL_NAME.test(name)) c.fail("name", `${JSON.stringify(name)} must be lower case letters, digits, ._- (at most 32)`);
     if (name === WEBMAIL_RELAY_USER) c.fail("name", `"${WEBMAIL_RELAY_USER}" is reserved for the webmail's own relay user`);
@@ -152,8 +96,7 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
 
   const access = readAccess(r);
   const storage = r.object("storage");
-  storage.known(keysOf("storage"));
-  const mode = storage.oneOf("mode", ["replicated", "shared"] as const, "replicated");
+  const mode = storage.oneOf("mode");
   if (mode === "replicated" && debianRelease === 13) {
     storage.fail(
       "mode",
@@ -161,10 +104,9 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
     );
   }
   const tls = r.object("tls");
-  tls.known(keysOf("tls"));
-  const tlsMode = tls.oneOf("mode", ["internal-ca", "supplied"] as const, "internal-ca");
+  const tlsMode = tls.oneOf("mode");
   if (tlsMode === "supplied") {
-    for (const k of ["certificate", "key"]) if (!tls.has(k)) tls.fail(k, `is required when tls.mode is "supplied"`);
+    for (const k of ["certificate", "key"] as const) if (!tls.has(k)) tls.fail(k, `is required when tls.mode is "supplied"`);
   }
 
   const dns = readDns(r, tlsMode === "supplied" ? "enforce" : "testing");
@@ -177,7 +119,7 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
   const dnsbl = readDnsbl(r);
   const limits = readLimits(r);
   const dkimSelectors = readDkim(r);
-  const postmaster = r.has("postmaster") ? checked(r, "postmaster", addressProblem) : defaultPostmaster(r, domains, users, aliases, lists);
+  const postmaster = r.has("postmaster") ? r.string("postmaster") : defaultPostmaster(r, domains, users, aliases, lists);
 
   const spec: PlatformSpec = {
     stack,
@@ -196,7 +138,7 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
     defaultQuotaBytes,
     relayClients,
     access,
-    storage: { mode, sizeGb: storage.integer("sizeGb", 100, 1, 1_000_000) },
+    storage: { mode, sizeGb: storage.integer("sizeGb") },
     tls: { mode: tlsMode },
     dnsbl: dnsbl.zones,
     dnsblThreshold: dnsbl.threshold,
@@ -210,8 +152,8 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
   return spec;
 }
 
-/** Without mailplatform:postmaster, the first hosted domain's postmaster@ that the config defines. */
-function defaultPostmaster(r: Reader, domains: HostedDomain[], ...defined: { address: string }[][]): string | undefined {
+/** Without mailplatform:postmaster (its reference says so), the first hosted domain's postmaster@ that the config defines. */
+function defaultPostmaster(r: Reader<"">, domains: HostedDomain[], ...defined: { address: string }[][]): string | undefined {
   const addresses = new Set(defined.flat().map((x) => x.address));
   const found = domains.map((d) => `postmaster@${d.name}`).find((a) => addresses.has(a));
   if (!found && domains.length > 0 && !r.has("directory")) {
@@ -220,19 +162,8 @@ function defaultPostmaster(r: Reader, domains: HostedDomain[], ...defined: { add
   return found;
 }
 
-function checked(r: Reader, key: string, check: (v: string) => string | undefined): string | undefined {
-  const v = r.string(key);
-  if (v === undefined) return undefined;
-  const reason = check(v);
-  if (reason) {
-    r.fail(key, `${JSON.stringify(v)} ${reason}`);
-    return undefined;
-  }
-  return v;
-}
-
-function hostedAddress(r: Reader, key: string, isHosted: (a: string) => boolean): string | undefined {
-  const a = checked(r, key, addressProblem);
+function hostedAddress<P extends RefPath>(r: Reader<P>, key: KeyOfKind<P, ValueKind>, isHosted: (a: string) => boolean): string | undefined {
+  const a = r.string(key);
   if (a && !isHosted(a)) {
     r.fail(key, `${JSON.stringify(a)} is in ${domainOf(a)}, which is not a hosted domain (mailplatform:domains)`);
     return undefined;
@@ -240,15 +171,7 @@ function hostedAddress(r: Reader, key: string, isHosted: (a: string) => boolean)
   return a;
 }
 
-function size(r: Reader, key: string): number | undefined {
-  const bytes = parseSize(r.value[key]);
-  if (bytes === undefined) {
-    r.fail(key, `${JSON.stringify(r.value[key])} is not a size: use a whole number with an optional K, M, G or T (e.g. 2G)`);
-  }
-  return bytes;
-}
-
-function duplicatesIn(r: Reader, key: string, values: string[]): void {
+function duplicatesIn<P extends RefPath>(r: Reader<P>, key: string, values: string[]): void {
   const seen = new Set<string>();
   for (const v of values) {
     if (seen.has(v)) r.fail(key, `lists ${JSON.stringify(v)} more than once`);
@@ -256,19 +179,18 @@ function duplicatesIn(r: Reader, key: string, values: string[]): void {
   }
 }
 
-function readSites(r: Reader): Site[] {
+function readSites(r: Reader<"">): Site[] {
   const sites = r.list(
     "sites",
     (s) => {
-      s.known(keysOf("sites[]"));
       const name = s.string("name");
       if (name && !SITE_NAME.test(name)) {
         s.fail("name", `${JSON.stringify(name)} must start with a letter and be lower case letters and digits, at most 12 (it becomes part of host names)`);
       }
       const region = s.string("region");
-      const availabilityZone = s.string("availabilityZone", "nova")!;
-      const cidr = checked(s, "cidr", cidrProblem);
-      const egress = s.strings("egress", ipProblem);
+      const availabilityZone = s.string("availabilityZone")!;
+      const cidr = s.string("cidr");
+      const egress = s.strings("egress");
       if (!s.has("egress") || (Array.isArray(s.value.egress) && s.value.egress.length === 0)) s.fail("egress", "must list at least one address outbound mail leaves from (it is published in SPF)");
       return name && region && cidr ? { name, region, availabilityZone, cidr, egress } : undefined;
     },
@@ -285,10 +207,10 @@ function readSites(r: Reader): Site[] {
   return sites;
 }
 
-function readPlacement(r: Reader, names: string[]): Placement {
+function readPlacement(r: Reader<"">, names: string[]): Placement {
   const siteNames = [...new Set(names)];
   const p = r.object("placement");
-  p.known(keysOf("placement"));
+  // The defaults the reference describes for each role (placement.<role>).
   const defaults: Record<Role, string[]> = {
     "smtp-in": siteNames,
     "smtp-out": siteNames,
@@ -311,23 +233,21 @@ function readPlacement(r: Reader, names: string[]): Placement {
     );
   }
   const f = p.object("flavors");
-  f.known(keysOf("placement.flavors"));
   const flavors = {} as Record<Role, string>;
-  for (const role of ROLES) flavors[role] = f.string(ROLE_KEYS[role], DEFAULT_FLAVOR[role])!;
+  for (const role of ROLES) flavors[role] = f.string(ROLE_KEYS[role])!;
   return { sites, flavors };
 }
 
-function readDomains(r: Reader): HostedDomain[] {
+function readDomains(r: Reader<"">): HostedDomain[] {
   const raw = r.value["domains"];
   // Plain names or { name, catchAll }.
   const list = Array.isArray(raw) ? raw.map((d) => (typeof d === "string" ? { name: d } : d)) : raw;
-  const shadow = new Reader(r.problems, r.path, { domains: list });
+  const shadow = new Reader(r.problems, r.path, { domains: list }, "");
   const domains = shadow.list(
     "domains",
     (d) => {
-      d.known(keysOf("domains[]"));
-      const name = checked(d, "name", domainProblem);
-      const catchAll = d.has("catchAll") ? checked(d, "catchAll", addressProblem) : undefined;
+      const name = d.string("name");
+      const catchAll = d.optionalString("catchAll");
       return name ? { name, catchAll } : undefined;
     },
     true,
@@ -337,41 +257,33 @@ function readDomains(r: Reader): HostedDomain[] {
   return domains;
 }
 
-function readDirectory(r: Reader): LdapDirectory | undefined {
+function readDirectory(r: Reader<"">): LdapDirectory | undefined {
   if (!r.has("directory")) return undefined;
   const d = r.object("directory");
-  d.known(keysOf("directory"));
-  const type = d.oneOf("type", ["ldap"] as const, "ldap");
-  const uris = d.strings("uris", (u) => (/^ldaps?:\/\/[^\s/]+\/?$/.test(u) ? undefined : "is not an LDAP URI (ldap://host or ldaps://host)"));
+  const type = d.oneOf("type");
+  const uris = d.strings("uris");
   if (uris.length === 0) d.fail("uris", "must list at least one LDAP server");
   if (!d.has("bindPassword")) d.fail("bindPassword", "is required (set it as a secret: pulumi config set --secret)");
-  const filter = (key: string, fallback: string) => {
-    const v = d.string(key, fallback);
-    if (v && !/^\(.*\)$/.test(v)) d.fail(key, `${JSON.stringify(v)} is not an LDAP filter (it must be in parentheses)`);
-    return v ?? fallback;
-  };
   const baseDn = d.string("baseDn");
   const bindDn = d.string("bindDn");
   const rest = {
-    // seed 003's filters, generalised from Active Directory.
-    userFilter: filter("userFilter", "(&(objectClass=person)(sAMAccountName=%n)(mail=%u))"),
-    passFilter: filter("passFilter", "(&(objectClass=person)(sAMAccountName=%n)(mail=%u))"),
-    mailboxFilter: filter("mailboxFilter", "(&(objectClass=person)(mail=%s))"),
-    groupFilter: filter("groupFilter", "(&(objectClass=group)(mail=%s))"),
-    groupMemberAttribute: d.string("groupMemberAttribute", "member")!,
-    quotaAttribute: d.optionalString("quotaAttribute") ?? "info",
-    loginAttribute: d.string("loginAttribute", "sAMAccountName")!,
+    userFilter: d.string("userFilter") ?? "",
+    passFilter: d.string("passFilter") ?? "",
+    mailboxFilter: d.string("mailboxFilter") ?? "",
+    groupFilter: d.string("groupFilter") ?? "",
+    groupMemberAttribute: d.string("groupMemberAttribute") ?? "",
+    quotaAttribute: d.string("quotaAttribute"),
+    loginAttribute: d.string("loginAttribute") ?? "",
   };
   return baseDn && bindDn ? { type, uris, baseDn, bindDn, ...rest } : undefined;
 }
 
-function readAccess(r: Reader): Access {
+function readAccess(r: Reader<"">): Access {
   const a = r.object("access");
-  a.known(keysOf("access"));
   const access = {
-    sieveNetworks: a.strings("sieveNetworks", cidrProblem),
-    webmailNetworks: a.strings("webmailNetworks", cidrProblem),
-    adminNetworks: a.strings("adminNetworks", cidrProblem),
+    sieveNetworks: a.strings("sieveNetworks"),
+    webmailNetworks: a.strings("webmailNetworks"),
+    adminNetworks: a.strings("adminNetworks"),
   };
   if (!a.has("adminNetworks")) a.fail("adminNetworks", "is required: SSH is open only from these networks");
   for (const [key, nets] of Object.entries(access)) {
@@ -382,72 +294,58 @@ function readAccess(r: Reader): Access {
   return access;
 }
 
-function readDnsbl(r: Reader): { zones: DnsblZone[]; threshold: number } {
+function readDnsbl(r: Reader<"">): { zones: DnsblZone[]; threshold: number } {
   const d = r.object("dnsbl");
-  d.known(keysOf("dnsbl"));
-  const zones = d.has("zones")
-    ? d.list("zones", (z) => {
-        z.known(keysOf("dnsbl.zones[]"));
-        const zone = checked(z, "zone", domainProblem);
-        const weight = z.integer("weight", 1, -10, 10);
-        return zone ? { zone, weight } : undefined;
-      })
-    : DEFAULT_DNSBL;
-  return { zones, threshold: d.integer("threshold", 3, 1, 100) };
+  const zones = d.list("zones", (z) => {
+    const zone = z.string("zone");
+    const weight = z.integer("weight");
+    return zone ? { zone, weight } : undefined;
+  });
+  return { zones, threshold: d.integer("threshold") };
 }
 
-function readLimits(r: Reader): Limits {
+function readLimits(r: Reader<"">): Limits {
   const l = r.object("limits");
-  l.known(keysOf("limits"));
-  const queueLifetime = l.string("queueLifetime", DEFAULT_LIMITS.queueLifetime)!;
-  if (!/^[1-9][0-9]*[smhdw]$/.test(queueLifetime)) {
-    l.fail("queueLifetime", `${JSON.stringify(queueLifetime)} is not a duration (a number and s, m, h, d or w, e.g. 5d)`);
-  }
-  const messageSize = l.has("messageSizeBytes") ? size(l, "messageSizeBytes") : DEFAULT_LIMITS.messageSizeBytes;
   return {
-    messageSizeBytes: messageSize ?? DEFAULT_LIMITS.messageSizeBytes,
-    recipientsPerMessage: l.integer("recipientsPerMessage", DEFAULT_LIMITS.recipientsPerMessage, 1, 10000),
-    clientConnections: l.integer("clientConnections", DEFAULT_LIMITS.clientConnections, 1, 1000),
-    clientConnectionRate: l.integer("clientConnectionRate", DEFAULT_LIMITS.clientConnectionRate, 1, 100000),
-    submissionMessageRate: l.integer("submissionMessageRate", DEFAULT_LIMITS.submissionMessageRate, 1, 100000),
-    submissionRecipientRate: l.integer("submissionRecipientRate", DEFAULT_LIMITS.submissionRecipientRate, 1, 100000),
-    queueLifetime,
+    messageSizeBytes: l.size("messageSizeBytes") ?? 0,
+    recipientsPerMessage: l.integer("recipientsPerMessage"),
+    clientConnections: l.integer("clientConnections"),
+    clientConnectionRate: l.integer("clientConnectionRate"),
+    submissionMessageRate: l.integer("submissionMessageRate"),
+    submissionRecipientRate: l.integer("submissionRecipientRate"),
+    queueLifetime: l.string("queueLifetime") ?? "",
   };
 }
 
-function readDkim(r: Reader): DkimSelector[] {
+function readDkim(r: Reader<"">): DkimSelector[] {
   const d = r.object("dkim");
-  d.known(keysOf("dkim"));
-  const selectors = d.has("selectors")
-    ? d.list("selectors", (s) => {
-        s.known(keysOf("dkim.selectors[]"));
-        const name = s.string("name");
-        if (name && !SELECTOR.test(name)) s.fail("name", `${JSON.stringify(name)} must be lower case letters, digits and -`);
-        const states = ["active", "published"] as const;
-        const state = s.oneOf("state", states, "active");
-        const stateOk = !s.has("state") || states.includes(s.value.state as DkimSelector["state"]);
-        return name && stateOk ? { name, state } : undefined;
-      })
-    : [{ name: "s1", state: "active" as const }];
+  const selectors = d.list("selectors", (s) => {
+    const name = s.string("name");
+    if (name && !SELECTOR.test(name)) s.fail("name", `${JSON.stringify(name)} must be lower case letters, digits and -`);
+    const problemsBefore = s.problems.list.length;
+    const state = s.oneOf("state");
+    // A selector whose state is refused does not count as active either.
+    return name && s.problems.list.length === problemsBefore ? { name, state } : undefined;
+  });
   duplicatesIn(d, "selectors", selectors.map((s) => s.name));
-  if (d.has("selectors") && !selectors.some((s) => s.state === "active")) {
+  if (!selectors.some((s) => s.state === "active")) {
     d.fail("selectors", "has no active selector: outbound mail would go unsigned");
   }
   return selectors;
 }
 
-function readDns(r: Reader, defaultMtaSts: DnsSettings["mtaStsMode"]): DnsSettings {
+function readDns(r: Reader<"">, defaultMtaSts: DnsSettings["mtaStsMode"]): DnsSettings {
   const d = r.object("dns");
-  d.known(keysOf("dns"));
-  const provider = d.oneOf("provider", ["none", "designate"] as const, "none");
-  const designateZone = d.has("designateZone") ? checked(d, "designateZone", domainProblem) : undefined;
+  const provider = d.oneOf("provider");
+  const designateZone = d.optionalString("designateZone");
   if (provider === "designate" && !designateZone) d.fail("designateZone", `is required when dns.provider is "designate"`);
   return {
-    ttl: d.integer("ttl", 3600, 60, 604800),
-    dmarcPolicy: d.oneOf("dmarcPolicy", ["none", "quarantine", "reject"] as const, "quarantine"),
-    reportAddress: (d.has("reportAddress") ? checked(d, "reportAddress", addressProblem) : undefined) ?? "",
-    mtaStsMode: d.oneOf("mtaStsMode", ["enforce", "testing", "none"] as const, defaultMtaSts),
-    forwarders: d.strings("forwarders", ipProblem),
+    ttl: d.integer("ttl"),
+    dmarcPolicy: d.oneOf("dmarcPolicy"),
+    // Empty means the postmaster, as the reference says; the renderers fill it in.
+    reportAddress: d.optionalString("reportAddress") ?? "",
+    mtaStsMode: d.oneOf("mtaStsMode", defaultMtaSts),
+    forwarders: d.strings("forwarders"),
     provider,
     designateZone,
   };
