@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { bundle, file, Fragment, secretFile } from "../components/core/src/files";
+import { daemons } from "../components/core/src/daemons";
 import { loadStackSpec } from "../components/core/src/spec/load";
 import { allHosts, Host } from "../components/core/src/topology";
 import { manifest, packBundle, ProvisionBundle, Removal, writeBundle } from "../components/core/src/bundle";
@@ -14,6 +15,7 @@ import { Sandbox } from "./support/sandbox";
 import { renderStack, REPO, STACKS } from "./support/stacks";
 
 const SCRIPT = path.join(REPO, "files/provision.sh");
+const D = daemons(12);
 
 const HOST = {
   name: "t1", role: "frontend", fqdn: "t1.example.net", address: "127.0.0.1", index: 0,
@@ -42,7 +44,7 @@ const nginxSite = (body: string) =>
   file("nginx", "/etc/nginx/conf.d/t1.conf", `server {\n    listen 127.0.0.1:8080;\n    ${body}\n}\n`);
 const nginxBundle = (body: string) =>
   hostBundle(
-    { packages: ["nginx"], services: ["nginx"], files: [nginxSite(body)] },
+    { services: [D.nginx], files: [nginxSite(body)] },
     [{ path: "/etc/nginx/sites-enabled/default", services: ["nginx"] }],
   );
 const hello = (v: string) => `location / { return 200 "hello ${v}\\n"; }`;
@@ -61,8 +63,7 @@ smtp_sasl_password_maps = hash:/etc/postfix/sasl_passwd
 const RELAY_PASSWORD = "relay-password-0123456789abcdef";
 const postfixBundle = (mainCf: string) =>
   hostBundle({
-    packages: ["postfix"],
-    services: ["postfix"],
+    services: [D.postfix],
     accounts: [{ name: "vmail", uid: 5000, home: "/var/vmail" }],
     files: [
       file("postfix", "/etc/postfix/main.cf", mainCf),
@@ -87,8 +88,8 @@ function daemonsBundle(over: { redis?: string; sieve?: string } = {}): Provision
   const base = postfixBundle(MAIN_CF);
   return hostBundle(
     {
-      packages: ["unbound", "redis-server", "postsrsd", "dovecot-core", "dovecot-sieve", ...base.packages],
-      services: ["unbound", "redis-server", "postsrsd", "dovecot", ...base.services],
+      packages: ["dovecot-sieve"],
+      services: [D.unbound, D.redis, D.postsrsd, D.dovecot, ...base.services],
       accounts: base.accounts,
       directories: [{ path: "/etc/dovecot/sieve", owner: "root", group: "root", mode: "0755" }],
       files: [
@@ -116,14 +117,14 @@ describe("bundle format", () => {
   });
 
   it("refuses what the script could not split or must not write", () => {
-    const withFile = (p: string) => hostBundle({ services: ["nginx"], files: [file("nginx", p, "x")] });
+    const withFile = (p: string) => hostBundle({ services: [D.nginx], files: [file("nginx", p, "x")] });
     assert.throws(() => manifest(withFile("/etc/nginx/my site.conf")), /invalid path/);
     assert.throws(() => manifest(withFile("/etc/nginx/../shadow")), /invalid path/);
     assert.throws(() => manifest(withFile("/run/nginx.conf")), /not under/);
-    assert.throws(() => manifest(hostBundle({ services: ["nginx"], files: [{ ...file("nginx", "/etc/a", "x"), owner: "bad owner" }] })), /invalid owner/);
+    assert.throws(() => manifest(hostBundle({ services: [D.nginx], files: [{ ...file("nginx", "/etc/a", "x"), owner: "bad owner" }] })), /invalid owner/);
     assert.throws(() => manifest(hostBundle({ files: [file("exim4" as never, "/etc/a", "x")] })), /invalid service of \/etc\/a/);
     assert.throws(() => manifest(hostBundle({ files: [file("nginx", "/etc/a", "x")] }, [{ path: "/etc/a", services: ["nginx"] }])), /removal of a file the bundle writes/);
-    assert.throws(() => manifest(hostBundle({ services: ["postfix"], files: [file("nginx", "/etc/a", "x")] })), /the bundle does not run it/);
+    assert.throws(() => manifest(hostBundle({ services: [D.postfix], files: [file("nginx", "/etc/a", "x")] })), /the bundle does not run it/);
   });
 
   it("writes a browsable tree with secrets 0600, and replaces only an earlier bundle", () => {
@@ -140,7 +141,7 @@ describe("bundle format", () => {
 
   it("packs a deterministic ustar that GNU tar extracts to the same tree", () => {
     const long = `/etc/${"d".repeat(90)}/${"f".repeat(60)}.conf`;
-    const b = hostBundle({ files: [...postfixBundle(MAIN_CF).files, file("postfix", long, "long path, ünïcode\n")], services: ["postfix"] });
+    const b = hostBundle({ files: [...postfixBundle(MAIN_CF).files, file("postfix", long, "long path, ünïcode\n")], services: [D.postfix] });
     const tar = packBundle(b);
     assert.ok(tar.equals(packBundle(b)), "same bundle, same bytes");
     assert.ok(Buffer.from(tar.toString("utf8"), "utf8").equals(tar), "survives a UTF-8 string (Pulumi stdin)");

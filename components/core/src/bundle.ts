@@ -12,7 +12,8 @@
 // Fields never contain spaces; every name and path is validated here so the script can split on them.
 import * as fs from "fs";
 import * as path from "path";
-import { HostBundle, Service, SERVICES } from "./files";
+import { Daemon } from "./daemons";
+import { HostBundle, Service } from "./files";
 
 /** A package default the bundle deletes (e.g. Debian's /etc/nginx/sites-enabled/default). */
 export interface Removal {
@@ -45,11 +46,8 @@ function checkPath(p: string): string {
 }
 
 /** Comma-separated, or "-" for a file no daemon reads. */
-function checkServices(services: Service[], run: Service[], what: string): string {
-  for (const s of services) {
-    check((SERVICES as readonly string[]).includes(s), `service of ${what}`, s);
-    check(run.includes(s), `service of ${what} (the bundle does not run it)`, s);
-  }
+function checkServices(services: Service[], run: Daemon[], what: string): string {
+  for (const s of services) check(run.some((d) => d.service === s), `service of ${what} (the bundle does not run it)`, s);
   return services.join(",") || "-";
 }
 
@@ -69,7 +67,7 @@ export function manifest(b: ProvisionBundle): string {
     `# mailplatform bundle: read by files/provision.sh`,
     `host ${b.host.name}`,
     ...b.packages.map((p) => (check(PACKAGE.test(p), "package", p), `package ${p}`)),
-    ...b.services.map((s) => `service ${checkServices([s], b.services, "the host")}`),
+    ...b.services.map((d) => `service ${checkServices([d.service], b.services, "the host")}`),
     ...b.accounts.map((a) => {
       check(NAME.test(a.name), "account", a.name);
       check(Number.isInteger(a.uid) && a.uid > 0 && a.uid < 65534, "uid", a.uid);

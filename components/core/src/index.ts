@@ -10,6 +10,8 @@ export * from "./secrets";
 export { maskedSecrets } from "./secrets/masked";
 export { renderHost, renderPlatform, RenderContext } from "./render";
 export { writeBundle, packBundle, manifest } from "./bundle";
+export { daemons } from "./daemons";
+export type { Checker, Daemon, Daemons, DebianRelease } from "./daemons";
 export { dnsRecords, dkimPublicKeys, dkimKeyValue, placeholderPublicAddresses } from "./dns/records";
 export type { DnsRecord, DnsInputs, PublicAddresses, DkimPublicKeys } from "./dns/records";
 export { zoneFile, zoneFiles, zonesOf, txtStrings } from "./dns/zone";

@@ -10,7 +10,8 @@
 // socket in Postfix's spool.
 import * as fs from "fs";
 import * as path from "path";
-import { file, Fragment, lines, secretFile, Service } from "../../files";
+import { daemons } from "../../daemons";
+import { file, Fragment, lines, secretFile } from "../../files";
 import { INTERNAL } from "../../ports";
 import { RenderContext } from "../../render";
 import { hostsOf } from "../../topology";
@@ -22,23 +23,21 @@ const SOCKET_DIR = "/var/spool/postfix/opendkim";
 
 export type DkimAlgorithm = "rsa" | "ed25519";
 
-/** The two signers; Postfix's smtpd_milters lists both milter addresses. */
-export const SIGNERS: Record<DkimAlgorithm, { service: Service; conf: string; signatureAlgorithm: string; socket: string; milter: string; pidFile: string }> = {
+/** The two signers, each its own daemon; Postfix's smtpd_milters lists both milter addresses. */
+export const SIGNERS: Record<DkimAlgorithm, { daemon: "opendkim" | "opendkim-ed25519"; conf: string; signatureAlgorithm: string; socket: string; milter: string }> = {
   rsa: {
-    service: "opendkim",
+    daemon: "opendkim",
     conf: "/etc/opendkim.conf",
     signatureAlgorithm: "rsa-sha256",
     socket: `inet:${INTERNAL.opendkim}@127.0.0.1`,
     milter: `inet:127.0.0.1:${INTERNAL.opendkim}`,
-    pidFile: "/run/opendkim/opendkim.pid",
   },
   ed25519: {
-    service: "opendkim-ed25519",
+    daemon: "opendkim-ed25519",
     conf: "/etc/opendkim-ed25519.conf",
     signatureAlgorithm: "ed25519-sha256",
     socket: `local:${SOCKET_DIR}/ed25519.sock`,
     milter: `unix:${SOCKET_DIR}/ed25519.sock`,
-    pidFile: "/run/opendkim-ed25519/opendkim-ed25519.pid",
   },
 };
 const ALGORITHMS: DkimAlgorithm[] = ["rsa", "ed25519"];
@@ -77,14 +76,16 @@ export function signingKeys(ctx: RenderContext): SigningKey[] {
 
 export function opendkim(ctx: RenderContext): Fragment {
   const { spec } = ctx;
+  const daemon = (algorithm: DkimAlgorithm) => daemons(spec.debianRelease)[SIGNERS[algorithm].daemon];
   const keys = signingKeys(ctx);
   const keyName = (k: SigningKey) => `${k.selector}._domainkey.${k.domain}`;
   const instance = (algorithm: DkimAlgorithm) => {
     const signer = SIGNERS[algorithm];
+    const { service, pidFile } = daemon(algorithm);
     const own = keys.filter((k) => k.algorithm === algorithm);
     const table = (name: string) => `${OPENDKIM_DIR}/${name}-${algorithm}`;
     return [
-      file(signer.service, signer.conf, lines(
+      file(service, signer.conf, lines(
         `# The ${algorithm === "rsa" ? "RSA" : "Ed25519"} signer (one algorithm per OpenDKIM instance).`,
         "Syslog                  yes",
         "SyslogSuccess           yes",
@@ -92,7 +93,7 @@ export function opendkim(ctx: RenderContext): Fragment {
         "UMask                   007",
         // Group postfix: its socket must be reachable by Postfix.
         `UserID                  opendkim${algorithm === "ed25519" ? ":postfix" : ""}`,
-        `PidFile                 ${signer.pidFile}`,
+        `PidFile                 ${pidFile}`,
         `Socket                  ${signer.socket}`,
         "# Sign only; Rspamd checks inbound signatures on smtp-in.",
         "Mode                    s",
@@ -108,14 +109,14 @@ export function opendkim(ctx: RenderContext): Fragment {
         `InternalHosts           ${OPENDKIM_DIR}/InternalHosts`,
         "RequireSafeKeys         yes",
       )),
-      file(signer.service, table("KeyTable"), lines(own.map((k) => `${keyName(k)} ${k.domain}:${k.selector}:${k.path}`))),
-      file(signer.service, table("SigningTable"), lines(own.map((k) => `*@${k.domain} ${keyName(k)}`))),
+      file(service, table("KeyTable"), lines(own.map((k) => `${keyName(k)} ${k.domain}:${k.selector}:${k.path}`))),
+      file(service, table("SigningTable"), lines(own.map((k) => `*@${k.domain} ${keyName(k)}`))),
     ];
   };
-  const ed = SIGNERS.ed25519;
+  const ed = { ...SIGNERS.ed25519, ...daemon("ed25519") };
   return {
-    packages: ["opendkim", "opendkim-tools"],
-    services: ALGORITHMS.map((a) => SIGNERS[a].service),
+    packages: ["opendkim-tools"],
+    services: ALGORITHMS.map(daemon),
     directories: [
       { path: KEY_DIR, owner: "opendkim", group: "opendkim", mode: "0700" },
       ...spec.domains.map((d) => ({ path: `${KEY_DIR}/${d.name}`, owner: "opendkim", group: "opendkim", mode: "0700" })),
@@ -123,9 +124,9 @@ export function opendkim(ctx: RenderContext): Fragment {
     ],
     files: [
       ...ALGORITHMS.flatMap(instance),
-      file(ALGORITHMS.map((a) => SIGNERS[a].service), `${OPENDKIM_DIR}/InternalHosts`, lines("127.0.0.1", "::1", hostsOf(spec, "maildrop").map((h) => h.address))),
+      file(ALGORITHMS.map((a) => daemon(a).service), `${OPENDKIM_DIR}/InternalHosts`, lines("127.0.0.1", "::1", hostsOf(spec, "maildrop").map((h) => h.address))),
       // OpenDKIM refuses keys others can read (RequireSafeKeys).
-      ...keys.map((k) => secretFile(SIGNERS[k.algorithm].service, k.path, k.privateKeyPem, { owner: "opendkim", group: "opendkim", mode: "0600" })),
+      ...keys.map((k) => secretFile(daemon(k.algorithm).service, k.path, k.privateKeyPem, { owner: "opendkim", group: "opendkim", mode: "0600" })),
       file(ed.service, "/etc/systemd/system/opendkim-ed25519.service", lines(
         "[Unit]",
         "Description=OpenDKIM Ed25519 signer",
