@@ -1,6 +1,7 @@
 #!/bin/bash
-# provision.sh: applies a mailplatform host bundle (components/core/src/bundle.ts) on Debian 12, for
-# any role. Run as root, on a VM (systemd) or in a lab host made of namespaces (no systemd).
+# provision.sh: applies a mailplatform host bundle (components/core/src/bundle.ts) on Debian, for
+# any role. Run as root, on a VM (systemd) or in a lab host made of namespaces (no systemd). It knows
+# no daemon: the manifest gives each one's process, pid file, reload and checkers.
 #
 #   provision.sh install <bundle>   the bundle's packages (daemons are not started) and fixed-uid accounts
 #   provision.sh check <bundle>     the whole new config through the daemons' own checkers, in a private
@@ -26,7 +27,7 @@ OWN_POLICY_RC_D=
 say() { printf 'provision %s: %s\n' "${HOST:-?}" "$*"; }
 problem() { printf 'provision %s: %s\n' "${HOST:-?}" "$*" >&2; }
 fail() { problem "error: $*"; exit 1; }
-usage() { sed -n '5,13s/^# \{0,1\}//p' "$SELF" >&2; exit 2; }
+usage() { sed -n '6,14s/^# \{0,1\}//p' "$SELF" >&2; exit 2; }
 
 cleanup() {
   [ -z "$PENDING" ] || rm -f -- "$PENDING"
@@ -34,32 +35,17 @@ cleanup() {
   [ -z "$WORK" ] || rm -rf -- "$WORK"
 }
 
-# --- the daemons, as Debian 12 packages them -----------------------------------------------------
-
-known_service() {
-  case $1 in unbound|redis-server|rspamd|postsrsd|opendkim|opendkim-ed25519|dovecot|postfix|nginx|php8.2-fpm) ;; *) return 1 ;; esac
-}
-known_services() { # comma-separated, or - for a file no daemon reads
-  local s
-  [ "$1" != - ] || return 0
-  for s in ${1//,/ }; do known_service "$s" || return 1; done
-}
-# Name of the main process, to tell whether a daemon runs where there is no systemd.
-process_name() { case $1 in postfix) echo master ;; php8.2-fpm) echo php-fpm8.2 ;; *) echo "$1" ;; esac; }
-# Daemons without a real reload: their init scripts restart or do nothing.
-can_reload() { case $1 in redis-server|postsrsd) return 1 ;; esac; }
+# --- the daemons, as the manifest describes them ------------------------------------------------
 
 if [ -d /run/systemd/system ]; then SYSTEMD=1; else SYSTEMD=; fi
 
-# Daemons that run as more than one instance of one program are told apart by their pid files.
-pid_file() { case $1 in opendkim) echo /run/opendkim/opendkim.pid ;; opendkim-ed25519) echo /run/opendkim-ed25519/opendkim-ed25519.pid ;; esac; }
-
+# Without systemd, a daemon runs when its pid file names a live process (several instances of one
+# program), or else when its main process does.
 running() {
-  local pf
-  pf=$(pid_file "$1")
+  local pf=${PID_FILE[$1]}
   if [ -n "$SYSTEMD" ]; then systemctl is-active --quiet "$1"
-  elif [ -n "$pf" ]; then [ -s "$pf" ] && kill -0 "$(cat "$pf")" 2>/dev/null
-  else pgrep -x "$(process_name "$1")" >/dev/null; fi
+  elif [ "$pf" != - ]; then [ -s "$pf" ] && kill -0 "$(cat "$pf")" 2>/dev/null
+  else pgrep -x "${PROCESS[$1]}" >/dev/null; fi
 }
 
 # service ACTION NAME. Daemons inherit the descriptors: output goes to a file, never to our caller's
@@ -81,9 +67,18 @@ wait_running() {
 
 # --- the bundle ---------------------------------------------------------------------------------
 
-# The same rules as bundle.ts: absolute, no spaces, no . or .., never kernel or runtime trees.
-valid_path() { [[ $1 =~ ^(/[A-Za-z0-9_@%+=,:.-]+)+$ && ! $1 =~ /\.\.?(/|$) && ! $1 =~ ^/(proc|sys|dev|run|tmp)(/|$) ]]; }
+# The same rules as bundle.ts: absolute, no spaces, no . or ..; what we write never in kernel or
+# runtime trees (a pid file is).
+absolute_path() { [[ $1 =~ ^(/[A-Za-z0-9_@%+=,:.-]+)+$ && ! $1 =~ /\.\.?(/|$) ]]; }
+valid_path() { absolute_path "$1" && [[ ! $1 =~ ^/(proc|sys|dev|run|tmp)(/|$) ]]; }
 valid_owner() { [[ $1 =~ ^[0-7]{3,4}\ [A-Za-z_][A-Za-z0-9_.-]*\ [A-Za-z_][A-Za-z0-9_.-]*$ ]]; } # MODE OWNER GROUP
+valid_name() { [[ $1 =~ ^[A-Za-z_][A-Za-z0-9_.-]*$ ]]; }
+known_service() { [ -n "${PROCESS[$1]:-}" ]; } # declared by a service line, which comes first
+known_services() { # comma-separated, or - for a file no daemon reads
+  local s
+  [ "$1" != - ] || return 0
+  for s in ${1//,/ }; do known_service "$s" || return 1; done
+}
 
 open_bundle() {
   if [ "$1" = - ] || [ -f "$1" ]; then
@@ -98,10 +93,12 @@ open_bundle() {
   read_manifest
 }
 
-# Reads .manifest into HOST, PACKAGES, SERVICES, ACCOUNTS, DIRS, FILES, REMOVES (lines minus their kind).
+# Reads .manifest into HOST, PACKAGES, SERVICES, CHECKS, ACCOUNTS, DIRS, FILES, REMOVES (lines minus
+# their kind), and per service its PROCESS, PID_FILE and RELOAD.
 read_manifest() {
   [ -f "$B/.manifest" ] || fail "$B: not a bundle (no .manifest)"
-  PACKAGES=() SERVICES=() ACCOUNTS=() DIRS=() FILES=() REMOVES=()
+  PACKAGES=() SERVICES=() CHECKS=() ACCOUNTS=() DIRS=() FILES=() REMOVES=()
+  declare -gA PROCESS=() PID_FILE=() RELOAD=()
   local n=0 kind rest fields last
   while IFS=' ' read -r kind rest; do
     n=$((n + 1))
@@ -112,7 +109,17 @@ read_manifest() {
     case $kind:${#fields[@]} in
       host:1) HOST=$rest ;;
       package:1) PACKAGES+=("$rest") ;;
-      service:1) known_service "$rest" || fail "manifest line $n: unknown service $rest"; SERVICES+=("$rest") ;;
+      service:4)
+        valid_name "${fields[0]}" && valid_name "${fields[1]}" || fail "manifest line $n: bad service or process name"
+        [ "${fields[2]}" = - ] || absolute_path "${fields[2]}" || fail "manifest line $n: bad pid file ${fields[2]}"
+        [[ $last =~ ^(reload|restart)$ ]] || fail "manifest line $n: neither reload nor restart: $last"
+        SERVICES+=("${fields[0]}")
+        PROCESS[${fields[0]}]=${fields[1]} PID_FILE[${fields[0]}]=${fields[2]} RELOAD[${fields[0]}]=$last ;;
+      check:*)
+        known_service "${fields[0]}" || fail "manifest line $n: check of an unknown service ${fields[0]}"
+        [[ ${fields[1]} =~ ^(-|\.[A-Za-z0-9]+)$ ]] || fail "manifest line $n: bad file suffix ${fields[1]}"
+        [[ $rest == *' -- '* ]] || fail "manifest line $n: check without ' -- <command>'"
+        CHECKS+=("$rest") ;;
       account:3)
         [[ ${fields[1]} =~ ^[1-9][0-9]*$ ]] || fail "manifest line $n: bad uid ${fields[1]}"
         ACCOUNTS+=("$rest") ;;
@@ -304,53 +311,28 @@ run_check() {
 check_cmd() {
   local label=$1 ok=$2 out=$WORK/checker.log rc=0
   shift 2
-  "$@" >"$out" 2>&1 || rc=$?
+  "$@" </dev/null >"$out" 2>&1 || rc=$?
   if [ $rc -eq 0 ] && ! grep -Evq -- "$ok" "$out"; then say "check: $label ok"; return 0; fi
   problem "check: $label failed (exit $rc):"
   redact <"$out" >&2
   return 1
 }
 
-# Config dumpers (postconf, doveconf) print the config, secrets included: keep only their warnings.
-no_stdout() { "$@" >/dev/null; }
-
-# Redis has no config test: start it on a private socket with the new config, then stop it.
-check_redis() {
-  local d i pid reply
-  # Debian's systemd unit adds --daemonize no itself; its init script (the lab) needs daemonize yes.
-  if grep -Eq '^[[:space:]]*daemonize[[:space:]]+no' /etc/redis/redis.conf; then
-    problem "check: redis-server: 'daemonize no' would hold the init script forever: set 'daemonize yes'"
-    return 1
-  fi
-  d=$(mktemp -d -p /var/tmp provision-redis.XXXXXX) # in the overlay, where the redis user can reach it
-  chown redis:redis "$d"
-  runuser -u redis -- redis-server /etc/redis/redis.conf --daemonize no --supervised no --port 0 \
-    --unixsocket "$d/sock" --pidfile "$d/pid" --logfile "" --dir "$d" </dev/null >"$WORK/redis.log" 2>&1 &
-  pid=$!
-  for ((i = 0; i < 100; i++)); do
-    reply=$(redis-cli -s "$d/sock" ping 2>/dev/null || true)
-    case $reply in PONG | NOAUTH*)
-      kill "$pid"; wait "$pid" || true; say "check: redis-server ok"; return 0 ;;
-    esac
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
+# The manifest's check lines: SERVICE SUFFIX OK LABEL -- COMMAND. The command is a bash command
+# line; with a file suffix it runs once per file of SERVICE ending in it, the path as $1.
+run_checkers() {
+  local e s suffix ok tail label cmd f m o g fs c secret p rc=0
+  for e in "${CHECKS[@]}"; do
+    read -r s suffix ok tail <<<"$e"
+    label=${tail%% -- *} cmd=${tail#* -- }
+    if [ "$suffix" = - ]; then check_cmd "$label" "$ok" bash -c "$cmd" || rc=1; continue; fi
+    for f in "${FILES[@]}"; do
+      read -r m o g fs c secret p <<<"$f"
+      [[ $p == *"$suffix" && ,$fs, == *,"$s",* ]] || continue
+      check_cmd "$label $p" "$ok" bash -c "$cmd" "$label" "$p" || rc=1
+    done
   done
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  problem "check: redis-server did not start with the new config:"
-  redact <"$WORK/redis.log" >&2
-  return 1
-}
-
-check_postsrsd() {
-  check_cmd "postsrsd defaults" '^$' bash -c '
-    set +eu; . /etc/default/postsrsd
-    [ -n "$SRS_DOMAIN" ] || echo "SRS_DOMAIN is not set in /etc/default/postsrsd"
-    secret=${SRS_SECRET:-/etc/postsrsd.secret}
-    [ -r "$secret" ] && [ -s "$secret" ] || echo "secret file $secret is missing, unreadable or empty"
-    for v in SRS_FORWARD_PORT SRS_REVERSE_PORT; do
-      [ -z "${!v}" ] || [[ ${!v} =~ ^[0-9]+$ ]] || echo "$v is not a port number"
-    done'
+  return $rc
 }
 
 # PEM files must parse: a truncated key or certificate fails here rather than at a TLS handshake.
@@ -362,33 +344,6 @@ check_pem() {
     *"PRIVATE KEY"*) check_cmd "key $p" '^$' openssl pkey -noout -in "$p" ;;
     *"PUBLIC KEY"*) check_cmd "public key $p" '^$' openssl pkey -pubin -noout -in "$p" ;;
   esac
-}
-
-check_service() {
-  local rc=0 e m o g s c secret p
-  case $1 in
-    postfix)
-      check_cmd "postfix check" '^$' postfix check || rc=1
-      check_cmd "postconf -n (main.cf)" '^$' no_stdout postconf -n || rc=1
-      check_cmd "postconf -M (master.cf)" '^$' no_stdout postconf -M || rc=1
-      check_cmd "postconf -P (master.cf overrides)" '^$' no_stdout postconf -P || rc=1 ;;
-    dovecot) check_cmd "doveconf -n" '^$' no_stdout doveconf -n || rc=1 ;;
-    nginx) check_cmd "nginx -t" '^$' nginx -t -q || rc=1 ;;
-    rspamd) check_cmd "rspamadm configtest" '.*' rspamadm configtest || rc=1 ;; # offline, it prints resolver noise
-    unbound) check_cmd "unbound-checkconf" '^unbound-checkconf: no errors in ' unbound-checkconf || rc=1 ;;
-    opendkim) check_cmd "opendkim -n" '^$' opendkim -n || rc=1 ;;
-    opendkim-ed25519) check_cmd "opendkim -n -x /etc/opendkim-ed25519.conf" '^$' opendkim -n -x /etc/opendkim-ed25519.conf || rc=1 ;;
-    redis-server) check_redis || rc=1 ;;
-    postsrsd) check_postsrsd || rc=1 ;;
-    php8.2-fpm)
-      check_cmd "php-fpm8.2 -t" 'NOTICE: configuration file .* test is successful$|^$' php-fpm8.2 -t || rc=1
-      for e in "${FILES[@]}"; do
-        read -r m o g s c secret p <<<"$e"
-        [[ $p == *.php && ,$s, == *,php8.2-fpm,* ]] || continue
-        check_cmd "php -l $p" '^No syntax errors detected in ' php -l "$p" || rc=1
-      done ;;
-  esac
-  return $rc
 }
 
 # Runs inside the namespace: overlays with their upper layers on a tmpfs, the new files in place.
@@ -421,7 +376,7 @@ inner_check() {
     read -r m o g s c secret p <<<"$e"
     [ "$c" = - ] || { compile "$c" "$p" && say "check: $c $p ok"; } || rc=1
   done
-  for s in "${SERVICES[@]}"; do check_service "$s" || rc=1; done
+  run_checkers || rc=1
   if command -v openssl >/dev/null; then
     for e in "${FILES[@]}"; do
       p=${e##* }
@@ -511,7 +466,7 @@ cmd_apply() {
   fi
   for s in "${SERVICES[@]}"; do
     if [ -n "${touched[$s]:-}" ] && running "$s"; then
-      if can_reload "$s"; then act=reload; else act=restart; fi
+      act=${RELOAD[$s]}
     elif running "$s"; then
       continue
     else

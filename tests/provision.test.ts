@@ -7,13 +7,16 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { bundle, file, Fragment, secretFile } from "../components/core/src/files";
+import { Daemon, daemons } from "../components/core/src/daemons";
 import { loadStackSpec } from "../components/core/src/spec/load";
-import { allHosts, Host } from "../components/core/src/topology";
+import { allHosts, hostsOf, Host } from "../components/core/src/topology";
+import { renderHost } from "../components/core/src/render";
 import { manifest, packBundle, ProvisionBundle, Removal, writeBundle } from "../components/core/src/bundle";
 import { Sandbox } from "./support/sandbox";
 import { renderStack, REPO, STACKS } from "./support/stacks";
 
 const SCRIPT = path.join(REPO, "files/provision.sh");
+const D = daemons(12);
 
 const HOST = {
   name: "t1", role: "frontend", fqdn: "t1.example.net", address: "127.0.0.1", index: 0,
@@ -42,7 +45,7 @@ const nginxSite = (body: string) =>
   file("nginx", "/etc/nginx/conf.d/t1.conf", `server {\n    listen 127.0.0.1:8080;\n    ${body}\n}\n`);
 const nginxBundle = (body: string) =>
   hostBundle(
-    { packages: ["nginx"], services: ["nginx"], files: [nginxSite(body)] },
+    { services: [D.nginx], files: [nginxSite(body)] },
     [{ path: "/etc/nginx/sites-enabled/default", services: ["nginx"] }],
   );
 const hello = (v: string) => `location / { return 200 "hello ${v}\\n"; }`;
@@ -61,8 +64,7 @@ smtp_sasl_password_maps = hash:/etc/postfix/sasl_passwd
 const RELAY_PASSWORD = "relay-password-0123456789abcdef";
 const postfixBundle = (mainCf: string) =>
   hostBundle({
-    packages: ["postfix"],
-    services: ["postfix"],
+    services: [D.postfix],
     accounts: [{ name: "vmail", uid: 5000, home: "/var/vmail" }],
     files: [
       file("postfix", "/etc/postfix/main.cf", mainCf),
@@ -87,8 +89,8 @@ function daemonsBundle(over: { redis?: string; sieve?: string } = {}): Provision
   const base = postfixBundle(MAIN_CF);
   return hostBundle(
     {
-      packages: ["unbound", "redis-server", "postsrsd", "dovecot-core", "dovecot-sieve", ...base.packages],
-      services: ["unbound", "redis-server", "postsrsd", "dovecot", ...base.services],
+      packages: ["dovecot-sieve"],
+      services: [D.unbound, D.redis, D.postsrsd, D.dovecot, ...base.services],
       accounts: base.accounts,
       directories: [{ path: "/etc/dovecot/sieve", owner: "root", group: "root", mode: "0755" }],
       files: [
@@ -115,15 +117,52 @@ describe("bundle format", () => {
     assert.ok(manifest(nginxBundle(hello("x"))).includes("\nremove nginx /etc/nginx/sites-enabled/default\n"));
   });
 
+  it("writes each daemon's service and check lines, and its packages, from the daemon table", () => {
+    for (const release of [12, 13] as const) {
+      for (const d of Object.values<Daemon>(daemons(release))) {
+        const b = hostBundle({ services: [d], packages: ["extra-package"] });
+        assert.deepStrictEqual(b.packages, [...d.packages, "extra-package"]);
+        assert.deepStrictEqual(manifest(b).split("\n").filter((l) => /^(service|check) /.test(l)), [
+          `service ${d.service} ${d.process} ${d.pidFile ?? "-"} ${d.reload}`,
+          ...d.checks.map((c) => `check ${d.service} ${c.eachFile ?? "-"} ${c.ok} ${c.label} -- ${c.command}`),
+        ]);
+      }
+    }
+    assert.ok(manifest(hostBundle({ services: [D["opendkim-ed25519"]] })).includes(
+      "\nservice opendkim-ed25519 opendkim /run/opendkim-ed25519/opendkim-ed25519.pid reload\n" +
+      "check opendkim-ed25519 - ^$ opendkim -n -x /etc/opendkim-ed25519.conf -- opendkim -n -x /etc/opendkim-ed25519.conf\n"));
+  });
+
+  it("renders Debian 13's PHP-FPM (8.4) for the webmail: service, packages, pool and checkers", () => {
+    const { spec, secrets } = renderStack("prod");
+    const trixie = { ...spec, debianRelease: 13 as const };
+    const b = renderHost(trixie, hostsOf(trixie, "webmail")[0], secrets);
+    const m = manifest(b);
+    assert.deepStrictEqual(b.services.map((d) => d.service), ["php8.4-fpm", "nginx"]);
+    assert.ok(b.packages.includes("php8.4-fpm"), b.packages.join(" "));
+    assert.ok(b.files.some((f) => f.path === "/etc/php/8.4/fpm/pool.d/www.conf" && f.services.includes("php8.4-fpm")));
+    assert.match(m, /^service php8\.4-fpm php-fpm8\.4 - reload$/m);
+    assert.match(m, /^check php8\.4-fpm - \S+ php-fpm8\.4 -t -- php-fpm8\.4 -t$/m);
+    assert.match(m, /^check php8\.4-fpm \.php \S+ php8\.4 -l -- php8\.4 -l "\$1"$/m);
+    assert.doesNotMatch(m, /php8\.2|\/8\.2\//);
+  });
+
   it("refuses what the script could not split or must not write", () => {
-    const withFile = (p: string) => hostBundle({ services: ["nginx"], files: [file("nginx", p, "x")] });
+    const withFile = (p: string) => hostBundle({ services: [D.nginx], files: [file("nginx", p, "x")] });
     assert.throws(() => manifest(withFile("/etc/nginx/my site.conf")), /invalid path/);
     assert.throws(() => manifest(withFile("/etc/nginx/../shadow")), /invalid path/);
     assert.throws(() => manifest(withFile("/run/nginx.conf")), /not under/);
-    assert.throws(() => manifest(hostBundle({ services: ["nginx"], files: [{ ...file("nginx", "/etc/a", "x"), owner: "bad owner" }] })), /invalid owner/);
+    assert.throws(() => manifest(hostBundle({ services: [D.nginx], files: [{ ...file("nginx", "/etc/a", "x"), owner: "bad owner" }] })), /invalid owner/);
     assert.throws(() => manifest(hostBundle({ files: [file("exim4" as never, "/etc/a", "x")] })), /invalid service of \/etc\/a/);
     assert.throws(() => manifest(hostBundle({ files: [file("nginx", "/etc/a", "x")] }, [{ path: "/etc/a", services: ["nginx"] }])), /removal of a file the bundle writes/);
-    assert.throws(() => manifest(hostBundle({ services: ["postfix"], files: [file("nginx", "/etc/a", "x")] })), /the bundle does not run it/);
+    assert.throws(() => manifest(hostBundle({ services: [D.postfix], files: [file("nginx", "/etc/a", "x")] })), /the bundle does not run it/);
+    const withCheck = (c: Partial<Daemon["checks"][number]>) =>
+      hostBundle({ services: [{ ...D.nginx, checks: [{ ...D.nginx.checks[0], ...c }] }] });
+    assert.throws(() => manifest(withCheck({ label: "a -- b" })), /invalid label of a nginx check/);
+    assert.throws(() => manifest(withCheck({ ok: "^no errors$" })), /invalid ok pattern of a nginx check/);
+    assert.throws(() => manifest(withCheck({ command: "nginx -t\nreboot" })), /invalid command of a nginx check/);
+    assert.throws(() => manifest(withCheck({ eachFile: "*.conf" })), /invalid file suffix of a nginx check/);
+    assert.throws(() => manifest(hostBundle({ services: [{ ...D.nginx, pidFile: "/run/my nginx.pid" }] })), /invalid path/);
   });
 
   it("writes a browsable tree with secrets 0600, and replaces only an earlier bundle", () => {
@@ -140,7 +179,7 @@ describe("bundle format", () => {
 
   it("packs a deterministic ustar that GNU tar extracts to the same tree", () => {
     const long = `/etc/${"d".repeat(90)}/${"f".repeat(60)}.conf`;
-    const b = hostBundle({ files: [...postfixBundle(MAIN_CF).files, file("postfix", long, "long path, ünïcode\n")], services: ["postfix"] });
+    const b = hostBundle({ files: [...postfixBundle(MAIN_CF).files, file("postfix", long, "long path, ünïcode\n")], services: [D.postfix] });
     const tar = packBundle(b);
     assert.ok(tar.equals(packBundle(b)), "same bundle, same bytes");
     assert.ok(Buffer.from(tar.toString("utf8"), "utf8").equals(tar), "survives a UTF-8 string (Pulumi stdin)");
@@ -159,9 +198,19 @@ describe("provision.sh check", () => {
     const r = provision("check", daemonsBundle());
     assert.equal(r.status, 0, r.out);
     for (const ok of ["postfix check ok", "postconf -n (main.cf) ok", "doveconf -n ok", "unbound-checkconf ok",
-      "redis-server ok", "postsrsd defaults ok", "check: ok"]) {
+      "redis-server daemonize ok", "redis-server starts with the new config ok", "postsrsd defaults ok", "check: ok"]) {
       assert.ok(r.stdout.includes(ok), `${ok} in\n${r.out}`);
     }
+  });
+
+  it("fails when a checker the manifest names fails, naming it", () => {
+    const b = nginxBundle(hello("x"));
+    b.services = [{ ...D.nginx, checks: [...D.nginx.checks, { label: "nginx sanity", command: "echo 'sanity: broken'; exit 3", ok: "^$" }] }];
+    const r = provision("check", b);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stdout, /check: nginx -t ok/);
+    assert.match(r.stderr, /check: nginx sanity failed \(exit 3\):\n {4}sanity: broken\n/);
+    assert.match(r.stderr, /nothing on the live system was changed/);
   });
 
   it("refuses a bad NGINX directive with nginx's own message, and leaves the machine alone", () => {
@@ -183,13 +232,13 @@ describe("provision.sh check", () => {
   it("refuses a Redis config that Redis will not start with", () => {
     const r = provision("check", daemonsBundle({ redis: REDIS_CONF + "maxmemory-policy sometimes\n" }));
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /redis-server did not start[\s\S]*maxmemory-policy/);
+    assert.match(r.stderr, /redis-server starts with the new config failed[\s\S]*maxmemory-policy/);
   });
 
   it("refuses a Redis config that would hold a non-systemd init script forever", () => {
     const r = provision("check", daemonsBundle({ redis: REDIS_CONF.replace("daemonize yes", "daemonize no") }));
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /redis-server: 'daemonize no' would hold the init script forever/);
+    assert.match(r.stderr, /redis-server daemonize failed[\s\S]*'daemonize no' would hold a non-systemd init script forever/);
   });
 
   it("refuses a Sieve script that does not compile", () => {

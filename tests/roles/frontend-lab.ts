@@ -153,7 +153,8 @@ async function main(): Promise<void> {
     for (const b of input.httpBackends) servers.push(await httpBackend(b.address, b.port));
 
     if (input.role === "webmail") {
-      daemons.push(spawn("php-fpm8.2", ["--nodaemonize", "--fpm-config", "/etc/php/8.2/fpm/php-fpm.conf"], { stdio: "inherit" }));
+      const fpm = input.bundle.services.find((d) => d.service.startsWith("php"))!;
+      daemons.push(spawn(fpm.process, ["--nodaemonize"], { stdio: "inherit" }));
     }
     daemons.push(spawn("nginx", ["-g", "daemon off;"], { stdio: "inherit" }));
     await waitForPort(input.role === "frontend" ? 443 : 80);

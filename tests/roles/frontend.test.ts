@@ -6,6 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { daemons } from "../../components/core/src/daemons";
 import { HostBundle, HostFile } from "../../components/core/src/files";
 import { INTERNAL, PORTS, PROXIED } from "../../components/core/src/ports";
 import { renderFrontend } from "../../components/core/src/roles/frontend";
@@ -202,7 +203,7 @@ for (const stack of ["prod", "staging"]) {
       // A password that needs escaping in PHP's single quotes.
       const tricky = { ...secrets, relayPasswords: { ...secrets.relayPasswords, [WEBMAIL_RELAY_USER]: "it's a \\'quoted\\ secret" } };
       const wm = renderWebmail({ spec, secrets: tricky, host: hostsOf(spec, "webmail")[0] });
-      const r = inNamespace(wm, `nginx -t; php-fpm8.2 -t; php -l ${ROUNDCUBE_CONFIG}; php -l ${MANAGESIEVE_CONFIG}
+      const r = inNamespace(wm, `nginx -t; ${daemons(spec.debianRelease)["php-fpm"].process} -t; php -l ${ROUNDCUBE_CONFIG}; php -l ${MANAGESIEVE_CONFIG}
         runuser -u www-data -- php -r '$config = []; include "${ROUNDCUBE_CONFIG}"; echo "CONFIG ", json_encode($config), "\\n";'`);
       assert.equal(r.status, 0, r.out);
       const config = JSON.parse(r.out.split("\n").find((l) => l.startsWith("CONFIG "))!.slice(7));

@@ -3,16 +3,21 @@
 //
 //   host <name>
 //   package <name>
-//   service <name>                                               (start order)
+//   service <name> <process> <pid file|-> <reload|restart>       (start order)
+//   check <service> <file suffix|-> <ok ERE> <label> -- <bash command line>
 //   account <name> <uid> <home>                                  (group of the same name, gid = uid)
 //   dir <mode> <owner> <group> <path>
 //   file <mode> <owner> <group> <services,...|-> <compile|-> <secret|-> <path>
 //   remove <services,...|-> <path>                               (package defaults that conflict)
 //
-// Fields never contain spaces; every name and path is validated here so the script can split on them.
+// Fields never contain spaces, but for a check's label and command: the label has no " -- ", and
+// the command is the rest of the line. Everything is validated here so the script can split safely.
+// A check runs in the script's private namespace; with a file suffix, once per file of its service
+// with that suffix, the file's path as $1 (see Checker in daemons.ts).
 import * as fs from "fs";
 import * as path from "path";
-import { HostBundle, Service, SERVICES } from "./files";
+import { Daemon } from "./daemons";
+import { HostBundle, Service } from "./files";
 
 /** A package default the bundle deletes (e.g. Debian's /etc/nginx/sites-enabled/default). */
 export interface Removal {
@@ -31,6 +36,10 @@ const PACKAGE = /^[a-z0-9][a-z0-9+.-]+$/;
 const MODE = /^[0-7]{3,4}$/;
 // Absolute, no empty/"."/".." segments, no spaces or shell-special characters.
 const PATH = /^(\/[A-Za-z0-9_@%+=,:.-]+)+$/;
+/** Printable ASCII, no leading or trailing space: one line the script's `read` keeps whole. */
+const TEXT = /^[!-~]([ -~]*[!-~])?$/;
+const WORD = /^[!-~]+$/;
+const SUFFIX = /^\.[A-Za-z0-9]+$/;
 /** Trees the script never writes: kernel and runtime state. */
 const FORBIDDEN = ["/proc", "/sys", "/dev", "/run", "/tmp"];
 
@@ -38,19 +47,38 @@ function check(ok: boolean, what: string, value: unknown): void {
   if (!ok) throw new Error(`bundle: invalid ${what}: ${JSON.stringify(value)}`);
 }
 
-function checkPath(p: string): string {
+function absolutePath(p: string): string {
   check(PATH.test(p) && !p.split("/").some((s) => s === "." || s === ".."), "path (absolute, no spaces)", p);
+  return p;
+}
+
+function checkPath(p: string): string {
+  absolutePath(p);
   check(!FORBIDDEN.some((f) => p === f || p.startsWith(f + "/")), `path (not under ${FORBIDDEN.join(", ")})`, p);
   return p;
 }
 
 /** Comma-separated, or "-" for a file no daemon reads. */
-function checkServices(services: Service[], run: Service[], what: string): string {
-  for (const s of services) {
-    check((SERVICES as readonly string[]).includes(s), `service of ${what}`, s);
-    check(run.includes(s), `service of ${what} (the bundle does not run it)`, s);
-  }
+function checkServices(services: Service[], run: Daemon[], what: string): string {
+  for (const s of services) check(run.some((d) => d.service === s), `service of ${what} (the bundle does not run it)`, s);
   return services.join(",") || "-";
+}
+
+/** The daemon's service line, then one line per check. */
+function daemonLines(d: Daemon): string[] {
+  check(NAME.test(d.service), "service", d.service);
+  check(NAME.test(d.process), `process name of ${d.service}`, d.process);
+  check(d.reload === "reload" || d.reload === "restart", `reload of ${d.service}`, d.reload);
+  return [
+    `service ${d.service} ${d.process} ${d.pidFile === undefined ? "-" : absolutePath(d.pidFile)} ${d.reload}`,
+    ...d.checks.map((c) => {
+      check(c.eachFile === undefined || SUFFIX.test(c.eachFile), `file suffix of a ${d.service} check`, c.eachFile);
+      check(WORD.test(c.ok), `ok pattern of a ${d.service} check (no spaces)`, c.ok);
+      check(TEXT.test(c.label) && !c.label.includes(" -- "), `label of a ${d.service} check`, c.label);
+      check(TEXT.test(c.command), `command of a ${d.service} check (one line)`, c.command);
+      return `check ${d.service} ${c.eachFile ?? "-"} ${c.ok} ${c.label} -- ${c.command}`;
+    }),
+  ];
 }
 
 const owner = (o: { mode: string; owner: string; group: string }) => {
@@ -69,7 +97,7 @@ export function manifest(b: ProvisionBundle): string {
     `# mailplatform bundle: read by files/provision.sh`,
     `host ${b.host.name}`,
     ...b.packages.map((p) => (check(PACKAGE.test(p), "package", p), `package ${p}`)),
-    ...b.services.map((s) => `service ${checkServices([s], b.services, "the host")}`),
+    ...b.services.flatMap(daemonLines),
     ...b.accounts.map((a) => {
       check(NAME.test(a.name), "account", a.name);
       check(Number.isInteger(a.uid) && a.uid > 0 && a.uid < 65534, "uid", a.uid);

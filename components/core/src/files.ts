@@ -2,13 +2,10 @@
 // the Debian packages and services they belong to. Pure data; the provisioning script applies it.
 import { PlatformSecrets } from "./secrets";
 import { PlatformSpec } from "./spec/types";
+import { Daemon, Service } from "./daemons";
 import { Host } from "./topology";
 
-/** Daemons the provisioning script knows how to check and reload. */
-export const SERVICES = [
-  "unbound", "redis-server", "rspamd", "postsrsd", "opendkim", "opendkim-ed25519", "dovecot", "postfix", "nginx", "php8.2-fpm",
-] as const;
-export type Service = (typeof SERVICES)[number];
+export type { Service };
 
 export interface HostFile {
   /** Absolute path on the host. */
@@ -35,10 +32,10 @@ export interface Account {
 
 export interface HostBundle {
   host: Host;
-  /** Debian packages the role needs. */
+  /** Debian packages the role needs: its daemons' first. */
   packages: string[];
-  /** Services in start order (dependencies first). */
-  services: Service[];
+  /** Daemons in start order (dependencies first). */
+  services: Daemon[];
   accounts: Account[];
   /** Directories to create: path, owner, group, mode. */
   directories: { path: string; owner: string; group: string; mode: string }[];
@@ -85,10 +82,11 @@ export type Fragment = Partial<Omit<HostBundle, "host">>;
 /** Combines fragments into one bundle; packages and services keep first-seen order. */
 export function bundle(host: Host, ...fragments: Fragment[]): HostBundle {
   const uniq = <T>(xs: T[]) => [...new Set(xs)];
+  const services = fragments.flatMap((f) => f.services ?? []);
   const b: HostBundle = {
     host,
-    packages: uniq(fragments.flatMap((f) => f.packages ?? [])),
-    services: uniq(fragments.flatMap((f) => f.services ?? [])),
+    packages: uniq(fragments.flatMap((f) => [...(f.services ?? []).flatMap((d) => d.packages), ...(f.packages ?? [])])),
+    services: services.filter((d, i) => services.findIndex((x) => x.service === d.service) === i),
     accounts: fragments.flatMap((f) => f.accounts ?? []).filter((a, i, all) => all.findIndex((x) => x.name === a.name) === i),
     directories: fragments.flatMap((f) => f.directories ?? []),
     files: fragments.flatMap((f) => f.files ?? []),

@@ -18,6 +18,8 @@ export { generateLocalSecrets, randomSecret } from "./secrets/local";
 export { dnsRecords, placeholderPublicAddresses } from "./dns/records";
 export type { DnsRecord, DnsInputs, PublicAddresses } from "./dns/records";
 export * from "./dkim";
+export { daemons } from "./daemons";
+export type { Checker, Daemon, Daemons, DebianRelease } from "./daemons";
 export { zoneFile, zoneFiles, zonesOf, txtStrings } from "./dns/zone";
 export { networkRules, sourceCidrs } from "./network/rules";
 export type { NetworkRule, Source } from "./network/rules";

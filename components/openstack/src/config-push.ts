@@ -107,7 +107,7 @@ export class ConfigPush extends pulumi.ComponentResource {
         addPreviousOutputInEnv: false,
       }, { parent: this, dependsOn: [install, ...(previous ? [previous] : [])], additionalSecretOutputs: ["stdin", "stdout", "stderr"] });
 
-      const services = pulumi.unsecret(bundle.apply((b) => b.services.join(",")));
+      const services = pulumi.unsecret(bundle.apply((b) => b.services.map((d) => d.service).join(",")));
       const healthCommand = pulumi.interpolate`sudo sh -s -- ${services} ${listeningPorts(args.spec, t.host.role).join(",")}`;
       const health = new command.remote.Command(`${id}-health`, {
         connection,

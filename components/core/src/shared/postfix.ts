@@ -1,6 +1,7 @@
 // The Postfix base shared by smtp-in, smtp-out and maildrop: main.cf and master.cf builders, the
 // settings every MTA host has (identity, TLS, seed 003's limits, queue lifetimes), lookup tables,
 // and the hosted address space (aliases, lists, forwards, devnull, catch-all, RFC 2142, LDAP).
+import { daemons } from "../daemons";
 import { file, Fragment, HostFile, lines, RenderContext, secretFile } from "../files";
 import { TLS_CA, TLS_CERT, TLS_KEY } from "./tls";
 
@@ -168,8 +169,8 @@ export function baseSections(ctx: RenderContext): MainSection[] {
 /** The role's Postfix: main.cf = base + role sections, master.cf = role listeners + internals. */
 export function postfix(ctx: RenderContext, role: { sections: MainSection[]; listeners: MasterService[]; files: HostFile[] }): Fragment {
   return {
-    packages: ["postfix", ...(ctx.spec.directory ? ["postfix-ldap"] : [])],
-    services: ["postfix"],
+    packages: ctx.spec.directory ? ["postfix-ldap"] : [],
+    services: [daemons(ctx.spec.debianRelease).postfix],
     files: [
       file("postfix", `${POSTFIX_DIR}/main.cf`, mainCf([...baseSections(ctx), ...role.sections])),
       file("postfix", `${POSTFIX_DIR}/master.cf`, masterCf(role.listeners)),

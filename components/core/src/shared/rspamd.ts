@@ -3,6 +3,7 @@
 // Outbound (smtp-out): scans submitted mail and rate-limits each SASL user; no greylisting.
 // Both stay offline: nothing that sends message data away or fetches rules or maps from the
 // Internet; DNS goes to the local Unbound only.
+import { daemons } from "../daemons";
 import { file, Fragment, HostFile, lines, RenderContext, secretFile } from "../files";
 import { INTERNAL } from "../ports";
 
@@ -83,9 +84,9 @@ export function rspamd(ctx: RenderContext, direction: RspamdDirection): Fragment
             "}"),
         ]),
   ];
+  const d = daemons(spec.debianRelease);
   return {
-    packages: ["rspamd", "redis-server"],
-    services: ["redis-server", "rspamd"],
+    services: [d.redis, d.rspamd],
     files: [file("redis-server", "/etc/redis/redis.conf", redisConf()), ...files],
   };
 }

@@ -2,6 +2,7 @@
 // internal names itself (host addresses, the maildrop MX 10/20, the smtp-out MX, the platform
 // domain's MX for SRS bounces) and recurses or forwards for everything else: DNSBLs need a
 // resolver of their own, DANE needs validation, and no MTA waits on an outside resolver.
+import { daemons } from "../daemons";
 import { file, Fragment, lines, RenderContext } from "../files";
 import { allHosts, hostsOf, serviceNames } from "../topology";
 
@@ -48,8 +49,8 @@ export function unbound(ctx: RenderContext): Fragment {
     forwarders.length > 0 && ["", "# Everything else through the configured resolvers.", "forward-zone:", '    name: "."', ...forwarders.map((f) => `    forward-addr: ${f}`)],
   );
   return {
-    packages: ["unbound", "dns-root-data"],
-    services: ["unbound"],
+    packages: ["dns-root-data"],
+    services: [daemons(ctx.spec.debianRelease).unbound],
     files: [
       file("unbound", "/etc/unbound/unbound.conf", conf),
       // libc (Postfix, OpenDKIM) asks the local Unbound; trust-ad keeps the AD bit DANE needs.

@@ -2,6 +2,7 @@
 // backups (TLS ends on smtp-out and the maildrops), with a PROXY protocol header so the backends
 // see, log and rate-limit the real client. HTTP: TLS for the webmail (allowed networks only), the
 // MTA-STS policy, and mail client autoconfiguration (Thunderbird autoconfig, Outlook autodiscover).
+import { daemons } from "../../daemons";
 import { file, Fragment, RenderContext } from "../../files";
 import { INTERNAL, PORTS, PROXIED } from "../../ports";
 import { mtaStsPolicy } from "../../shared/mta-sts";
@@ -233,8 +234,8 @@ export function nginxFrontend(ctx: RenderContext): Fragment {
   const { spec } = ctx;
   const dir = (path: string) => ({ path, owner: "root", group: "root", mode: "0755" });
   return {
-    packages: ["nginx", "libnginx-mod-stream"],
-    services: ["nginx"],
+    packages: ["libnginx-mod-stream"],
+    services: [daemons(spec.debianRelease).nginx],
     directories: [dir(WWW_DIR), dir(`${WWW_DIR}/autoconfig`)],
     files: [
       nginxMainConf({ stream: true }),

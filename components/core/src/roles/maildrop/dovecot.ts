@@ -4,6 +4,7 @@
 // replication with the peer or the NFS-safe settings for a shared volume (seed 003).
 import * as fs from "fs";
 import * as path from "path";
+import { daemons } from "../../daemons";
 import { Account, file, Fragment, HostFile, RenderContext, secretFile } from "../../files";
 import { INTERNAL, PORTS, PROXIED } from "../../ports";
 import { DOVECOT_LDAP_CONF, ldapConf, passdbs, passwdFile } from "../../shared/dovecot";
@@ -260,10 +261,10 @@ ${peers.map((p, i) => `  mail_replica${i === 0 ? "" : i + 1} = tcps:${p.address}
 
   return {
     packages: [
-      "dovecot-core", "dovecot-imapd", "dovecot-pop3d", "dovecot-lmtpd", "dovecot-sieve", "dovecot-managesieved",
+      "dovecot-imapd", "dovecot-pop3d", "dovecot-lmtpd", "dovecot-sieve", "dovecot-managesieved",
       "dovecot-fts-xapian", "curl", ...(ldap ? ["dovecot-ldap"] : []),
     ],
-    services: ["dovecot"],
+    services: [daemons(spec.debianRelease).dovecot],
     accounts: [{ ...VMAIL, home: root }],
     directories: [{ path: root, owner: VMAIL.name, group: VMAIL.name, mode: "0750" }],
     files: [

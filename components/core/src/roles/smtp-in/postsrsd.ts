@@ -1,6 +1,7 @@
 // PostSRSd: Sender Rewriting Scheme for mail smtp-in forwards outside, so the forward passes the
 // original sender's SPF, and bounces to SRS0=...@<platform domain> can be reversed by any smtp-in
 // (they all share one secret).
+import { daemons } from "../../daemons";
 import { file, Fragment, lines, RenderContext, secretFile } from "../../files";
 import { INTERNAL } from "../../ports";
 
@@ -9,8 +10,7 @@ export const POSTSRSD_SECRET = "/etc/postsrsd.secret";
 export function postsrsd(ctx: RenderContext): Fragment {
   const { spec, secrets } = ctx;
   return {
-    packages: ["postsrsd"],
-    services: ["postsrsd"],
+    services: [daemons(spec.debianRelease).postsrsd],
     files: [
       file("postsrsd", "/etc/default/postsrsd", lines(
         "# Rewritten senders live under the platform domain; its MX is the smtp-in hosts.",

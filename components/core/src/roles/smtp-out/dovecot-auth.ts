@@ -1,6 +1,7 @@
 // Dovecot on smtp-out: only the SASL authentication server behind Postfix submission (seed 004).
 // Mail users log in with their address and mailbox password; relay clients (servers, the webmail)
 // with their own name and a machine password.
+import { daemons } from "../../daemons";
 import { file, Fragment, RenderContext } from "../../files";
 import { relayUserNames } from "../../relay-users";
 import { ldapConf, passdbs, passwdFile } from "../../shared/dovecot";
@@ -43,8 +44,8 @@ service auth {
 ${passdbs(SASL_USERS, ldap)}
 `;
   return {
-    packages: ["dovecot-core", ...(ldap ? ["dovecot-ldap"] : [])],
-    services: ["dovecot"],
+    packages: ldap ? ["dovecot-ldap"] : [],
+    services: [daemons(ctx.spec.debianRelease).dovecot],
     files: [
       file("dovecot", "/etc/dovecot/dovecot.conf", conf),
       passwdFile(SASL_USERS, entries),

@@ -10,8 +10,9 @@
 // socket in Postfix's spool.
 import * as fs from "fs";
 import * as path from "path";
+import { daemons } from "../../daemons";
 import { DkimAlgorithm, DKIM_ALGORITHMS, dkimRecordName, dkimSelector } from "../../dkim";
-import { file, Fragment, lines, RenderContext, secretFile, Service } from "../../files";
+import { file, Fragment, lines, RenderContext, secretFile } from "../../files";
 import { INTERNAL } from "../../ports";
 import { POSTFIX_QUEUE_DIRECTORY } from "../../shared/spool-sockets";
 import { hostsOf } from "../../topology";
@@ -21,23 +22,21 @@ const KEY_DIR = `${OPENDKIM_DIR}/keys`;
 /** Directory of the Ed25519 instance's socket: opendkim-owned, group postfix. */
 const SOCKET_DIR = `${POSTFIX_QUEUE_DIRECTORY}/opendkim`;
 
-/** The two signers; Postfix's smtpd_milters lists both milter addresses. */
-export const SIGNERS: Record<DkimAlgorithm, { service: Service; conf: string; signatureAlgorithm: string; socket: string; milter: string; pidFile: string }> = {
+/** The two signers, each its own daemon; Postfix's smtpd_milters lists both milter addresses. */
+export const SIGNERS: Record<DkimAlgorithm, { daemon: "opendkim" | "opendkim-ed25519"; conf: string; signatureAlgorithm: string; socket: string; milter: string }> = {
   rsa: {
-    service: "opendkim",
+    daemon: "opendkim",
     conf: "/etc/opendkim.conf",
     signatureAlgorithm: "rsa-sha256",
     socket: `inet:${INTERNAL.opendkim}@127.0.0.1`,
     milter: `inet:127.0.0.1:${INTERNAL.opendkim}`,
-    pidFile: "/run/opendkim/opendkim.pid",
   },
   ed25519: {
-    service: "opendkim-ed25519",
+    daemon: "opendkim-ed25519",
     conf: "/etc/opendkim-ed25519.conf",
     signatureAlgorithm: "ed25519-sha256",
     socket: `local:${SOCKET_DIR}/ed25519.sock`,
     milter: `unix:${SOCKET_DIR}/ed25519.sock`,
-    pidFile: "/run/opendkim-ed25519/opendkim-ed25519.pid",
   },
 };
 /** The Ed25519 signer's init script (Debian's opendkim script runs one instance only). */
@@ -78,13 +77,15 @@ export function signingKeys(ctx: RenderContext): SigningKey[] {
 
 export function opendkim(ctx: RenderContext): Fragment {
   const { spec } = ctx;
+  const daemon = (algorithm: DkimAlgorithm) => daemons(spec.debianRelease)[SIGNERS[algorithm].daemon];
   const keys = signingKeys(ctx);
   const instance = (algorithm: DkimAlgorithm) => {
     const signer = SIGNERS[algorithm];
+    const { service, pidFile } = daemon(algorithm);
     const own = keys.filter((k) => k.algorithm === algorithm);
     const table = (name: string) => `${OPENDKIM_DIR}/${name}-${algorithm}`;
     return [
-      file(signer.service, signer.conf, lines(
+      file(service, signer.conf, lines(
         `# The ${algorithm === "rsa" ? "RSA" : "Ed25519"} signer (one algorithm per OpenDKIM instance).`,
         "Syslog                  yes",
         "SyslogSuccess           yes",
@@ -92,7 +93,7 @@ export function opendkim(ctx: RenderContext): Fragment {
         "UMask                   007",
         // Group postfix: its socket must be reachable by Postfix.
         `UserID                  opendkim${algorithm === "ed25519" ? ":postfix" : ""}`,
-        `PidFile                 ${signer.pidFile}`,
+        `PidFile                 ${pidFile}`,
         `Socket                  ${signer.socket}`,
         "# Sign only; Rspamd checks inbound signatures on smtp-in.",
         "Mode                    s",
@@ -108,14 +109,14 @@ export function opendkim(ctx: RenderContext): Fragment {
         `InternalHosts           ${OPENDKIM_DIR}/InternalHosts`,
         "RequireSafeKeys         yes",
       )),
-      file(signer.service, table("KeyTable"), lines(own.map((k) => `${k.recordName} ${k.domain}:${k.selector}:${k.path}`))),
-      file(signer.service, table("SigningTable"), lines(own.map((k) => `*@${k.domain} ${k.recordName}`))),
+      file(service, table("KeyTable"), lines(own.map((k) => `${k.recordName} ${k.domain}:${k.selector}:${k.path}`))),
+      file(service, table("SigningTable"), lines(own.map((k) => `*@${k.domain} ${k.recordName}`))),
     ];
   };
-  const ed = SIGNERS.ed25519;
+  const ed = { ...SIGNERS.ed25519, ...daemon("ed25519") };
   return {
-    packages: ["opendkim", "opendkim-tools"],
-    services: DKIM_ALGORITHMS.map((a) => SIGNERS[a].service),
+    packages: ["opendkim-tools"],
+    services: DKIM_ALGORITHMS.map(daemon),
     directories: [
       { path: KEY_DIR, owner: "opendkim", group: "opendkim", mode: "0700" },
       ...spec.domains.map((d) => ({ path: `${KEY_DIR}/${d.name}`, owner: "opendkim", group: "opendkim", mode: "0700" })),
@@ -123,9 +124,9 @@ export function opendkim(ctx: RenderContext): Fragment {
     ],
     files: [
       ...DKIM_ALGORITHMS.flatMap(instance),
-      file(DKIM_ALGORITHMS.map((a) => SIGNERS[a].service), `${OPENDKIM_DIR}/InternalHosts`, lines("127.0.0.1", "::1", hostsOf(spec, "maildrop").map((h) => h.address))),
+      file(DKIM_ALGORITHMS.map((a) => daemon(a).service), `${OPENDKIM_DIR}/InternalHosts`, lines("127.0.0.1", "::1", hostsOf(spec, "maildrop").map((h) => h.address))),
       // OpenDKIM refuses keys others can read (RequireSafeKeys).
-      ...keys.map((k) => secretFile(SIGNERS[k.algorithm].service, k.path, k.privateKeyPem, { owner: "opendkim", group: "opendkim", mode: "0600" })),
+      ...keys.map((k) => secretFile(daemon(k.algorithm).service, k.path, k.privateKeyPem, { owner: "opendkim", group: "opendkim", mode: "0600" })),
       file(ed.service, "/etc/systemd/system/opendkim-ed25519.service", lines(
         "[Unit]",
         "Description=OpenDKIM Ed25519 signer",

@@ -2,6 +2,7 @@
 // reach; they terminate HTTPS and enforce the webmail allow-list. Roundcube talks to the platform
 // like any mail client: IMAP and ManageSieve through the frontends, submission with its own relay
 // user (seed 004), TLS verified against the platform CA.
+import { daemons } from "../../daemons";
 import { file, Fragment, RenderContext, secretFile } from "../../files";
 import { INTERNAL, PORTS } from "../../ports";
 import { nginxMainConf, NGINX_HTTP_CONF, webmailUploadLimit } from "../../shared/nginx";
@@ -11,7 +12,6 @@ import { hostsOf, serviceNames } from "../../topology";
 
 export const ROUNDCUBE_CONFIG = "/etc/roundcube/config.inc.php";
 export const MANAGESIEVE_CONFIG = "/etc/roundcube/plugins/managesieve/config.inc.php";
-export const PHP_POOL = "/etc/php/8.2/fpm/pool.d/www.conf";
 const DB_DIR = "/var/lib/roundcube/db";
 const FPM_SOCKET = "/run/php/roundcube.sock";
 
@@ -191,15 +191,16 @@ ${ordered.map((f) => `${f.address} ${pinned}`).join("\n")}
 }
 
 export function roundcube(ctx: RenderContext): Fragment {
+  const { "php-fpm": fpm, nginx } = daemons(ctx.spec.debianRelease);
   return {
-    packages: ["php8.2-fpm", "nginx", "roundcube-core", "roundcube-sqlite3", "roundcube-plugins"],
-    services: ["php8.2-fpm", "nginx"],
+    packages: ["roundcube-core", "roundcube-sqlite3", "roundcube-plugins"],
+    services: [fpm, nginx],
     directories: [{ path: DB_DIR, owner: "www-data", group: "www-data", mode: "0750" }],
     files: [
-      secretFile("php8.2-fpm", ROUNDCUBE_CONFIG, configIncPhp(ctx), { owner: "root", group: "www-data", mode: "0640" }),
-      file("php8.2-fpm", MANAGESIEVE_CONFIG, managesieveConfig(ctx)),
-      file("php8.2-fpm", PHP_POOL, phpPool(ctx)),
-      file("php8.2-fpm", "/etc/hosts", etcHosts(ctx)),
+      secretFile(fpm.service, ROUNDCUBE_CONFIG, configIncPhp(ctx), { owner: "root", group: "www-data", mode: "0640" }),
+      file(fpm.service, MANAGESIEVE_CONFIG, managesieveConfig(ctx)),
+      file(fpm.service, `${fpm.poolDir}/www.conf`, phpPool(ctx)),
+      file(fpm.service, "/etc/hosts", etcHosts(ctx)),
       // Otherwise cloud-init rewrites /etc/hosts from its template at every boot.
       file([], "/etc/cloud/cloud.cfg.d/99-mailplatform-hosts.cfg", "manage_etc_hosts: false"),
       nginxMainConf({ stream: false }),
