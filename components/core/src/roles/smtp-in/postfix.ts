@@ -60,10 +60,10 @@ export function postfixSmtpIn(ctx: RenderContext): Fragment {
       // reverse them: smtpd checks recipient_canonical_maps) and its RFC 2142 addresses.
       hostedRelaySection(ctx, virtual, transport, [spec.platformDomain]),
       {
-        why: "Rspamd (inbound): reject, greylist or tag; mail passes if Rspamd is down.",
+        why: "Rspamd (inbound): reject, greylist or tag. Rspamd down: 4xx, and the sender retries, at another MX (all have equal preference) rather than mail passing unscanned.",
         settings: {
           smtpd_milters: `inet:127.0.0.1:${INTERNAL.rspamdMilter}`,
-          milter_default_action: "accept",
+          milter_default_action: "tempfail",
           milter_protocol: 6,
           milter_mail_macros: "i {mail_addr} {client_addr} {client_name} {auth_authen}",
         },
