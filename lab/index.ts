@@ -60,7 +60,7 @@ export async function labUp(stack = DEFAULT_STACK, log: Log = console.log): Prom
   }
   const byRole = (role: LabHost["role"]) => hosts.find((h) => h.role === role)!;
   log(`  dns            unbound ${startDns(spec, hosts, secrets, byRole("dns"))}`);
-  log(`  external-mx    postfix ${startExternalMx(byRole("external-mx"))}`);
+  log(`  external-mx    postfix ${startExternalMx(byRole("external-mx"), spec)}`);
 
   const platform = hosts.filter(isPlatformHost);
   writeBundles(bundles);
