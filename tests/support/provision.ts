@@ -26,11 +26,14 @@ const checked = new WeakMap<ProvisionBundle, Promise<string>>();
 async function checkAlone(b: ProvisionBundle): Promise<string> {
   while (checking >= MAX_CHECKS) await new Promise<void>((resolve) => queued.push(resolve));
   checking++;
-  const box = await Sandbox.start({ hostname: b.host.name });
   try {
-    return await provision(box, "check", b);
+    const box = await Sandbox.start({ hostname: b.host.name });
+    try {
+      return await provision(box, "check", b);
+    } finally {
+      await box.stop();
+    }
   } finally {
-    await box.stop();
     checking--;
     queued.shift()?.();
   }
@@ -72,6 +75,18 @@ export async function startHosts(bs: ProvisionBundle[], opts: HostOptions = {}):
     await Promise.all(boxes.map((box) => box.stop()));
     throw e;
   }
+}
+
+/**
+ * Awaits hosts started side by side; when one fails, stops the others once they are up, so that a
+ * failed hook leaves no sandbox running.
+ */
+export async function together(starts: Promise<Sandbox[]>[]): Promise<Sandbox[][]> {
+  const results = await Promise.allSettled(starts);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (!failed) return results.map((r) => (r as PromiseFulfilledResult<Sandbox[]>).value);
+  await Promise.all(results.flatMap((r) => (r.status === "fulfilled" ? r.value : [])).map((box) => box.stop()));
+  throw failed.reason;
 }
 
 export async function startHost(b: ProvisionBundle, opts: HostOptions = {}): Promise<Sandbox> {

@@ -52,6 +52,11 @@ exec tini -- sleep infinity </dev/null >/dev/null 2>&1
 
 export class Sandbox {
   private static links = 0;
+  private static live = new Set<Sandbox>();
+  static {
+    // Also when the test run ends without calling stop() (an interrupted run, a failing hook).
+    process.once("exit", () => Sandbox.live.forEach((s) => s.kill()));
+  }
 
   private constructor(
     private readonly unshare: ChildProcess,
@@ -83,8 +88,8 @@ export class Sandbox {
     // unshare --fork: the sandbox's PID 1 is unshare's only child.
     const children = fs.readFileSync(`/proc/${unshare.pid}/task/${unshare.pid}/children`, "utf8").trim();
     const sandbox = new Sandbox(unshare, Number(children.split(" ")[0]), opts.addresses ?? []);
-    // Also when the test run ends without calling stop() (an interrupted run, a failing hook).
-    process.once("exit", () => sandbox.kill());
+    Sandbox.live.add(sandbox);
+    unshare.once("exit", () => Sandbox.live.delete(sandbox));
     return sandbox;
   }
 
