@@ -10,7 +10,7 @@ import { hostsOf, serviceNames } from "../../components/core/src/topology";
 import { WEBMAIL_RELAY_USER } from "../../components/core/src/spec/validate";
 import { SIGNERS } from "../../components/core/src/roles/smtp-out/opendkim";
 import { POSTFIX_AUTH_SOCKET } from "../../components/core/src/roles/smtp-out/dovecot-auth";
-import { check, startHost } from "../support/provision";
+import { check, startHosts, together } from "../support/provision";
 import { Sandbox } from "../support/sandbox";
 import { passwordOf, renderStack, REPO, STACKS, withKnownPasswords } from "../support/stacks";
 import { testMessage } from "./mta-milter";
@@ -285,12 +285,9 @@ describe("MTA hosts, through provision.sh", function () {
   // The checks run while the smtp-out hosts start, most of which is Rspamd compiling its URL matcher.
   before(async () => {
     for (const { stack, role } of checked) check(bundleOf(stack, role));
-    await Promise.all(STACKS.map(async (stack) => {
-      const { spec: stackSpec, secrets } = renderStack(stack);
-      const spec = withKnownPasswords(stackSpec);
-      const box = await startHost(renderHost(spec, hostsOf(spec, "smtp-out")[0], secrets));
-      live.set(stack, { spec, secrets, box });
-    }));
+    const specs = STACKS.map((stack) => withKnownPasswords(renderStack(stack).spec));
+    const boxes = await together(specs.map((spec, i) => startHosts([renderHost(spec, hostsOf(spec, "smtp-out")[0], renderStack(STACKS[i]).secrets)])));
+    STACKS.forEach((stack, i) => live.set(stack, { spec: specs[i], secrets: renderStack(stack).secrets, box: boxes[i][0] }));
   });
   after(() => Promise.all([...live.values()].map(({ box }) => box.stop())));
 
