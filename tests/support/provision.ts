@@ -88,7 +88,3 @@ export async function together(starts: Promise<Sandbox[]>[]): Promise<Sandbox[][
   await Promise.all(results.flatMap((r) => (r.status === "fulfilled" ? r.value : [])).map((box) => box.stop()));
   throw failed.reason;
 }
-
-export async function startHost(b: ProvisionBundle, opts: HostOptions = {}): Promise<Sandbox> {
-  return (await startHosts([b], opts))[0];
-}
