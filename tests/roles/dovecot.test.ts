@@ -1,28 +1,28 @@
 // Dovecot on smtp-out (SASL only) and on the maildrop: rendered content derived from the spec, the
-// real checkers (doveconf, sievec, doveadm pw), and the rendered maildrop running for real inside a
-// private mount + network namespace: LMTP delivery, Sieve, IMAPS, ManageSieve, quota, PROXY
-// protocol, spam learning, and dsync replication between the pair.
+// real checkers through provision.sh check (doveconf, sievec) and doveadm pw, and rendered maildrops
+// running for real (provision.sh apply in sandboxes): LMTP delivery, Sieve, IMAPS, ManageSieve,
+// quota, PROXY protocol, spam learning, and dsync replication between the pair. smtp-out's SASL
+// runs in the MTA tests' running smtp-out.
 import { strict as assert } from "assert";
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { Fragment, HostFile } from "../../components/core/src/files";
+import { Fragment, HostFile, RenderContext } from "../../components/core/src/files";
 import { INTERNAL, PORTS, PROXIED } from "../../components/core/src/ports";
-import { RenderContext } from "../../components/core/src/files";
+import { renderHost } from "../../components/core/src/render";
 import { dovecotMaildrop } from "../../components/core/src/roles/maildrop/dovecot";
-import { LMTP_SOCKET, SASL_AUTH_SOCKET } from "../../components/core/src/shared/spool-sockets";
 import { dovecotAuth, SASL_USERS } from "../../components/core/src/roles/smtp-out/dovecot-auth";
+import { LMTP_SOCKET, SASL_AUTH_SOCKET } from "../../components/core/src/shared/spool-sockets";
 import { PlatformSecrets } from "../../components/core/src/secrets";
-import { generateLocalSecrets } from "../../components/core/src/secrets/local";
 import { machinePasswordHash } from "../../components/core/src/shared/passwords";
-import { TLS_CA, tlsFiles } from "../../components/core/src/shared/tls";
-import { loadStackSpec } from "../../components/core/src/spec/load";
+import { TLS_CA } from "../../components/core/src/shared/tls";
 import { PlatformSpec } from "../../components/core/src/spec/types";
 import { WEBMAIL_RELAY_USER } from "../../components/core/src/relay-users";
 import { Host, hostsOf } from "../../components/core/src/topology";
+import { check, startHosts, together } from "../support/provision";
+import { Sandbox } from "../support/sandbox";
+import { passwordOf, renderStack, STACKS, withKnownPasswords } from "../support/stacks";
 
-const ROOT = path.resolve(__dirname, "../..");
 const CLIENT = path.join(__dirname, "dovecot-client.py");
 const CONF = "/etc/dovecot/dovecot.conf";
 
@@ -40,75 +40,18 @@ interface Stack {
   ctx(host: Host): RenderContext;
 }
 function stack(name: string, edit: (s: PlatformSpec) => PlatformSpec = (s) => s): Stack {
-  const spec = edit(loadStackSpec(ROOT, name));
-  const secrets = generateLocalSecrets(spec);
+  const spec = edit(renderStack(name).spec);
+  const { secrets } = renderStack(name);
   return { spec, secrets, ctx: (host) => ({ spec, host, secrets }) };
 }
+const hostBundle = (s: Stack, h: Host) => renderHost(s.spec, h, s.secrets);
 
-/** Known passwords for the live tests: pw-<local part>. */
-const passwordOf = (address: string) => `pw-${address.split("@")[0]}`;
-const withKnownPasswords = (s: PlatformSpec): PlatformSpec => ({
-  ...s,
-  users: s.users.map((u) => ({ ...u, passwordHash: machinePasswordHash(u.address, passwordOf(u.address)) })),
-});
-
-// ---------------------------------------------------------------------------------------------
-// Namespace harness: a host's files are staged in a temporary directory with a manifest, then
-// installed over overlays of /etc /var /run /srv inside a private mount namespace.
-
-const canNamespace =
-  process.getuid?.() === 0 && spawnSync("unshare", ["--mount", "--net", "true"]).status === 0 && !!which("dovecot");
+/** A shell loop that waits for a path to exist (a daemon's socket). */
+const waitFor = (p: string) => `for _ in $(seq 100); do [ -e ${p} ] && break; sleep 0.1; done; [ -e ${p} ]`;
 function which(cmd: string): string | undefined {
   const r = spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" });
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
-
-function stage(frag: Fragment, ctx: RenderContext): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `dovecot-${ctx.host.name}-`));
-  const all: Fragment = { ...frag, files: [...(frag.files ?? []), ...(tlsFiles(ctx, ["dovecot"]).files ?? [])] };
-  const manifest = [
-    ...(all.directories ?? []).map((d) => `dir ${d.path} ${d.owner} ${d.group} ${d.mode} -`),
-    ...all.files!.map((f) => {
-      const target = path.join(dir, "files", f.path);
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.writeFileSync(target, f.content);
-      return `file ${f.path} ${f.owner} ${f.group} ${f.mode} ${f.compile ?? "-"}`;
-    }),
-  ];
-  fs.writeFileSync(path.join(dir, "manifest"), manifest.join("\n") + "\n");
-  return dir;
-}
-
-/** Bash functions for the namespace: install_host <staged dir> and wait_for <path>. */
-const PRELUDE = String.raw`
-install_host() {
-  local t; t=$(TMPDIR="$1" mktemp -d); mount -t tmpfs tmpfs "$t"
-  for x in etc var run srv; do
-    mkdir -p "$t/u/$x" "$t/w/$x"
-    mount -t overlay overlay -o "lowerdir=/$x,upperdir=$t/u/$x,workdir=$t/w/$x" "/$x"
-  done
-  grep -q '^vmail:' /etc/group || echo 'vmail:x:5000:' >> /etc/group
-  grep -q '^vmail:' /etc/passwd || echo 'vmail:x:5000:5000::/var/vmail:/usr/sbin/nologin' >> /etc/passwd
-  rm -rf /etc/dovecot/conf.d
-  while read -r kind p owner group mode compile; do
-    if [ "$kind" = dir ]; then mkdir -p "$p"; else mkdir -p "$(dirname "$p")"; cp "$1/files$p" "$p"; fi
-    chown "$owner:$group" "$p"; chmod "$mode" "$p"
-    if [ "$compile" = sievec ]; then sievec "$p"; fi
-  done < "$1/manifest"
-}
-wait_for() { for _ in $(seq 100); do [ -e "$1" ] && return 0; sleep 0.1; done; echo "timeout waiting for $1" >&2; return 1; }
-`;
-
-/** Runs a bash script in a fresh mount + network namespace; everything it starts ends with it. */
-function inNamespace(script: string, timeout = 90_000): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync("unshare", ["--mount", "--net", "--propagation", "private", "--fork", "--kill-child", "--mount-proc",
-    "--pid", "bash", "-euc", PRELUDE + script], { encoding: "utf8", timeout });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-const readJson = (dir: string, name: string) => JSON.parse(fs.readFileSync(path.join(dir, name), "utf8"));
-
-// ---------------------------------------------------------------------------------------------
 
 describe("dovecot", function () {
   this.timeout(300_000);
@@ -273,182 +216,128 @@ describe("dovecot", function () {
     return { spec, secrets, ctx: (host) => ({ spec, host, secrets }) };
   }
 
-  describe("checkers on the rendered configs", function () {
-    before(function () {
-      if (!canNamespace) this.skip();
+  describe("provision.sh check of the rendered hosts", function () {
+    const hostsOfRoles = (s: Stack) => [...hostsOf(s.spec, "maildrop"), ...hostsOf(s.spec, "smtp-out")];
+    // The stacks' own bundles: the same objects as the MTA tests', checked once.
+    const bundles = () => STACKS.flatMap((name) => renderStack(name).bundles.filter((b) => ["maildrop", "smtp-out"].includes(b.host.role)));
+
+    it("passes doveconf -n for every Dovecot host of prod and staging", async () => {
+      for (const out of await Promise.all(bundles().map(check))) assert.match(out, /check: doveconf -n ok$/m);
     });
 
-    it("doveconf -n accepts every Dovecot config of prod, staging and a directory variant without warnings", () => {
-      const hosts = [prod, staging, withDirectory(prod)].flatMap((s) => [
-        ...hostsOf(s.spec, "maildrop").map((h) => ({ frag: dovecotMaildrop(s.ctx(h)), ctx: s.ctx(h) })),
-        ...hostsOf(s.spec, "smtp-out").map((h) => ({ frag: dovecotAuth(s.ctx(h)), ctx: s.ctx(h) })),
-      ]);
-      for (const { frag, ctx } of hosts) {
-        const dir = stage(frag, ctx);
-        try {
-          const r = inNamespace(`install_host ${dir}; doveconf -n >/dev/null`);
-          assert.equal(r.status, 0, `${ctx.spec.stack} ${ctx.host.name}: ${r.stderr}`);
-          assert.equal(r.stderr.trim(), "", `${ctx.host.name}: doveconf warned:\n${r.stderr}`);
-        } finally {
-          fs.rmSync(dir, { recursive: true, force: true });
-        }
-      }
+    // .ci/run installs the directory variant's packages too (no stack uses it).
+    it("passes doveconf -n for every Dovecot host of a directory variant", async () => {
+      const s = withDirectory(prod);
+      for (const out of await Promise.all(hostsOfRoles(s).map((h) => check(hostBundle(s, h))))) assert.match(out, /check: doveconf -n ok$/m);
     });
 
-    it("sievec compiles every Sieve script with the rendered plugin settings", () => {
-      const ctx = prod.ctx(hostsOf(prod.spec, "maildrop")[0]);
-      const frag = dovecotMaildrop(ctx);
-      const dir = stage(frag, ctx);
-      try {
-        const sieves = frag.files!.filter((f) => f.path.endsWith(".sieve")).map((f) => f.path);
-        const r = inNamespace(`install_host ${dir}; for f in ${sieves.join(" ")}; do sievec "$f"; [ -s "\${f%.sieve}.svbin" ]; done`);
-        assert.equal(r.status, 0, r.stderr);
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-    });
-
-    it("smtp-out authenticates relay clients and mailbox users over Postfix's socket", () => {
-      const s = stack("prod", withKnownPasswords);
-      const ctx = s.ctx(hostsOf(s.spec, "smtp-out")[0]);
-      const dir = stage(dovecotAuth(ctx), ctx);
-      const pw = s.secrets.relayPasswords;
-      const alice = s.spec.users[0].address;
-      try {
-        const auth = (user: string, password: string) => `python3 ${CLIENT} sasl ${SASL_AUTH_SOCKET.path} ${user} '${password}'`;
-        const r = inNamespace(`install_host ${dir}; ip link set lo up
-          trap 'kill $(jobs -p) 2>/dev/null; wait' EXIT
-          dovecot -F & wait_for ${SASL_AUTH_SOCKET.path}
-          stat -c '%a %U %G' ${SASL_AUTH_SOCKET.path}
-          ${auth(WEBMAIL_RELAY_USER, pw[WEBMAIL_RELAY_USER])}
-          ${auth("bastion", pw.bastion)}
-          ${auth("monitoring", "wrong")}
-          ${auth(alice, passwordOf(alice))}`);
-        assert.equal(r.status, 0, r.stderr);
-        const [mode, ...results] = r.stdout.trim().split("\n");
-        assert.equal(mode, "660 postfix postfix");
-        assert.deepEqual(results.map((l) => JSON.parse(l).result), ["OK", "OK", "FAIL", "OK"]);
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
+    it("compiles every Sieve script with the rendered plugin settings", async () => {
+      const b = renderStack("prod").bundles.find((x) => x.host.role === "maildrop")!;
+      const sieves = b.files.filter((f) => f.path.endsWith(".sieve")).map((f) => f.path);
+      assert.ok(sieves.length > 0);
+      const out = await check(b);
+      for (const f of sieves) assert.match(out, new RegExp(`check: sievec ${f} ok$`, "m"));
     });
   });
 
   describe("the rendered maildrop, running", function () {
-    const lives: Record<string, Stack> = {};
-    before(function () {
-      if (!canNamespace || !which("python3")) this.skip();
-      for (const name of ["prod", "staging"]) {
-        // The second user's tiny quota makes the over-quota bounce testable.
-        lives[name] = stack(name, (s) => withKnownPasswords({ ...s, users: s.users.map((u, i) => (i === 1 ? { ...u, quotaBytes: 2048 } : u)) }));
-      }
+    // The second user's tiny quota makes the over-quota bounce testable.
+    const lives = Object.fromEntries(STACKS.map((name) =>
+      [name, stack(name, (s) => withKnownPasswords({ ...s, users: s.users.map((u, i) => (i === 1 ? { ...u, quotaBytes: 2048 } : u)) }))]));
+    const stranger = "192.0.2.99";
+    const single: Record<string, Sandbox> = {};
+    let pair: Sandbox[] = [];
+    // Side by side: a maildrop of each stack on its own, and prod's replicating pair.
+    before(async function () {
+      if (!which("python3")) this.skip();
+      const alone = (s: Stack) => startHosts([hostBundle(s, hostsOf(s.spec, "maildrop")[0])], {
+        syslog: true, // Dovecot logs the client address it was given through the PROXY protocol
+        addresses: [hostsOf(s.spec, "frontend")[0].address, stranger, ...hostsOf(s.spec, "smtp-in").map((h) => h.address)],
+      });
+      [[single.prod], [single.staging], pair] = await together([
+        alone(lives.prod), alone(lives.staging), startHosts(hostsOf(lives.prod.spec, "maildrop").map((h) => hostBundle(lives.prod, h))),
+      ]);
     });
+    after(() => Promise.all([...Object.values(single), ...pair].map((box) => box.stop())));
 
-    for (const name of ["prod", "staging"]) it(`${name}: delivers over LMTP, files spam into Junk, runs ManageSieve scripts, serves IMAPS, bounces over quota, learns from Junk moves`, () => {
+    for (const name of STACKS) it(`${name}: delivers over LMTP, files spam into Junk, runs ManageSieve scripts, serves IMAPS, bounces over quota, learns from Junk moves`, () => {
       const live = lives[name];
+      const box = single[name];
       const host = hostsOf(live.spec, "maildrop")[0];
-      const ctx = live.ctx(host);
-      const dir = stage(dovecotMaildrop(ctx), ctx);
       const smtpIn = hostsOf(live.spec, "smtp-in").map((h) => h.address);
       const frontend = hostsOf(live.spec, "frontend")[0].address;
-      const stranger = "192.0.2.99";
       const [alice, bob] = live.spec.users.map((u) => u.address);
-      const imap = `${host.address} ${PORTS.imaps} ${host.fqdn} ${dir}/files${TLS_CA} ${alice} ${passwordOf(alice)}`;
-      fs.writeFileSync(path.join(dir, "user.sieve"), 'require ["fileinto"];\nif header :contains "subject" "filter me" { fileinto "Filtered"; }\n');
-      try {
-        const r = inNamespace(`
-          ip link set lo up
-          for a in ${host.address} ${frontend} ${stranger} ${smtpIn.join(" ")}; do ip addr add $a/32 dev lo; done
-          install_host ${dir}
-          echo "log_path = ${dir}/dovecot.log" >> ${CONF}
-          trap 'kill $(jobs -p) 2>/dev/null; wait' EXIT
-          py() { python3 ${CLIENT} "$@"; }
-          py controllers ${INTERNAL.rspamdController} ${smtpIn.join(" ")} > ${dir}/learn.jsonl &
-          dovecot -F & wait_for ${LMTP_SOCKET.path}
-          py lmtp ${LMTP_SOCKET.path} ${alice} "hello" > ${dir}/lmtp-hello.json
-          py lmtp ${LMTP_SOCKET.path} ${alice.replace("@", "+news@")} "cheap pills" yes > ${dir}/lmtp-spam.json
-          py managesieve ${host.address} ${PORTS.managesieve} ${host.fqdn} ${dir}/files${TLS_CA} ${alice} ${passwordOf(alice)} mine ${dir}/user.sieve > ${dir}/managesieve.json
-          py lmtp ${LMTP_SOCKET.path} ${alice} "please filter me" > ${dir}/lmtp-filter.json
-          py lmtp ${LMTP_SOCKET.path} ${bob} "too big" no 4096 > ${dir}/lmtp-quota.json
-          py imap-list ${imap} INBOX Junk Filtered > ${dir}/before.json
-          py imap-move ${imap} INBOX hello Junk > /dev/null
-          py imap-move ${imap} Junk "cheap pills" INBOX > /dev/null
-          for _ in $(seq 100); do [ "$(wc -l < ${dir}/learn.jsonl)" -ge ${2 * smtpIn.length} ] && break; sleep 0.1; done
-          py imap-list ${imap} INBOX Junk > ${dir}/after.json
-          py plain-login ${stranger} ${host.address} ${PORTS.imap} ${alice} ${passwordOf(alice)} > ${dir}/plain.json
-          py proxied-login ${frontend} ${host.address} ${PROXIED.imaps} 203.0.113.7 ${host.fqdn} ${dir}/files${TLS_CA} ${alice} ${passwordOf(alice)} > ${dir}/proxied.json
-          py proxied-login ${stranger} ${host.address} ${PROXIED.imaps} 203.0.113.8 ${host.fqdn} ${dir}/files${TLS_CA} ${alice} ${passwordOf(alice)} > ${dir}/untrusted.json
-        `);
-        assert.equal(r.status, 0, r.stderr + fs.readFileSync(path.join(dir, "dovecot.log"), "utf8"));
-        for (const f of ["lmtp-hello.json", "lmtp-spam.json", "lmtp-filter.json"]) assert.equal(readJson(dir, f).code, 250, f);
-        assert.deepEqual(readJson(dir, "managesieve.json").results.map((l: string) => l.split(" ")[0]), ["OK", "OK", "OK"]);
+      const out = "/tmp/out";
+      const imap = `${host.address} ${PORTS.imaps} ${host.fqdn} ${TLS_CA} ${alice} ${passwordOf(alice)}`;
+      fs.mkdirSync(box.path(out));
+      fs.writeFileSync(box.path(`${out}/user.sieve`), 'require ["fileinto"];\nif header :contains "subject" "filter me" { fileinto "Filtered"; }\n');
+      // The fake controllers outlive the script, holding none of its output: they die with the sandbox.
+      const r = box.run(`set -eu
+        py() { python3 ${CLIENT} "$@"; }
+        py controllers ${INTERNAL.rspamdController} ${smtpIn.join(" ")} </dev/null >${out}/learn.jsonl 2>${out}/controllers.log &
+        ${waitFor(LMTP_SOCKET.path)}
+        py lmtp ${LMTP_SOCKET.path} ${alice} "hello" > ${out}/lmtp-hello.json
+        py lmtp ${LMTP_SOCKET.path} ${alice.replace("@", "+news@")} "cheap pills" yes > ${out}/lmtp-spam.json
+        py managesieve ${host.address} ${PORTS.managesieve} ${host.fqdn} ${TLS_CA} ${alice} ${passwordOf(alice)} mine ${out}/user.sieve > ${out}/managesieve.json
+        py lmtp ${LMTP_SOCKET.path} ${alice} "please filter me" > ${out}/lmtp-filter.json
+        py lmtp ${LMTP_SOCKET.path} ${bob} "too big" no 4096 > ${out}/lmtp-quota.json
+        py imap-list ${imap} INBOX Junk Filtered > ${out}/before.json
+        py imap-move ${imap} INBOX hello Junk > /dev/null
+        py imap-move ${imap} Junk "cheap pills" INBOX > /dev/null
+        for _ in $(seq 100); do [ "$(wc -l < ${out}/learn.jsonl)" -ge ${2 * smtpIn.length} ] && break; sleep 0.1; done
+        py imap-list ${imap} INBOX Junk > ${out}/after.json
+        py plain-login ${stranger} ${host.address} ${PORTS.imap} ${alice} ${passwordOf(alice)} > ${out}/plain.json
+        py proxied-login ${frontend} ${host.address} ${PROXIED.imaps} 203.0.113.7 ${host.fqdn} ${TLS_CA} ${alice} ${passwordOf(alice)} > ${out}/proxied.json
+        py proxied-login ${stranger} ${host.address} ${PROXIED.imaps} 203.0.113.8 ${host.fqdn} ${TLS_CA} ${alice} ${passwordOf(alice)} > ${out}/untrusted.json
+      `);
+      const log = fs.readFileSync(box.path("/var/log/messages"), "utf8");
+      assert.equal(r.status, 0, r.stderr + log);
+      const result = (f: string) => JSON.parse(fs.readFileSync(box.path(`${out}/${f}`), "utf8"));
+      for (const f of ["lmtp-hello.json", "lmtp-spam.json", "lmtp-filter.json"]) assert.equal(result(f).code, 250, f);
+      assert.deepEqual(result("managesieve.json").results.map((l: string) => l.split(" ")[0]), ["OK", "OK", "OK"]);
 
-        const quota = readJson(dir, "lmtp-quota.json");
-        assert.equal(quota.code, 552);
-        assert.match(quota.message, /5\.2\.2 .*Mailbox full/);
+      const quota = result("lmtp-quota.json");
+      assert.equal(quota.code, 552);
+      assert.match(quota.message, /5\.2\.2 .*Mailbox full/);
 
-        const before = readJson(dir, "before.json");
-        assert.deepEqual(before.content, { INBOX: ["hello"], Junk: ["cheap pills"], Filtered: ["please filter me"] });
-        for (const box of ["Drafts", "Sent", "Junk", "Trash"]) assert.ok(before.mailboxes.includes(box), box);
-        assert.deepEqual(readJson(dir, "after.json").content, { INBOX: ["cheap pills"], Junk: ["hello"] });
+      const before = result("before.json");
+      assert.deepEqual(before.content, { INBOX: ["hello"], Junk: ["cheap pills"], Filtered: ["please filter me"] });
+      for (const mailbox of ["Drafts", "Sent", "Junk", "Trash"]) assert.ok(before.mailboxes.includes(mailbox), mailbox);
+      assert.deepEqual(result("after.json").content, { INBOX: ["cheap pills"], Junk: ["hello"] });
 
-        const learned = fs.readFileSync(path.join(dir, "learn.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-        for (const [kind, subject] of [["spam", "hello"], ["ham", "cheap pills"]]) {
-          const hits = learned.filter((l) => l.path === `/learn${kind}` && l.subject === subject);
-          assert.deepEqual(hits.map((h) => h.controller).sort(), [...smtpIn].sort(), `${kind} reports`);
-          for (const h of hits) assert.equal(h.password, live.secrets.rspamdControllerPassword);
-        }
-
-        const plain = readJson(dir, "plain.json");
-        assert.ok(plain.capabilities.includes("LOGINDISABLED"), "no LOGIN before STARTTLS");
-        assert.notEqual(plain.login, "ok");
-        assert.equal(readJson(dir, "proxied.json").login, "ok");
-        assert.notEqual(readJson(dir, "untrusted.json").login, "ok");
-        const log = fs.readFileSync(path.join(dir, "dovecot.log"), "utf8");
-        assert.ok(log.includes(`imap-login: Info: Login: user=<${alice}>, method=PLAIN, rip=203.0.113.7,`), "real client address logged");
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
+      const learned = fs.readFileSync(box.path(`${out}/learn.jsonl`), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      for (const [kind, subject] of [["spam", "hello"], ["ham", "cheap pills"]]) {
+        const hits = learned.filter((l) => l.path === `/learn${kind}` && l.subject === subject);
+        assert.deepEqual(hits.map((h) => h.controller).sort(), [...smtpIn].sort(), `${kind} reports`);
+        for (const h of hits) assert.equal(h.password, live.secrets.rspamdControllerPassword);
       }
+
+      const plain = result("plain.json");
+      assert.ok(plain.capabilities.includes("LOGINDISABLED"), "no LOGIN before STARTTLS");
+      assert.notEqual(plain.login, "ok");
+      assert.equal(result("proxied.json").login, "ok");
+      assert.notEqual(result("untrusted.json").login, "ok");
+      assert.ok(log.includes(`imap-login: Login: user=<${alice}>, method=PLAIN, rip=203.0.113.7,`), "real client address logged");
     });
 
     it("prod: replicates mail and Sieve scripts between the pair over TLS", () => {
       const live = lives.prod;
-      const [a, b] = hostsOf(live.spec, "maildrop");
-      const dirs = [a, b].map((h) => stage(dovecotMaildrop(live.ctx(h)), live.ctx(h)));
+      const [a] = hostsOf(live.spec, "maildrop");
       const alice = live.spec.users[0].address;
-      fs.writeFileSync(path.join(dirs[0], "user.sieve"), 'require ["fileinto"];\nif header :contains "subject" "x" { fileinto "X"; }\n');
-      // Both Dovecots share one network namespace, so each listens on its own address only.
-      const start = (h: Host, dir: string) => `unshare --mount --propagation private bash -euc '${PRELUDE.replace(/'/g, `'\\''`)}
-          install_host ${dir}
-          printf "listen = ${h.address}\\nlog_path = ${dir}/dovecot.log\\n" >> ${CONF}
-          echo $$ > ${dir}/pid; exec dovecot -F' &`;
-      try {
-        const r = inNamespace(`
-          ip link set lo up
-          ip addr add ${a.address}/32 dev lo; ip addr add ${b.address}/32 dev lo
-          trap 'kill $(jobs -p) 2>/dev/null; wait' EXIT
-          ${start(a, dirs[0])}
-          ${start(b, dirs[1])}
-          wait_for ${dirs[0]}/pid; wait_for ${dirs[1]}/pid
-          on() { nsenter --mount --target "$(cat $1/pid)" -- "\${@:2}"; }
-          for d in ${dirs.join(" ")}; do for _ in $(seq 100); do on $d test -S ${LMTP_SOCKET.path} && break; sleep 0.1; done; done
-          on ${dirs[0]} python3 ${CLIENT} lmtp ${LMTP_SOCKET.path} ${alice} "replicate me" >/dev/null
-          python3 ${CLIENT} managesieve ${a.address} ${PORTS.managesieve} ${a.fqdn} ${dirs[0]}/files${TLS_CA} ${alice} ${passwordOf(alice)} mine ${dirs[0]}/user.sieve >/dev/null
-          for _ in $(seq 150); do
-            n=$(on ${dirs[1]} doveadm -f flow mailbox status -u ${alice} messages INBOX 2>/dev/null || true)
-            s=$(on ${dirs[1]} doveadm sieve list -u ${alice} 2>/dev/null || true)
-            echo "$n" | grep -q "messages=1" && echo "$s" | grep -q mine && break
-            sleep 0.2
-          done
-          echo "$n"; echo "$s"
-        `, 120_000);
-        const logs = dirs.map((d) => (fs.existsSync(path.join(d, "dovecot.log")) ? fs.readFileSync(path.join(d, "dovecot.log"), "utf8") : "")).join("\n");
-        assert.equal(r.status, 0, r.stderr + logs);
-        assert.match(r.stdout, /^INBOX messages=1$/m, `not replicated:\n${r.stdout}\n${logs}`);
-        assert.match(r.stdout, /^mine ACTIVE$/m, `sieve script not replicated:\n${r.stdout}\n${logs}`);
-      } finally {
-        for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-      }
+      const [boxA, boxB] = pair;
+      fs.writeFileSync(boxA.path("/tmp/user.sieve"), 'require ["fileinto"];\nif header :contains "subject" "x" { fileinto "X"; }\n');
+      boxA.ok(`${waitFor(LMTP_SOCKET.path)}
+        python3 ${CLIENT} lmtp ${LMTP_SOCKET.path} ${alice} "replicate me" >/dev/null
+        python3 ${CLIENT} managesieve ${a.address} ${PORTS.managesieve} ${a.fqdn} ${TLS_CA} ${alice} ${passwordOf(alice)} mine /tmp/user.sieve >/dev/null`);
+      const seen = boxB.ok(`for _ in $(seq 150); do
+          n=$(doveadm -f flow mailbox status -u ${alice} messages INBOX 2>/dev/null || true)
+          s=$(doveadm sieve list -u ${alice} 2>/dev/null || true)
+          echo "$n" | grep -q "messages=1" && echo "$s" | grep -q mine && break
+          sleep 0.2
+        done
+        echo "$n"; echo "$s"`);
+      assert.match(seen, /^INBOX messages=1$/m, `not replicated:\n${seen}`);
+      assert.match(seen, /^mine ACTIVE$/m, `sieve script not replicated:\n${seen}`);
     });
   });
 });

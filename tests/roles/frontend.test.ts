@@ -1,13 +1,13 @@
 // Frontends (NGINX stream + HTTPS) and the webmail (Roundcube): what the rendered configs derive
-// from the spec, the real checkers on them (nginx -t, php-fpm -t, php -l), and both hosts run for
-// real inside a private network + mount namespace (frontend-lab.ts) with fake backends.
+// from the spec, the real checkers on them through provision.sh check (nginx -t, php-fpm -t,
+// php -l), and both hosts running for real (provision.sh apply in a sandbox), with fake backends and
+// clients in a sandbox linked to them (frontend-lab.ts).
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { daemons } from "../../components/core/src/daemons";
 import { HostBundle, HostFile } from "../../components/core/src/files";
+import { renderHost } from "../../components/core/src/render";
 import { INTERNAL, PORTS, PROXIED } from "../../components/core/src/ports";
 import { renderFrontend } from "../../components/core/src/roles/frontend";
 import { renderWebmail } from "../../components/core/src/roles/webmail";
@@ -21,6 +21,8 @@ import { loadStackSpec } from "../../components/core/src/spec/load";
 import { PlatformSpec } from "../../components/core/src/spec/types";
 import { WEBMAIL_RELAY_USER } from "../../components/core/src/relay-users";
 import { hostsOf, serviceNames } from "../../components/core/src/topology";
+import { check, startHosts } from "../support/provision";
+import { Sandbox } from "../support/sandbox";
 import type { HttpResult, LabInput, TcpResult } from "./frontend-lab";
 
 const root = path.join(__dirname, "..", "..");
@@ -47,38 +49,23 @@ function streamServer(conf: string, port: number): string {
   return block;
 }
 
-/** Runs a shell script in a private mount namespace with overlays on /etc and /var, the bundle's files written there. */
-function inNamespace(bundle: HostBundle, script: string): { status: number | null; out: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fe-ns-"));
+/**
+ * Starts the host (provision.sh apply) with the world outside it in a linked sandbox holding
+ * `addresses` (its first is where clients come from by default), runs frontend-lab.ts there and
+ * returns its observations, and the host for a look inside.
+ */
+async function runLab(host: HostBundle, addresses: string[], input: Omit<LabInput, "target">): Promise<{ results: Record<string, unknown>; box: Sandbox }> {
+  const outside = await Sandbox.start({ hostname: "outside", addresses });
   try {
-    fs.writeFileSync(path.join(dir, "files.json"), JSON.stringify(bundle.files));
-    const write = `const fs=require("fs"),p=require("path"),cp=require("child_process");
-for (const f of JSON.parse(fs.readFileSync(process.argv[1],"utf8"))) { fs.mkdirSync(p.dirname(f.path),{recursive:true});
-  fs.writeFileSync(f.path,f.content); cp.execFileSync("chown",[f.owner+":"+f.group,f.path]); fs.chmodSync(f.path,parseInt(f.mode,8)); }`;
-    const r = spawnSync("unshare", ["--mount", "--propagation", "private", "bash", "-ec", `
-      d=$(mktemp -d); mount -t tmpfs tmpfs "$d"
-      for x in etc var; do mkdir -p "$d/up/$x" "$d/w/$x"; mount -t overlay overlay -o "lowerdir=/$x,upperdir=$d/up/$x,workdir=$d/w/$x" "/$x"; done
-      mount -t tmpfs tmpfs /run; mkdir -p /run/php
-      node -e '${write}' "${dir}/files.json"
-      ${script}`], { encoding: "utf8" });
-    return { status: r.status, out: `${r.stdout}${r.stderr}` };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function runLab(input: LabInput): Record<string, unknown> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fe-lab-"));
-  try {
-    fs.writeFileSync(path.join(dir, "input.json"), JSON.stringify(input));
-    const r = spawnSync("unshare", ["--net", "--mount", "--propagation", "private",
-      process.execPath, "--import", "tsx", path.join(__dirname, "frontend-lab.ts"), path.join(dir, "input.json")],
-    { encoding: "utf8", cwd: root, timeout: 90_000 });
+    const [box] = await startHosts([host], { peers: [outside] });
+    fs.writeFileSync(outside.path("/tmp/input.json"), JSON.stringify({ ...input, target: host.host.address }));
+    const r = outside.run(`cd ${root} && ${process.execPath} --import tsx ${path.join(__dirname, "frontend-lab.ts")} /tmp/input.json`, { timeoutMs: 90_000 });
     const line = r.stdout.split("\n").find((l) => l.startsWith("LAB "));
+    if (!line) await box.stop();
     assert.ok(line, `lab failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-    return JSON.parse(line.slice(4));
+    return { results: JSON.parse(line.slice(4)), box };
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    await outside.stop();
   }
 }
 
@@ -194,19 +181,24 @@ for (const stack of ["prod", "staging"]) {
       }
     });
 
-    it("frontend config passes nginx -t", () => {
-      const r = inNamespace(frontends[0], "nginx -t");
-      assert.equal(r.status, 0, r.out);
+    it("frontend config passes provision.sh check: nginx -t", async () => {
+      assert.match(await check(frontends[0]), /check: nginx -t ok$/m);
     });
 
-    it("webmail config passes nginx -t, php-fpm -t and php -l, and PHP reads back the secrets", () => {
+    it("webmail config passes provision.sh check (nginx -t, php-fpm -t, php -l), and PHP reads back the secrets", async () => {
       // A password that needs escaping in PHP's single quotes.
       const tricky = { ...secrets, relayPasswords: { ...secrets.relayPasswords, [WEBMAIL_RELAY_USER]: "it's a \\'quoted\\ secret" } };
-      const wm = renderWebmail({ spec, secrets: tricky, host: hostsOf(spec, "webmail")[0] });
-      const r = inNamespace(wm, `nginx -t; ${daemons(spec.debianRelease)["php-fpm"].process} -t; php -l ${ROUNDCUBE_CONFIG}; php -l ${MANAGESIEVE_CONFIG}
-        runuser -u www-data -- php -r '$config = []; include "${ROUNDCUBE_CONFIG}"; echo "CONFIG ", json_encode($config), "\\n";'`);
-      assert.equal(r.status, 0, r.out);
-      const config = JSON.parse(r.out.split("\n").find((l) => l.startsWith("CONFIG "))!.slice(7));
+      const wm = renderHost(spec, hostsOf(spec, "webmail")[0], tricky);
+      const [out, [box]] = await Promise.all([check(wm), startHosts([wm])]);
+      let read: string;
+      try {
+        read = box.ok(`runuser -u www-data -- php -r '$config = []; include "${ROUNDCUBE_CONFIG}"; echo "CONFIG ", json_encode($config), "\\n";'`);
+      } finally {
+        await box.stop();
+      }
+      const fpm = daemons(spec.debianRelease)["php-fpm"].process;
+      for (const c of ["nginx -t", `${fpm} -t`, `php -l ${ROUNDCUBE_CONFIG}`, `php -l ${MANAGESIEVE_CONFIG}`]) assert.ok(out.includes(`check: ${c} ok\n`), `${c} in\n${out}`);
+      const config = JSON.parse(read.split("\n").find((l) => l.startsWith("CONFIG "))!.slice(7));
       assert.equal(config.smtp_pass, tricky.relayPasswords[WEBMAIL_RELAY_USER]);
       assert.equal(config.smtp_user, WEBMAIL_RELAY_USER);
       assert.equal(config.des_key, secrets.roundcubeDesKey);
@@ -221,30 +213,25 @@ describe("frontend, running (prod)", function () {
   let spec: PlatformSpec;
   let secrets: PlatformSecrets;
   let results: Record<string, unknown>;
+  const stranger = "198.51.100.7"; // outside every network the stack admits: clients come from here by default
   const client = "192.0.2.10"; // inside the prod stack's sieve and webmail networks
 
-  before(() => {
+  before(async () => {
     spec = loadStackSpec(root, "prod");
     secrets = generateLocalSecrets(spec);
     const [primary, backup] = hostsOf(spec, "maildrop");
     const webmail = hostsOf(spec, "webmail")[0];
-    // One network namespace holds the frontend and its fake webmail, and the frontend's own port 80
-    // (a wildcard listener) excludes any other listener on 80: the fake webmail moves to another port.
-    const fakeWebmailPort = 8080;
-    const frontend = renderFrontend({ spec, secrets, host: hostsOf(spec, "frontend")[0] });
-    const httpConf = fileOf(frontend, NGINX_HTTP_CONF);
-    httpConf.content = httpConf.content.replace(`${webmail.address}:${INTERNAL.webmailHttp} `, `${webmail.address}:${fakeWebmailPort} `);
     const domain = spec.domains[0].name;
-    const ca = "/etc/mailplatform/tls/ca.crt";
-    results = runLab({
-      role: "frontend",
-      bundle: frontend,
-      addresses: [primary.address, backup.address, webmail.address, client],
+    const ca = "/tmp/ca.crt"; // outside, where the clients run
+    const frontend = renderHost(spec, hostsOf(spec, "frontend")[0], secrets);
+    let box: Sandbox;
+    ({ results, box } = await runLab(frontend, [stranger, primary.address, backup.address, webmail.address, client], {
+      files: { [ca]: secrets.caCertificatePem },
       tcpBackends: [primary, backup].flatMap((h) => [
         { name: h.name, address: h.address, port: PROXIED.imaps },
         { name: h.name, address: h.address, port: PROXIED.managesieve },
       ]),
-      httpBackends: [{ address: webmail.address, port: fakeWebmailPort }],
+      httpBackends: [{ address: webmail.address, port: INTERNAL.webmailHttp }],
       steps: [
         { kind: "tcp", label: "imapsPrimary", port: PORTS.imaps },
         { kind: "tcp", label: "sieveDenied", port: PORTS.managesieve },
@@ -258,14 +245,16 @@ describe("frontend, running (prod)", function () {
         { kind: "http", label: "webmailAllowed", url: "https://x/?_task=login", host: serviceNames(spec).webmail, from: client, ca },
         { kind: "http", label: "plainHttp", url: "http://x/mail/config-v1.1.xml", host: `autoconfig.${domain}` },
       ],
-    });
+    }));
+    await box.stop();
   });
 
   it("sends IMAPS to the primary maildrop with a PROXY header, and to the backup when the primary is down", () => {
     const [primary, backup] = hostsOf(spec, "maildrop");
     const first = results.imapsPrimary as TcpResult;
     assert.equal(first.backend, primary.name);
-    assert.match(first.proxyHeader!, new RegExp(`^PROXY TCP4 127\\.0\\.0\\.1 127\\.0\\.0\\.1 \\d+ ${PORTS.imaps}$`));
+    const frontend = hostsOf(spec, "frontend")[0].address;
+    assert.match(first.proxyHeader!, new RegExp(`^PROXY TCP4 ${stranger.replace(/\./g, "\\.")} ${frontend.replace(/\./g, "\\.")} \\d+ ${PORTS.imaps}$`));
     assert.equal((results.imapsBackup as TcpResult).backend, backup.name);
   });
 
@@ -315,17 +304,16 @@ describe("webmail, running (staging)", function () {
   this.timeout(120_000);
   let spec: PlatformSpec;
   let results: Record<string, unknown>;
+  let sqliteTables: string;
   const outsider = "10.30.9.9";
 
-  before(() => {
+  before(async () => {
     spec = loadStackSpec(root, "staging");
-    const webmail = renderWebmail({ spec, secrets: generateLocalSecrets(spec), host: hostsOf(spec, "webmail")[0] });
+    const webmail = renderHost(spec, hostsOf(spec, "webmail")[0], generateLocalSecrets(spec));
     const frontend = hostsOf(spec, "frontend")[0].address;
     const host = serviceNames(spec).webmail;
-    results = runLab({
-      role: "webmail",
-      bundle: webmail,
-      addresses: [frontend, outsider],
+    let box: Sandbox;
+    ({ results, box } = await runLab(webmail, [frontend, outsider], {
       tcpBackends: [],
       httpBackends: [],
       steps: [
@@ -334,7 +322,12 @@ describe("webmail, running (staging)", function () {
         { kind: "http", label: "pluginConfig", url: "http://x/plugins/managesieve/config.inc.php", host, from: frontend },
         { kind: "http", label: "skin", url: "http://x/skins/elastic/styles/styles.min.css", host, from: frontend },
       ],
-    });
+    }));
+    try {
+      sqliteTables = box.ok("sqlite3 /var/lib/roundcube/db/roundcube.sqlite .tables");
+    } finally {
+      await box.stop();
+    }
   });
 
   it("serves Roundcube's login page to the frontends, its database created on first use", () => {
@@ -342,7 +335,7 @@ describe("webmail, running (staging)", function () {
     assert.equal(login.status, 200, login.body.slice(0, 2000));
     assert.match(login.body, /rcmloginuser/);
     assert.match(login.body, new RegExp(`Webmail ${spec.platformDomain.replace(/\./g, "\\.")}`));
-    for (const table of ["users", "session", "contacts"]) assert.match(results.sqliteTables as string, new RegExp(`\\b${table}\\b`));
+    for (const table of ["users", "session", "contacts"]) assert.match(sqliteTables, new RegExp(`\\b${table}\\b`));
   });
 
   it("refuses everybody but the frontends and never serves PHP sources", () => {

@@ -1,19 +1,22 @@
 // The mail transfer agents (smtp-in, smtp-out, maildrop): Postfix, Unbound, Rspamd, PostSRSd and
-// OpenDKIM. Unit tests read the rendered files against the spec; the checker tests put each MTA
-// host's files into a sandbox and run the daemons' own checkers, and sign real messages with both
-// OpenDKIM instances, verifying the signatures with the published keys.
+// OpenDKIM. Unit tests read the rendered files against the spec; every MTA host passes
+// `provision.sh check`; a running smtp-out (`provision.sh apply` in a sandbox) signs real messages
+// with both OpenDKIM instances, verified with the published keys, and its Dovecot authenticates SASL.
 import * as assert from "assert";
 import { createHash, verify } from "crypto";
-import { daemons, HostBundle, HostFile, PlatformSpec, Role } from "../../components/core/src";
+import * as path from "path";
+import { daemons, HostBundle, HostFile, PlatformSecrets, PlatformSpec, renderHost, Role } from "../../components/core/src";
 import { hostsOf, serviceNames } from "../../components/core/src/topology";
 import { WEBMAIL_RELAY_USER } from "../../components/core/src/relay-users";
 import { SIGNERS } from "../../components/core/src/roles/smtp-out/opendkim";
+import { SASL_AUTH_SOCKET } from "../../components/core/src/shared/spool-sockets";
+import { check, startHosts, together } from "../support/provision";
 import { Sandbox } from "../support/sandbox";
-import { renderStack, REPO, STACKS } from "../support/stacks";
+import { passwordOf, renderStack, REPO, STACKS, withKnownPasswords } from "../support/stacks";
 import { testMessage } from "./mta-milter";
 
 const MTA_ROLES: Role[] = ["smtp-in", "smtp-out", "maildrop"];
-const MTA_SERVICES = ["postfix", "unbound", "rspamd", "redis-server", "postsrsd", "opendkim", "opendkim-ed25519"];
+const DOVECOT_CLIENT = path.join(__dirname, "dovecot-client.py");
 
 function bundleOf(stack: string, role: Role, index = 0): HostBundle {
   const b = renderStack(stack).bundles.filter((x) => x.host.role === role)[index];
@@ -98,17 +101,21 @@ for (const stack of STACKS) {
       assert.strictEqual(cf.get("relay_recipient_maps"), "$virtual_alias_maps");
       assert.strictEqual(cf.get("relayhost"), `${names.smtpOut}:587`);
       assert.strictEqual(cf.get("smtp_tls_security_level"), "secure");
-      assert.strictEqual(cf.get("milter_default_action"), "accept");
+      // Rspamd down: 4xx, the sender retries at another MX.
+      assert.strictEqual(cf.get("milter_default_action"), "tempfail");
       assert.strictEqual(cf.get("message_size_limit"), String(spec.limits.messageSizeBytes));
       assert.strictEqual(cf.get("smtpd_recipient_limit"), String(spec.limits.recipientsPerMessage));
       assert.strictEqual(cf.get("smtpd_client_connection_count_limit"), String(spec.limits.clientConnections));
       assert.strictEqual(cf.get("maximal_queue_lifetime"), spec.limits.queueLifetime);
       const transport = table(b, "/etc/postfix/transport");
-      for (const d of spec.domains) assert.strictEqual(transport.get(d.name), `relay:${names.maildrop}`);
+      const [primary, backup] = hostsOf(spec, "maildrop");
+      for (const d of spec.domains) assert.strictEqual(transport.get(d.name), `maildrop:inet:${primary.fqdn}:24`);
       for (const a of spec.devnull) assert.strictEqual(transport.get(a), "discard:");
       const master = fileOf(b, "/etc/postfix/master.cf").content;
       assert.match(master, /^25 +inet .* postscreen$/m);
       assert.match(master, /^465 +inet .* smtpd\n(  -o .*\n)*  -o smtpd_tls_wrappermode=yes/m);
+      // Into the store over LMTP: TLS verified by host name, the backup maildrop when the primary does not answer.
+      assert.match(master, new RegExp(`^maildrop +unix .* lmtp\n(  -o .*\n)*  -o lmtp_tls_security_level=secure\n(  -o .*\n)*  -o lmtp_fallback_relay=inet:${backup.fqdn}:24$`, "m"));
     });
 
     it("smtp-in: PostSRSd rewrites into the platform domain and keeps hosted senders", () => {
@@ -229,14 +236,12 @@ for (const stack of STACKS) {
       assert.match(fileOf(outbound, "/etc/rspamd/local.d/ratelimit.conf").content, new RegExp(`rate = "${spec.limits.submissionMessageRate} / 1min"`));
     });
 
-    it("Unbound: every host's address, maildrop MX 10/20 with the primary first, equal MX for smtp-out", () => {
+    it("Unbound: every host's address, equal MX for smtp-out, no MX for the store (reached by host name)", () => {
       const { spec } = renderStack(stack);
       const names = serviceNames(spec);
       const conf = fileOf(bundleOf(stack, "maildrop"), "/etc/unbound/unbound.conf").content;
       for (const b of renderStack(stack).bundles) assert.ok(conf.includes(`"${b.host.fqdn}. 300 IN A ${b.host.address}"`), b.host.fqdn);
-      const [primary, backup] = hostsOf(spec, "maildrop");
-      assert.ok(conf.includes(`"${names.maildrop}. 300 IN MX 10 ${primary.fqdn}."`));
-      assert.ok(conf.includes(`"${names.maildrop}. 300 IN MX 20 ${backup.fqdn}."`));
+      assert.ok(!/"maildrop\.[^"]* IN MX /.test(conf), "no MX for the store");
       for (const h of hostsOf(spec, "smtp-out")) assert.ok(conf.includes(`"${names.smtpOut}. 300 IN MX 10 ${h.fqdn}."`));
       assert.strictEqual(conf.includes("forward-zone:"), spec.dns.forwarders.length > 0);
       for (const role of MTA_ROLES) assert.match(fileOf(bundleOf(stack, role), "/etc/resolv.conf").content, /^nameserver 127\.0\.0\.1$/m);
@@ -267,75 +272,77 @@ function dkimValid(headers: [string, string][], body: string, signature: string,
     : verify("sha256", Buffer.from(data), publicKeyPem, sig);
 }
 
-/** A bash script that writes a bundle's files and directories for the given services. */
-function installScript(b: HostBundle): string {
-  const files = b.files.filter((f) => f.services.some((s) => MTA_SERVICES.includes(s)) || f.path.startsWith("/etc/mailplatform/tls/"));
-  const accounts = b.accounts.map((a) => `getent passwd ${a.name} >/dev/null || { groupadd -g ${a.uid} ${a.name}; useradd -u ${a.uid} -g ${a.name} -d ${a.home} -M -s /usr/sbin/nologin ${a.name}; }`);
-  const dirs = b.directories.map((d) => `install -d -o ${d.owner} -g ${d.group} -m ${d.mode} ${d.path}`);
-  const writes = files.map((f) => `mkdir -p $(dirname ${f.path}) && echo ${Buffer.from(f.content).toString("base64")} | base64 -d > ${f.path} && chown ${f.owner}:${f.group} ${f.path} && chmod ${f.mode} ${f.path}`);
-  const postmaps = files.filter((f) => f.compile === "postmap").map((f) => `postmap ${f.path}`);
-  return ["set -e", ...accounts, ...dirs, ...writes, ...postmaps].join("\n");
-}
+// What `provision.sh check` must report for each role: every checker of the daemons it runs.
+const CHECKERS: Record<string, string[]> = {
+  "smtp-in": ["postfix check", "postconf -n", "postconf -M", "unbound-checkconf", "rspamadm configtest"],
+  "smtp-out": ["postfix check", "postconf -n", "postconf -M", "unbound-checkconf", "rspamadm configtest", "opendkim -n", `opendkim -n -x ${SIGNERS.ed25519.conf}`],
+  maildrop: ["postfix check", "postconf -n", "postconf -M", "unbound-checkconf"],
+};
+// A checker's line may name the file it read: "check: postconf -n (main.cf) ok".
+const reported = (checker: string) => new RegExp(`check: ${checker.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}( \\(.*\\))? ok$`, "m");
 
-for (const stack of STACKS) {
-  describe(`MTA daemons accept the rendered configuration (${stack})`, function () {
-    this.timeout(300_000);
-    for (const role of MTA_ROLES) {
-      it(`${role}: postfix check, postconf, unbound-checkconf${role === "maildrop" ? "" : ", rspamadm configtest"}${role === "smtp-out" ? ", opendkim -n" : ""}`, async () => {
-        const b = bundleOf(stack, role);
-        const box = await Sandbox.start({ hostname: b.host.name });
-        try {
-          box.ok(installScript(b));
-          const check = box.run("postfix check");
-          assert.strictEqual(check.status, 0, check.stderr);
-          assert.strictEqual(check.stderr, "", "postfix check warns");
-          const postconf = box.run("postconf -n >/dev/null && postconf -M >/dev/null");
-          assert.strictEqual(postconf.status, 0, postconf.stderr);
-          assert.strictEqual(postconf.stderr, "", "postconf warns");
-          assert.match(box.ok("unbound-checkconf 2>&1"), /no errors/);
-          if (role !== "maildrop") assert.match(box.ok("rspamadm configtest 2>&1"), /syntax OK/);
-          if (role === "smtp-out") for (const alg of ["rsa", "ed25519"] as const) box.ok(`opendkim -n -x ${SIGNERS[alg].conf}`);
-        } finally {
-          await box.stop();
-        }
-      });
-    }
+describe("MTA hosts, through provision.sh", function () {
+  this.timeout(300_000);
+  const checked = STACKS.flatMap((stack) => MTA_ROLES.map((role) => ({ stack, role })));
+  const live = new Map<string, { spec: PlatformSpec; secrets: PlatformSecrets; box: Sandbox }>();
+  // The checks run while the smtp-out hosts start, most of which is Rspamd compiling its URL matcher.
+  before(async () => {
+    for (const { stack, role } of checked) check(bundleOf(stack, role));
+    const specs = STACKS.map((stack) => withKnownPasswords(renderStack(stack).spec));
+    const boxes = await together(specs.map((spec, i) => startHosts([renderHost(spec, hostsOf(spec, "smtp-out")[0], renderStack(STACKS[i]).secrets)])));
+    STACKS.forEach((stack, i) => live.set(stack, { spec: specs[i], secrets: renderStack(stack).secrets, box: boxes[i][0] }));
+  });
+  after(() => Promise.all([...live.values()].map(({ box }) => box.stop())));
 
-    it("smtp-out: OpenDKIM signs authenticated mail with both keys of the active selector; not third-party mail", async () => {
-      const { spec, secrets } = renderStack(stack);
-      const b = bundleOf(stack, "smtp-out");
-      const box = await Sandbox.start({ hostname: b.host.name });
-      try {
-        box.ok(installScript(b) + "\ninstall -d -o opendkim -g opendkim -m 0750 /run/opendkim");
-        for (const alg of ["rsa", "ed25519"] as const) box.ok(`opendkim -x ${SIGNERS[alg].conf}`);
-        box.ok("for i in $(seq 50); do [ -S /var/spool/postfix/opendkim/ed25519.sock ] && exec true; sleep 0.1; done; exit 1");
-        const sign = (alg: "rsa" | "ed25519", client: string, auth: string, from: string) => {
-          const target = SIGNERS[alg].milter.replace(/^inet:127\.0\.0\.1:/, "").replace(/^unix:/, "");
-          const out = box.ok(`su -s /bin/sh postfix -c '${REPO}/node_modules/.bin/tsx ${REPO}/tests/roles/mta-milter.ts ${target} ${client} ${auth} ${from}'`);
-          const r = JSON.parse(out.trim().split("\n").pop()!);
-          assert.ok(!r.error, r.error);
-          return r as { added: [string, string][]; final: string };
-        };
-        const selector = spec.dkimSelectors.find((s) => s.state === "active")!;
-        for (const d of spec.domains) {
-          const from = `someone@${d.name}`;
-          const msg = testMessage(from, "192.0.2.7");
-          for (const alg of ["rsa", "ed25519"] as const) {
-            // An authenticated submission from outside the platform: signed.
-            const signed = sign(alg, "192.0.2.7", from, from);
-            const sigs = signed.added.filter(([n]) => n === "DKIM-Signature").map(([, v]) => v);
-            assert.strictEqual(sigs.length, 1, `${alg} ${d.name}: ${JSON.stringify(signed)}`);
-            assert.match(sigs[0], new RegExp(`s=${selector.name}-${alg};`));
-            assert.match(sigs[0], new RegExp(`a=${SIGNERS[alg].signatureAlgorithm};`));
-            assert.ok(dkimValid(msg.headers, msg.body, sigs[0], secrets.dkim[d.name][selector.name][alg].publicKeyPem), `${alg} signature of ${d.name} does not verify`);
-            // Relayed by smtp-in (a forward), not authenticated: never signed.
-            const relayed = sign(alg, hostsOf(spec, "smtp-in")[0].address, "-", from);
-            assert.deepStrictEqual(relayed.added, []);
-          }
+  for (const { stack, role } of checked) {
+    it(`${stack} ${role} passes provision.sh check: ${CHECKERS[role].join(", ")}`, async () => {
+      const out = await check(bundleOf(stack, role));
+      for (const c of CHECKERS[role]) assert.match(out, reported(c));
+    });
+  }
+
+  for (const stack of STACKS) {
+    it(`${stack} smtp-out, running: OpenDKIM signs authenticated mail with both keys of the active selector; not third-party mail`, () => {
+      const { spec, secrets, box } = live.get(stack)!;
+      const sign = (alg: "rsa" | "ed25519", client: string, auth: string, from: string) => {
+        const target = SIGNERS[alg].milter.replace(/^inet:127\.0\.0\.1:/, "").replace(/^unix:/, "");
+        const out = box.ok(`su -s /bin/sh postfix -c '${REPO}/node_modules/.bin/tsx ${REPO}/tests/roles/mta-milter.ts ${target} ${client} ${auth} ${from}'`);
+        const r = JSON.parse(out.trim().split("\n").pop()!);
+        assert.ok(!r.error, r.error);
+        return r as { added: [string, string][]; final: string };
+      };
+      const selector = spec.dkimSelectors.find((s) => s.state === "active")!;
+      for (const d of spec.domains) {
+        const from = `someone@${d.name}`;
+        const msg = testMessage(from, "192.0.2.7");
+        for (const alg of ["rsa", "ed25519"] as const) {
+          // An authenticated submission from outside the platform: signed.
+          const signed = sign(alg, "192.0.2.7", from, from);
+          const sigs = signed.added.filter(([n]) => n === "DKIM-Signature").map(([, v]) => v);
+          assert.strictEqual(sigs.length, 1, `${alg} ${d.name}: ${JSON.stringify(signed)}`);
+          assert.match(sigs[0], new RegExp(`s=${selector.name}-${alg};`));
+          assert.match(sigs[0], new RegExp(`a=${SIGNERS[alg].signatureAlgorithm};`));
+          assert.ok(dkimValid(msg.headers, msg.body, sigs[0], secrets.dkim[d.name][selector.name][alg].publicKeyPem), `${alg} signature of ${d.name} does not verify`);
+          // Relayed by smtp-in (a forward), not authenticated: never signed.
+          const relayed = sign(alg, hostsOf(spec, "smtp-in")[0].address, "-", from);
+          assert.deepStrictEqual(relayed.added, []);
         }
-      } finally {
-        await box.stop();
       }
     });
-  });
-}
+
+    it(`${stack} smtp-out, running: Dovecot authenticates relay clients and mailbox users over Postfix's socket`, () => {
+      const { spec, secrets, box } = live.get(stack)!;
+      const auth = (user: string, password: string) => `python3 ${DOVECOT_CLIENT} sasl ${SASL_AUTH_SOCKET.path} ${user} '${password}'`;
+      const machines = [WEBMAIL_RELAY_USER, ...spec.relayClients.map((c) => c.name)];
+      const alice = spec.users[0].address;
+      const [mode, ...results] = box.ok([
+        `stat -c '%a %U %G' ${SASL_AUTH_SOCKET.path}`,
+        ...machines.map((m) => auth(m, secrets.relayPasswords[m])),
+        auth(machines[1], "wrong"),
+        auth(alice, passwordOf(alice)),
+      ].join("\n")).trim().split("\n");
+      assert.equal(mode, "660 postfix postfix");
+      assert.deepEqual(results.map((l) => JSON.parse(l).result), [...machines.map(() => "OK"), "FAIL", "OK"]);
+    });
+  }
+});

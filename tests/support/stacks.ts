@@ -3,6 +3,7 @@
 import * as path from "path";
 import { HostBundle, loadStackSpec, PlatformSecrets, PlatformSpec, renderPlatform } from "../../components/core/src";
 import { generateLocalSecrets } from "../../components/core/src/secrets/local";
+import { machinePasswordHash } from "../../components/core/src/shared/passwords";
 
 export const REPO = path.resolve(__dirname, "../..");
 export const STACKS = ["prod", "staging"] as const;
@@ -25,4 +26,12 @@ export function renderStack(name: string): RenderedStack {
     cache.set(name, stack);
   }
   return stack;
+}
+
+/** Known passwords for tests that log in: pw-<local part>. */
+export const passwordOf = (address: string) => `pw-${address.split("@")[0]}`;
+
+/** The spec with every user's hash made from passwordOf. */
+export function withKnownPasswords(spec: PlatformSpec): PlatformSpec {
+  return { ...spec, users: spec.users.map((u) => ({ ...u, passwordHash: machinePasswordHash(u.address, passwordOf(u.address)) })) };
 }
