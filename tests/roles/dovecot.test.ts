@@ -10,7 +10,7 @@ import * as path from "path";
 import { Fragment, HostFile, RenderContext } from "../../components/core/src/files";
 import { INTERNAL, PORTS, PROXIED } from "../../components/core/src/ports";
 import { renderHost } from "../../components/core/src/render";
-import { dovecotMaildrop } from "../../components/core/src/roles/maildrop/dovecot";
+import { dovecotMaildrop, REPLICATION_SYNC_TIMEOUT_SECONDS } from "../../components/core/src/roles/maildrop/dovecot";
 import { dovecotAuth, SASL_USERS } from "../../components/core/src/roles/smtp-out/dovecot-auth";
 import { LMTP_SOCKET, SASL_AUTH_SOCKET } from "../../components/core/src/shared/spool-sockets";
 import { PlatformSecrets } from "../../components/core/src/secrets";
@@ -338,6 +338,33 @@ describe("dovecot", function () {
         echo "$n"; echo "$s"`);
       assert.match(seen, /^INBOX messages=1$/m, `not replicated:\n${seen}`);
       assert.match(seen, /^mine ACTIVE$/m, `sieve script not replicated:\n${seen}`);
+    });
+
+    it("prod: LMTP over STARTTLS answers 250 once the peer holds the message; cut off, after replication_sync_timeout; the peer catches up as soon as it answers", () => {
+      const live = lives.prod;
+      const [a, b] = hostsOf(live.spec, "maildrop");
+      const bob = live.spec.users[1].address;
+      const [boxA, boxB] = pair;
+      const deliver = (subject: string) => JSON.parse(boxA.ok(`python3 ${CLIENT} lmtp-tls ${a.address} ${INTERNAL.lmtp} ${a.fqdn} ${TLS_CA} ${bob} '${subject}'`));
+      const onPeer = (subject: string) => boxB.ok(`doveadm -f tab fetch -u ${bob} hdr.subject mailbox INBOX ALL`).includes(subject);
+
+      assert.equal(deliver("held by both").code, 250);
+      // No waiting here: the 250 itself says the peer has it.
+      assert.ok(onPeer("held by both"), "the 250 came before the peer held the message");
+
+      // Packets to the peer vanish: the delivery waits out the timeout, then is acknowledged anyway.
+      boxA.ok(`nft add table inet cutoff && nft add chain inet cutoff out '{ type filter hook output priority 0; }' && nft add rule inet cutoff out ip daddr ${b.address} drop`);
+      try {
+        const cut = deliver("while cut off");
+        assert.equal(cut.code, 250);
+        assert.ok(cut.seconds >= REPLICATION_SYNC_TIMEOUT_SECONDS - 0.5 && cut.seconds < REPLICATION_SYNC_TIMEOUT_SECONDS + 10, `acknowledged after ${cut.seconds} s`);
+        assert.ok(!onPeer("while cut off"));
+      } finally {
+        boxA.ok("nft delete table inet cutoff");
+      }
+      // Dovecot alone would retry the failed user after 5 minutes; the resync service does it now.
+      const caught = boxB.ok(`for _ in $(seq 100); do doveadm -f tab fetch -u ${bob} hdr.subject mailbox INBOX ALL | grep -q 'while cut off' && { echo yes; break; }; sleep 0.2; done`);
+      assert.equal(caught.trim(), "yes", "the peer did not catch up within 20 s of answering again");
     });
   });
 });

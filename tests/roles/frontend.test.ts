@@ -196,8 +196,9 @@ for (const stack of ["prod", "staging"]) {
       } finally {
         await box.stop();
       }
-      const fpm = daemons(spec.debianRelease)["php-fpm"].process;
-      for (const c of ["nginx -t", `${fpm} -t`, `php -l ${ROUNDCUBE_CONFIG}`, `php -l ${MANAGESIEVE_CONFIG}`]) assert.ok(out.includes(`check: ${c} ok\n`), `${c} in\n${out}`);
+      const php = daemons(spec.debianRelease)["php-fpm"].checks;
+      const expected = ["nginx -t", ...php.flatMap((c) => (c.eachFile ? [ROUNDCUBE_CONFIG, MANAGESIEVE_CONFIG].map((f) => `${c.label} ${f}`) : [c.label]))];
+      for (const c of expected) assert.ok(out.includes(`check: ${c} ok\n`), `${c} in\n${out}`);
       const config = JSON.parse(read.split("\n").find((l) => l.startsWith("CONFIG "))!.slice(7));
       assert.equal(config.smtp_pass, tricky.relayPasswords[WEBMAIL_RELAY_USER]);
       assert.equal(config.smtp_user, WEBMAIL_RELAY_USER);

@@ -36,7 +36,8 @@ export function storeTransport(ctx: RenderContext): MasterService {
       lmtp_tls_CAfile: TLS_CA,
       lmtp_tls_mandatory_protocols: ">=TLSv1.2",
       lmtp_connect_timeout: "5s",
-      ...(backups.length > 0 ? { lmtp_fallback_relay: backups.map((h) => `inet:${h.fqdn}:${INTERNAL.lmtp}`).join(",") } : {}),
+      // host:port here: Postfix refuses the inet: prefix in a relay list (only the transport map takes it).
+      ...(backups.length > 0 ? { lmtp_fallback_relay: backups.map((h) => `${h.fqdn}:${INTERNAL.lmtp}`).join(",") } : {}),
     },
   };
 }

@@ -86,6 +86,14 @@ export function postfixSmtpIn(ctx: RenderContext): Fragment {
           smtp_tls_secure_cert_match: "nexthop",
         },
       },
+      {
+        why: "Retries: every next hop is a platform host, back within a minute of a restart, not a busy stranger to spare.",
+        settings: {
+          queue_run_delay: "30s",
+          minimal_backoff_time: "30s",
+          maximal_backoff_time: "300s",
+        },
+      },
     ],
   });
 }
