@@ -1,6 +1,10 @@
 // The `external-mx` host: the rest of the world's mail servers in one plain Postfix. It accepts
 // mail for any domain (the lab DNS points the outside domains here) and keeps every message as a
-// file in one Maildir, for the tests to inspect (DKIM, SPF, DMARC, SRS envelopes).
+// file in one Maildir, for the tests to inspect (DKIM, SPF, DMARC, SRS envelopes). It also sends
+// to the platform like any outside MTA: mail injected here for a hosted domain waits in its queue
+// and goes to the hosted domain's MX hosts, retried until one takes it (the fault suite's inbound
+// traffic), only sooner than the Internet's retries.
+import { PlatformSpec } from "@mailplatform/core";
 import { execInHost, writeHostFile } from "./hosts";
 import { EXTERNAL_MX_NAME, LabHost } from "./plan";
 
@@ -9,7 +13,7 @@ export const EXTERNAL_MAILDIR = "/var/mail/external/Maildir/new";
 /** Debian's `mail` user and group own the Maildir. */
 const MAIL_ID = 8;
 
-const MAIN_CF = `# external-mx (lab/external-mx.ts): receives for every domain into one Maildir.
+const mainCf = (spec: PlatformSpec) => `# external-mx (lab/external-mx.ts): receives for every domain into one Maildir.
 compatibility_level = 3.6
 myhostname = ${EXTERNAL_MX_NAME}
 myorigin = $myhostname
@@ -36,10 +40,17 @@ smtpd_tls_security_level = may
 smtpd_tls_cert_file = /etc/postfix/external-mx.crt
 smtpd_tls_key_file = /etc/postfix/external-mx.key
 smtp_tls_security_level = may
+# Hosted domains are the platform's: out by MX (every smtp-in), as any sender would.
+transport_maps = inline:{ ${spec.domains.map((d) => `${d.name}=smtp:`).join(", ")} }
+# Real MTAs retry after minutes; the lab's tests cannot wait that long.
+queue_run_delay = 5s
+minimal_backoff_time = 5s
+maximal_backoff_time = 20s
+smtp_connect_timeout = 10s
 `;
 
-export function startExternalMx(host: LabHost): string {
-  const changed = writeHostFile(host, "/etc/postfix/main.cf", MAIN_CF);
+export function startExternalMx(host: LabHost, spec: PlatformSpec): string {
+  const changed = writeHostFile(host, "/etc/postfix/main.cf", mainCf(spec));
   const script = String.raw`
 set -e
 if [ ! -f /etc/postfix/external-mx.key ]; then

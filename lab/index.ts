@@ -66,7 +66,7 @@ async function bootHost(ctx: LabContext, host: LabHost): Promise<boolean> {
 /** The daemon the lab itself runs on an outside host, started unless it runs ("" for internet: none). */
 function startOutsideDaemon(ctx: LabContext, host: LabHost): string {
   if (host.role === "dns") return `unbound ${startDns(ctx.spec, ctx.hosts, ctx.secrets, host)}`;
-  if (host.role === "external-mx") return `postfix ${startExternalMx(host)}`;
+  if (host.role === "external-mx") return `postfix ${startExternalMx(host, ctx.spec)}`;
   return "";
 }
 

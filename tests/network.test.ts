@@ -25,9 +25,10 @@ describe("network rules", () => {
     assert.deepEqual(sieve.map((r) => sourceCidrs(prod, r.from)), [prod.access.sieveNetworks, hostsOf(prod, "webmail").map((h) => `${h.address}/32`)]);
   });
 
-  it("lets mail into the maildrop only from smtp-in and smtp-out, and proxied clients only from the frontends", () => {
-    const smtp = rules.filter((r) => r.role === "maildrop" && r.port === PORTS.smtp).map((r) => r.from);
-    assert.deepEqual(smtp, [{ kind: "role", role: "smtp-in" }, { kind: "role", role: "smtp-out" }]);
+  it("lets mail into the store (LMTP) only from smtp-in and smtp-out, nothing onto the maildrop's port 25, and proxied clients only from the frontends", () => {
+    const lmtp = rules.filter((r) => r.role === "maildrop" && r.port === INTERNAL.lmtp).map((r) => r.from);
+    assert.deepEqual(lmtp, [{ kind: "role", role: "smtp-in" }, { kind: "role", role: "smtp-out" }]);
+    assert.deepEqual(rules.filter((r) => r.role === "maildrop" && r.port === PORTS.smtp), []);
     for (const port of [PROXIED.imaps, PROXIED.imap, PROXIED.pop3, PROXIED.pop3s, PROXIED.managesieve]) {
       assert.deepEqual(rules.filter((r) => r.role === "maildrop" && r.port === port).map((r) => r.from), [{ kind: "role", role: "frontend" }], String(port));
     }

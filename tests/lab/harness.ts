@@ -29,7 +29,7 @@ export interface Lab {
 let up: Promise<Lab> | undefined;
 
 /** The stack to test: LAB_STACK, else the one already up, else the lab's default. */
-function wantedStack(): string | undefined {
+export function wantedStack(): string | undefined {
   if (process.env.LAB_STACK) return process.env.LAB_STACK;
   try {
     return readInventory().stack;

@@ -70,8 +70,8 @@ function openings(e: Expected): [Role, number[], From][] {
     ["smtp-in", [11334], { role: "maildrop" }],
     ["smtp-out", [587, 465], { nets: e.siteLocal }],
     ["smtp-out", [10587, 10465], { role: "frontend" }],
-    ["maildrop", [25], { role: "smtp-in" }],
-    ["maildrop", [25], { role: "smtp-out" }],
+    ["maildrop", [24], { role: "smtp-in" }],
+    ["maildrop", [24], { role: "smtp-out" }],
     ["maildrop", [143, 993, 110, 995, 4190], { nets: e.siteLocal }],
     ["maildrop", [10143, 10993, 10110, 10995, 14190], { role: "frontend" }],
     ...(e.storage.mode === "replicated" ? [["maildrop", [12345], { role: "maildrop" }] as [Role, number[], From]] : []),
@@ -279,8 +279,10 @@ for (const stack of ["prod", "staging"]) {
       }
       const mx = records.filter((r) => r.type === "MX" && r.scope === "public");
       for (const r of mx) assert.match(r.value, /^10 smtp-in-\w+\./);
-      const internal = records.filter((r) => r.scope === "internal" && r.name.startsWith("maildrop.")).map((r) => r.value);
-      assert.deepEqual(internal, Object.keys(e.hosts.maildrop).map((h, i) => `${10 * (i + 1)} ${h}.${stack === "prod" ? "mail" : "staging"}.example.net.`));
+      // The MTAs reach the store by the maildrops' host names, which only the inside resolves.
+      for (const h of Object.keys(e.hosts.maildrop)) {
+        assert.ok(records.some((r) => r.scope === "internal" && r.type === "A" && r.name === `${h}.${stack === "prod" ? "mail" : "staging"}.example.net`), `internal A of ${h}`);
+      }
       for (const type of ["A", "MX", "TXT", "SRV", "CNAME"]) assert.ok(records.some((r) => r.type === type), `has ${type} records`);
       assert.ok(records.every((r) => typeof r.value === "string" && !r.value.includes("secret")));
       // The zone file carries every record.

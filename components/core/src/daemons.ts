@@ -12,6 +12,7 @@ const PHP: Record<DebianRelease, PhpVersion> = { 12: "8.2", 13: "8.4" };
 /** Service (systemd unit and init script) names. */
 export type Service =
   | "unbound" | "redis-server" | "rspamd" | "postsrsd" | "opendkim" | "opendkim-ed25519" | "dovecot" | "postfix" | "nginx"
+  | "mailplatform-replica-resync"
   | `php${PhpVersion}-fpm`;
 
 /**
@@ -56,6 +57,7 @@ export type Daemons = {
   postfix: Daemon;
   nginx: Daemon;
   "php-fpm": PhpFpm;
+  "replica-resync": Daemon;
 };
 
 const EMPTY = "^$";
@@ -146,5 +148,10 @@ export function daemons(release: DebianRelease): Daemons {
       checks: [{ label: "nginx -t", command: "nginx -t -q", ok: EMPTY }],
     },
     "php-fpm": phpFpm(PHP[release]),
+    // Our own loop (roles/maildrop/replica-resync.ts), run by bash: told apart by its pid file.
+    "replica-resync": {
+      service: "mailplatform-replica-resync", packages: ["dovecot-core"], process: "bash", pidFile: "/run/mailplatform-replica-resync.pid", reload: "restart",
+      checks: [{ label: "bash -n replica-resync", command: "bash -n /etc/mailplatform/replica-resync", ok: EMPTY }],
+    },
   };
 }

@@ -32,6 +32,8 @@ export const PROXIED = {
 
 /** Internal services. */
 export const INTERNAL = {
+  /** Dovecot LMTP on the maildrops: smtp-in and smtp-out deliver hosted mail here. */
+  lmtp: 24,
   /** Dovecot doveadm (dsync replication) between the maildrop pair. */
   doveadm: 12345,
   /** Rspamd controller on smtp-in: the maildrops report spam/ham here. */

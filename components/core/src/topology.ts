@@ -49,8 +49,6 @@ export function serviceNames(spec: PlatformSpec) {
     /** ManageSieve through the frontends. */
     sieve: `imap.${d}`,
     webmail: `webmail.${d}`,
-    /** Internal name with MX 10/20 on the maildrop pair (seed 004). */
-    maildrop: `maildrop.${d}`,
     /** Internal relay name with equal-preference MX on every smtp-out (maildrop bounces go here). */
     smtpOut: `smtp-out.${d}`,
   };

@@ -67,8 +67,7 @@ export function dnsRecords(spec: PlatformSpec, inputs: DnsInputs): DnsRecord[] {
   mxToSmtpIn(pd);
   add(pd, pd, "TXT", spf);
 
-  // Internal routing (seed 004): the maildrop pair as MX 10/20, smtp-out as equal-preference relays.
-  hostsOf(spec, "maildrop").forEach((h, i) => add(pd, names.maildrop, "MX", `${10 * (i + 1)} ${h.fqdn}.`, "internal"));
+  // Internal routing: smtp-out as equal-preference relays (the store is reached by host name, LMTP).
   hostsOf(spec, "smtp-out").forEach((h) => add(pd, names.smtpOut, "MX", `10 ${h.fqdn}.`, "internal"));
   for (const role of ["smtp-out", "maildrop", "webmail"] as const) {
     for (const h of hostsOf(spec, role)) add(pd, h.fqdn, isIPv6(h.address) ? "AAAA" : "A", h.address, "internal");

@@ -34,8 +34,8 @@ export function networkRules(spec: PlatformSpec): NetworkRule[] {
   allow("smtp-out", [PORTS.submission, PORTS.submissions], siteLocal, "submission from site-local servers and the platform's MTAs");
   allow("smtp-out", [PROXIED.submission, PROXIED.submissions], role("frontend"), "submission proxied by the frontends");
 
-  allow("maildrop", [PORTS.smtp], role("smtp-in"), "inbound mail from smtp-in");
-  allow("maildrop", [PORTS.smtp], role("smtp-out"), "hosted recipients from smtp-out");
+  allow("maildrop", [INTERNAL.lmtp], role("smtp-in"), "inbound mail into the store (LMTP) from smtp-in");
+  allow("maildrop", [INTERNAL.lmtp], role("smtp-out"), "hosted recipients into the store (LMTP) from smtp-out");
   allow("maildrop", [PORTS.imap, PORTS.imaps, PORTS.pop3, PORTS.pop3s, PORTS.managesieve], siteLocal, "site-local mail clients");
   allow("maildrop", Object.values(PROXIED).filter((p) => p !== PROXIED.submission && p !== PROXIED.submissions), role("frontend"), "IMAP, POP3 and ManageSieve proxied by the frontends");
   if (spec.storage.mode === "replicated") allow("maildrop", [INTERNAL.doveadm], role("maildrop"), "dsync replication between the pair");

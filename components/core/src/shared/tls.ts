@@ -30,7 +30,7 @@ export function certificateNames(spec: PlatformSpec, host: Host): string[] {
   const extra: Record<Host["role"], string[]> = {
     "smtp-in": [],
     "smtp-out": [names.submission, names.smtpOut],
-    maildrop: [names.imap, names.pop3, names.maildrop],
+    maildrop: [names.imap, names.pop3],
     frontend: [
       names.submission, names.imap, names.pop3, names.webmail,
       ...spec.domains.flatMap((d) => [`mta-sts.${d.name}`, `autoconfig.${d.name}`, `autodiscover.${d.name}`]),

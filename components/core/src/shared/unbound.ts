@@ -1,5 +1,5 @@
 // Unbound: the validating resolver every MTA host queries on loopback. It answers the platform's
-// internal names itself (host addresses, the maildrop MX 10/20, the smtp-out MX, the platform
+// internal names itself (host addresses, the smtp-out MX, the platform
 // domain's MX for SRS bounces) and recurses or forwards for everything else: DNSBLs need a
 // resolver of their own, DANE needs validation, and no MTA waits on an outside resolver.
 import { daemons } from "../daemons";
@@ -36,8 +36,6 @@ export function unbound(ctx: RenderContext): Fragment {
     `    # The platform's internal names; other names under ${spec.platformDomain} resolve normally.`,
     `    local-zone: "${spec.platformDomain}." transparent`,
     allHosts(spec).map((h) => rr(h.fqdn, "A", h.address)),
-    "    # Delivery into the store: primary maildrop first, the other as backup (seed 004).",
-    hostsOf(spec, "maildrop").map((h, i) => rr(names.maildrop, "MX", `${(i + 1) * 10} ${h.fqdn}.`)),
     "    # Relaying out: every smtp-out equally.",
     hostsOf(spec, "smtp-out").map((h) => rr(names.smtpOut, "MX", `10 ${h.fqdn}.`)),
     "    # SRS bounces (SRS0=...@platform domain) go back to the smtp-in hosts, which reverse them.",

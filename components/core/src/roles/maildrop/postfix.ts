@@ -1,12 +1,11 @@
-// maildrop's Postfix: the door into the mailbox store. Port 25 only, and only for the smtp-in and
-// smtp-out hosts; hosted mailboxes go to Dovecot LMTP. Both maildrops accept (the backup is MX 20,
-// and in shared-storage mode it delivers into the same share). Mail made here (DSNs, Sieve
-// vacation replies and redirects) leaves through smtp-out.
+// maildrop's Postfix: mail made here (Sieve vacation replies and redirects, DSNs). Hosted
+// recipients go to the local Dovecot LMTP, the rest leaves through smtp-out. Mail from outside the
+// host never passes here: smtp-in and smtp-out deliver into the store over LMTP directly.
 import { Fragment, RenderContext } from "../../files";
 import { PORTS } from "../../ports";
 import { LMTP_SOCKET } from "../../shared/spool-sockets";
 import { devnullTransports, hashTable, ldapFiles, ldapMaps, postfix, virtualAliases } from "../../shared/postfix";
-import { hostsOf, serviceNames } from "../../topology";
+import { serviceNames } from "../../topology";
 
 export function postfixMaildrop(ctx: RenderContext): Fragment {
   const { spec } = ctx;
@@ -16,21 +15,12 @@ export function postfixMaildrop(ctx: RenderContext): Fragment {
   const virtual = virtualAliases(ctx);
   const mailboxes = hashTable("mailboxes", "Hosted mailboxes, delivered over LMTP.", spec.users.map((u): [string, string] => [u.address, "OK"]));
   const transport = hashTable("transport", "Devnull addresses discarded.", devnullTransports(ctx));
-  const senders = [...hostsOf(spec, "smtp-in"), ...hostsOf(spec, "smtp-out")].map((h) => `${h.address}/32`);
+  // No listener: the MTAs deliver into the store over LMTP (shared/store-delivery.ts); only what
+  // is made here (sendmail, pickup) passes through this Postfix.
   return postfix(ctx, {
-    listeners: [{ name: String(PORTS.smtp), type: "inet", private: "n", command: "smtpd", options: { syslog_name: "postfix/smtp" } }],
+    listeners: [],
     files: [virtual.file, mailboxes.file, transport.file, ...ldapFiles(ctx)],
     sections: [
-      {
-        why: "Only the platform's MTAs deliver here; everyone else is refused at connect.",
-        settings: {
-          mynetworks: ["127.0.0.0/8", "[::1]/128", ...senders],
-          smtpd_client_restrictions: ["permit_mynetworks", "reject"],
-          smtpd_relay_restrictions: ["permit_mynetworks", "reject"],
-          smtpd_recipient_restrictions: "reject_unlisted_recipient",
-          smtpd_tls_security_level: "may",
-        },
-      },
       {
         why: "Hosted mailboxes to Dovecot LMTP; unknown recipients are refused at RCPT.",
         settings: {

@@ -1,20 +1,20 @@
 // smtp-in's Postfix: the public MX. postscreen with weighted DNSBLs in front of smtpd on 25,
 // implicit TLS on 465, no SASL and no relaying for anyone. Accepted mail is checked by Rspamd,
-// expanded through the hosted address space, and handed on: hosted mailboxes to the maildrop pair
-// (MX 10/20), everything else (forwards, list members outside) to smtp-out with an SRS sender.
+// expanded through the hosted address space, and handed on: hosted mailboxes into the store (LMTP to
+// the maildrop pair, shared/store-delivery.ts), everything else (forwards, list members outside) to smtp-out with an SRS sender.
 import { Fragment, RenderContext } from "../../files";
 import { INTERNAL, PORTS } from "../../ports";
 import { devnullTransports, hashTable, hostedRelaySection, ldapFiles, MasterService, postfix, virtualAliases } from "../../shared/postfix";
+import { storeNexthop, storeTransport } from "../../shared/store-delivery";
 import { serviceNames } from "../../topology";
 
 export function postfixSmtpIn(ctx: RenderContext): Fragment {
   const { spec } = ctx;
   const names = serviceNames(spec);
   const virtual = virtualAliases(ctx);
-  const transport = hashTable("transport", "Hosted mail to the maildrop pair (MX 10/20); devnull addresses discarded.", [
+  const transport = hashTable("transport", "Hosted mail into the store (LMTP, primary maildrop first); devnull addresses discarded.", [
     ...devnullTransports(ctx),
-    // relay: keeps inbound mail in its own queue, apart from mail leaving through smtp-out.
-    ...spec.domains.map((d): [string, string] => [d.name, `relay:${names.maildrop}`]),
+    ...spec.domains.map((d): [string, string] => [d.name, storeNexthop(ctx)]),
   ]);
   const dnsbl = spec.dnsbl.map((z) => `${z.zone}*${z.weight}`);
   const listeners: MasterService[] = [
@@ -24,6 +24,7 @@ export function postfixSmtpIn(ctx: RenderContext): Fragment {
     { name: "tlsproxy", type: "unix", maxproc: "0", command: "tlsproxy" },
     // Implicit TLS for senders that prefer it (seed 004); the same checks as port 25 minus postscreen.
     { name: String(PORTS.submissions), type: "inet", private: "n", command: "smtpd", options: { syslog_name: "postfix/smtps", smtpd_tls_wrappermode: "yes" } },
+    storeTransport(ctx),
   ];
   return postfix(ctx, {
     listeners,
@@ -59,10 +60,10 @@ export function postfixSmtpIn(ctx: RenderContext): Fragment {
       // reverse them: smtpd checks recipient_canonical_maps) and its RFC 2142 addresses.
       hostedRelaySection(ctx, virtual, transport, [spec.platformDomain]),
       {
-        why: "Rspamd (inbound): reject, greylist or tag; mail passes if Rspamd is down.",
+        why: "Rspamd (inbound): reject, greylist or tag. Rspamd down: 4xx, and the sender retries, at another MX (all have equal preference) rather than mail passing unscanned.",
         settings: {
           smtpd_milters: `inet:127.0.0.1:${INTERNAL.rspamdMilter}`,
-          milter_default_action: "accept",
+          milter_default_action: "tempfail",
           milter_protocol: 6,
           milter_mail_macros: "i {mail_addr} {client_addr} {client_name} {auth_authen}",
         },

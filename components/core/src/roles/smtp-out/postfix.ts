@@ -10,7 +10,8 @@ import { INTERNAL, PORTS, PROXIED } from "../../ports";
 import { relayUserNames, WEBMAIL_RELAY_USER } from "../../relay-users";
 import { SASL_AUTH_SOCKET } from "../../shared/spool-sockets";
 import { devnullTransports, hashTable, hostedRelaySection, ldapFiles, ldapMaps, MasterService, postfix, virtualAliases } from "../../shared/postfix";
-import { hostsOf, serviceNames } from "../../topology";
+import { storeNexthop, storeTransport } from "../../shared/store-delivery";
+import { hostsOf } from "../../topology";
 import { SIGNERS } from "./opendkim";
 
 /** Addresses whose SASL login may use them as envelope sender (login names = mailbox addresses). */
@@ -55,15 +56,13 @@ function submission(port: number, name: string, implicitTls: boolean, proxied: b
 
 export function postfixSmtpOut(ctx: RenderContext): Fragment {
   const { spec } = ctx;
-  const names = serviceNames(spec);
   const limits = spec.limits;
   const virtual = virtualAliases(ctx);
-  const transport = hashTable("transport", "Hosted mail straight to the maildrop pair (MX 10/20); devnull addresses discarded.", [
+  const transport = hashTable("transport", "Hosted mail straight into the store (LMTP, primary maildrop first); devnull addresses discarded.", [
     ...devnullTransports(ctx),
-    ...spec.domains.map((d): [string, string] => [d.name, `relay:${names.maildrop}`]),
+    ...spec.domains.map((d): [string, string] => [d.name, storeNexthop(ctx)]),
   ]);
   const logins = hashTable("sender-logins", "Envelope sender → SASL logins allowed to use it.", senderLogins(ctx));
-  const tlsPolicy = hashTable("tls-policy", "Platform hosts are verified against the platform CA.", [[names.maildrop, "secure match=nexthop"]]);
   const ldap = ldapMaps(ctx);
   const relayingHosts = [...hostsOf(spec, "smtp-in"), ...hostsOf(spec, "maildrop")].map((h) => `${h.address}/32`);
   return postfix(ctx, {
@@ -75,9 +74,10 @@ export function postfixSmtpOut(ctx: RenderContext): Fragment {
       // Submitted mail only: drop the Received: line naming the client's address and host (privacy;
       // its "with ESMTPSA" marks an authenticated submission). Relayed mail keeps its trace.
       { name: "submission-cleanup", type: "unix", private: "n", maxproc: "0", command: "cleanup", options: { header_checks: `regexp:${SUBMISSION_HEADER_CHECKS}` } },
+      storeTransport(ctx),
     ],
     files: [
-      virtual.file, transport.file, logins.file, tlsPolicy.file, ...ldapFiles(ctx),
+      virtual.file, transport.file, logins.file, ...ldapFiles(ctx),
       file("postfix", SUBMISSION_HEADER_CHECKS, "/^Received: .*with ESMTPSA/ IGNORE\n"),
     ],
     sections: [
@@ -121,7 +121,6 @@ export function postfixSmtpOut(ctx: RenderContext): Fragment {
         settings: {
           smtp_dns_support_level: "dnssec",
           smtp_tls_security_level: "dane",
-          smtp_tls_policy_maps: tlsPolicy.ref,
           smtp_tls_note_starttls_offer: "yes",
           smtp_address_preference: "any",
         },

@@ -1,0 +1,42 @@
+// How smtp-in and smtp-out hand hosted mail to the maildrop pair: Postfix's LMTP client straight to
+// Dovecot's LMTP on the primary maildrop, the backup when the primary does not answer. Dovecot
+// answers 250 only once the message is stored, and, with replication, once the peer holds it too
+// (replication_sync_timeout), so a message leaves the MTA's queue only when it is safe. An SMTP hop
+// into a Postfix queue on the maildrop would acknowledge mail that sits on the maildrop's root
+// disk, which a replaced VM does not keep.
+import { INTERNAL } from "../ports";
+import { RenderContext } from "../files";
+import { hostsOf } from "../topology";
+import { MasterService } from "./postfix";
+import { TLS_CA } from "./tls";
+
+/** The master.cf transport that delivers into the store. */
+export const STORE_TRANSPORT = "maildrop";
+
+/** The transport map's value for a hosted domain: the primary maildrop's LMTP. */
+export function storeNexthop(ctx: RenderContext): string {
+  const [primary] = hostsOf(ctx.spec, "maildrop");
+  return `${STORE_TRANSPORT}:inet:${primary.fqdn}:${INTERNAL.lmtp}`;
+}
+
+/**
+ * The LMTP client that delivers into the store: TLS verified against the platform CA by host name,
+ * the backup maildrop as fallback, and a short connect timeout so a silent primary fails over.
+ */
+export function storeTransport(ctx: RenderContext): MasterService {
+  const [, ...backups] = hostsOf(ctx.spec, "maildrop");
+  return {
+    name: STORE_TRANSPORT,
+    type: "unix",
+    command: "lmtp",
+    options: {
+      syslog_name: "postfix/maildrop",
+      lmtp_tls_security_level: "secure",
+      lmtp_tls_secure_cert_match: "nexthop",
+      lmtp_tls_CAfile: TLS_CA,
+      lmtp_tls_mandatory_protocols: ">=TLSv1.2",
+      lmtp_connect_timeout: "5s",
+      ...(backups.length > 0 ? { lmtp_fallback_relay: backups.map((h) => `inet:${h.fqdn}:${INTERNAL.lmtp}`).join(",") } : {}),
+    },
+  };
+}

@@ -1,0 +1,348 @@
+// The fault suite: real traffic through the lab while one cloud failure happens, then every message
+// accounted for by Message-ID in the stores (doveadm on the maildrops), never by the senders' view.
+// Inbound mail comes from external-mx's Postfix (a real queue that retries and uses every MX);
+// submissions and IMAP logins from the load client (clients/load.ts) in the internet host.
+// `npm run faults` runs every row on prod and prints the table; tests/lab/faults.test.ts runs a
+// short form in CI.
+import { hostsOf, renderPlatform, Role, serviceNames, writeBundle } from "@mailplatform/core";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import {
+  labCrash, labExec, labFreeze, labHeal, labPartition, labReplace, labStart, labThaw, readInventory, startService, stopService,
+} from "../../lab";
+import { execInHostAsync } from "../../lab/hosts";
+import { labSpecAndSecrets } from "../../lab/spec";
+import { runAsync } from "../../lab/system";
+import type { LoadPlan, LoadResult } from "./clients/load";
+
+const LOAD_CLIENT = path.join(__dirname, "clients/load.ts");
+const TSX = require.resolve("tsx/cjs");
+const PROVISION = path.resolve(__dirname, "../../files/provision.sh");
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** How much traffic a row sends; the CI form sends less. */
+export interface Volume {
+  inbound: number;
+  /** Inbound messages injected per second. */
+  inboundRate: number;
+  submissions: number;
+  submissionIntervalMs: number;
+}
+
+export const FULL: Volume = { inbound: 300, inboundRate: 10, submissions: 20, submissionIntervalMs: 1_500 };
+export const SHORT: Volume = { inbound: 60, inboundRate: 6, submissions: 8, submissionIntervalMs: 1_500 };
+
+/** What the platform looks like to a row: names of the hosts it picks its victims from. */
+export interface Platform {
+  stack: string;
+  replicated: boolean;
+  role(role: Role): string[];
+  users: { address: string; password: string }[];
+}
+
+/** One fault: what to break mid-stream and how the cloud (or the operator) recovers. */
+export interface Fault {
+  name: string;
+  /** Rows that need the replicated pair are skipped in shared mode. */
+  replicatedOnly?: boolean;
+  inject(p: Platform): Promise<void>;
+  /** How long the fault lasts under traffic before recovery. */
+  holdMs: number;
+  recover(p: Platform): Promise<void>;
+}
+
+export interface RowResult {
+  fault: string;
+  sent: number;
+  acknowledged: number;
+  stored: { primary: number; backup: number | null };
+  lost: string[];
+  duplicates: string[];
+  /** From recovery to both replicas holding the same messages (null in shared mode or never). */
+  equalAfterMs: number | null;
+  longestLoginOutageMs: number;
+  longestSubmitOutageMs: number;
+  notes: string[];
+}
+
+const quiet = () => undefined;
+
+export function platform(): Platform {
+  const inventory = readInventory();
+  const { spec } = labSpecAndSecrets(inventory.stack);
+  return {
+    stack: inventory.stack,
+    replicated: spec.storage.mode === "replicated",
+    role: (role) => hostsOf(spec, role).map((h) => h.name),
+    users: inventory.users.filter((u) => !u.address.startsWith("quota-test@")),
+  };
+}
+
+/** Fails with the host's output when a command inside it fails. */
+function inHost(host: string, argv: string[], input?: string): string {
+  const r = labExec(host, argv, { input, timeoutMs: 120_000 });
+  if (r.status !== 0) throw new Error(`${host}: ${argv.join(" ")} failed (${r.status}): ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+// --- traffic -----------------------------------------------------------------------------------
+
+/** Injects `count` messages into external-mx's queue, paced, each with its own Message-ID. */
+async function injectInbound(p: Platform, run: string, v: Volume): Promise<string[]> {
+  const ids = Array.from({ length: v.inbound }, (_, i) => `${run}-in-${i}@partner.example`);
+  const recipients = p.users.map((u) => u.address);
+  const body = "A message of the fault suite's inbound stream.\n".repeat(80);
+  const script = String.raw`
+set -e
+i=0
+while read -r id to; do
+  printf 'From: sender@partner.example\nTo: %s\nSubject: fault inbound %s\nMessage-ID: <%s>\n\n%s\n' "$to" "$id" "$id" "$BODY" |
+    sendmail -oi -f sender@partner.example "$to"
+  i=$((i + 1))
+  sleep "$PAUSE"
+done`;
+  const lines = ids.map((id, i) => `${id} ${recipients[i % recipients.length]}`).join("\n") + "\n";
+  const mx = readInventory().hosts.find((h) => h.role === "external-mx")!;
+  const r = await execInHostAsync(mx, ["env", `BODY=${body}`, `PAUSE=${(1 / v.inboundRate).toFixed(3)}`, "bash", "-c", script], { input: lines, timeoutMs: 600_000 });
+  if (r.status !== 0) throw new Error(`external-mx: injecting failed: ${r.stderr}`);
+  return ids;
+}
+
+/** Runs the load client in the internet host for the submissions and the login probe. */
+async function runLoad(p: Platform, run: string, v: Volume): Promise<LoadResult> {
+  const inventory = readInventory();
+  const internet = inventory.hosts.find((h) => h.role === "internet")!;
+  const [user, other] = p.users;
+  const endpoint = (port: number, servername: string) => ({
+    hosts: inventory.endpoints.submission, port, servername, ca: inventory.caCertificate, from: internet.address,
+  });
+  const names = serviceNames(labSpecAndSecrets(p.stack).spec);
+  const plan: LoadPlan = {
+    submissions: {
+      ...endpoint(587, names.submission), count: v.submissions, intervalMs: v.submissionIntervalMs, giveUpMs: 120_000,
+      user: user.address, pass: user.password, to: [other.address], idPrefix: `${run}-sub`,
+    },
+    probe: { ...endpoint(993, names.imap), hosts: inventory.endpoints.imap, intervalMs: 500, user: other.address, pass: other.password },
+  };
+  const r = await execNetnsAsync(internet.name, [process.execPath, "--require", TSX, LOAD_CLIENT], JSON.stringify(plan));
+  const last = r.trim().split("\n").pop() ?? "";
+  const parsed = JSON.parse(last) as LoadResult & { fatal?: string };
+  if (parsed.fatal) throw new Error(`load client: ${parsed.fatal}`);
+  return parsed;
+}
+
+async function execNetnsAsync(host: string, argv: string[], input: string): Promise<string> {
+  const h = readInventory().hosts.find((x) => x.name === host)!;
+  const r = await runAsync(["nsenter", `--net=/run/netns/${h.netns}`, "--", ...argv], { input, timeoutMs: 900_000 });
+  if (r.status !== 0 && !r.stdout.trim()) throw new Error(`${host}: ${argv.join(" ")} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+// --- accounting --------------------------------------------------------------------------------
+
+/** Queue ids to Message-IDs and which of them a platform host took (250), from external-mx's log. */
+function inboundAcknowledged(): Set<string> {
+  const log = inHost("external-mx", ["cat", "/var/log/messages"]);
+  const idOf = new Map<string, string>();
+  const acked = new Set<string>();
+  for (const m of log.matchAll(/postfix\/cleanup\[\d+\]: (\w+): message-id=<([^>]+)>/g)) idOf.set(m[1], m[2]);
+  for (const m of log.matchAll(/postfix\/smtp\[\d+\]: (\w+): to=<[^>]+>, relay=smtp-in[^ ]*, .* status=sent \(250 /g)) {
+    const id = idOf.get(m[1]);
+    if (id) acked.add(id);
+  }
+  return acked;
+}
+
+/** Every queue of the platform and external-mx empty (or the deadline passed). */
+async function drained(p: Platform, timeoutMs: number): Promise<string[]> {
+  const mtas = ["external-mx", ...p.role("smtp-in"), ...p.role("smtp-out"), ...p.role("maildrop")];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const busy = mtas.filter((h) => labExec(h, ["postqueue", "-j"]).stdout.trim() !== "");
+    if (busy.length === 0 || Date.now() > deadline) return busy;
+    await sleep(2_000);
+  }
+}
+
+/** Message-ID → how many copies one maildrop's Dovecot holds, over every user and mailbox. */
+function storedIds(maildrop: string, prefix: string): Map<string, number> {
+  const out = inHost(maildrop, ["doveadm", "-f", "tab", "fetch", "-A", "hdr.message-id", "ALL"]);
+  const counts = new Map<string, number>();
+  for (const line of out.split("\n").slice(1)) {
+    const id = /<([^>]+)>/.exec(line)?.[1];
+    if (id?.startsWith(prefix)) counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
+}
+
+const sameKeys = (a: Map<string, number>, b: Map<string, number>) => a.size === b.size && [...a.keys()].every((k) => b.has(k));
+
+// --- the faults ----------------------------------------------------------------------------------
+
+const first = (p: Platform, role: Role) => p.role(role)[0];
+const second = (p: Platform, role: Role) => p.role(role)[1];
+
+/** The rolling push of a cluster, as the OpenStack push runs it: host by host, stopping at a failure. */
+function rollingPush(hosts: string[], bundles: Map<string, string>): { applied: string[]; failedAt?: string } {
+  const applied: string[] = [];
+  for (const h of hosts) {
+    const r = labExec(h, ["bash", PROVISION, "apply", bundles.get(h)!], { timeoutMs: 300_000 });
+    if (r.status !== 0) return { applied, failedAt: h };
+    applied.push(h);
+  }
+  return { applied };
+}
+
+/** smtp-in bundles whose main.cf carries a parameter Postfix does not know: `postconf -n` warns, the check fails. */
+function brokenSmtpInBundles(p: Platform, dir: string): Map<string, string> {
+  const { spec, secrets } = labSpecAndSecrets(p.stack);
+  const bundles = new Map<string, string>();
+  for (const b of renderPlatform(spec, secrets.platform).filter((x) => x.host.role === "smtp-in")) {
+    const files = b.files.map((f) => (f.path === "/etc/postfix/main.cf" ? { ...f, content: f.content + "mailplatform_fault_injection = yes\n" } : f));
+    const target = path.join(dir, b.host.name);
+    writeBundle(target, { ...b, files });
+    bundles.set(b.host.name, target);
+  }
+  return bundles;
+}
+
+export const FAULTS: Fault[] = [
+  {
+    name: "maildrop primary crash, then start",
+    holdMs: 15_000,
+    inject: (p) => labCrash(first(p, "maildrop"), quiet),
+    recover: (p) => labStart(first(p, "maildrop"), quiet),
+  },
+  {
+    name: "maildrop primary crash, then replace",
+    holdMs: 15_000,
+    inject: (p) => labCrash(first(p, "maildrop"), quiet),
+    recover: (p) => labReplace(first(p, "maildrop"), quiet),
+  },
+  {
+    name: "maildrop backup crash, then start",
+    holdMs: 15_000,
+    inject: (p) => labCrash(second(p, "maildrop"), quiet),
+    recover: (p) => labStart(second(p, "maildrop"), quiet),
+  },
+  {
+    name: "replica partition 60 s, then heal",
+    replicatedOnly: true,
+    holdMs: 60_000,
+    inject: async (p) => labPartition(first(p, "maildrop"), second(p, "maildrop"), quiet),
+    recover: async () => labHeal(quiet),
+  },
+  {
+    name: "maildrop primary frozen, then thawed",
+    holdMs: 15_000,
+    inject: (p) => labFreeze(first(p, "maildrop"), quiet),
+    recover: async (p) => labThaw(first(p, "maildrop"), quiet),
+  },
+  {
+    name: "smtp-in crash, then start",
+    holdMs: 15_000,
+    inject: (p) => labCrash(first(p, "smtp-in"), quiet),
+    recover: (p) => labStart(first(p, "smtp-in"), quiet),
+  },
+  {
+    name: "smtp-out primary crash, then start",
+    holdMs: 15_000,
+    inject: (p) => labCrash(first(p, "smtp-out"), quiet),
+    recover: (p) => labStart(first(p, "smtp-out"), quiet),
+  },
+  {
+    name: "frontend crash, then start",
+    holdMs: 15_000,
+    inject: (p) => labCrash(first(p, "frontend"), quiet),
+    recover: (p) => labStart(first(p, "frontend"), quiet),
+  },
+  {
+    name: "Rspamd down on an smtp-in (4xx), then up",
+    holdMs: 15_000,
+    inject: async (p) => stopService(first(p, "smtp-in"), "rspamd"),
+    recover: async (p) => startService(first(p, "smtp-in"), "rspamd"),
+  },
+  {
+    name: "config push fails its check on the first smtp-in",
+    holdMs: 0,
+    inject: async (p) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "faults-push-"));
+      try {
+        const hosts = p.role("smtp-in");
+        const before = hosts.map((h) => inHost(h, ["cat", "/etc/postfix/main.cf"]));
+        const push = rollingPush(hosts, brokenSmtpInBundles(p, dir));
+        const after = hosts.map((h) => inHost(h, ["cat", "/etc/postfix/main.cf"]));
+        if (push.failedAt !== hosts[0] || push.applied.length > 0) throw new Error(`the push did not stop at ${hosts[0]}: ${JSON.stringify(push)}`);
+        if (after.some((c, i) => c !== before[i])) throw new Error("a host's main.cf changed although the push stopped at the first host");
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    recover: async () => undefined,
+  },
+];
+
+/** Runs one row: traffic starts, the fault hits a few seconds in, recovery, drain, then the count. */
+export async function runRow(p: Platform, fault: Fault, v: Volume, log: (line: string) => void = console.log): Promise<RowResult> {
+  const run = `f${Date.now().toString(36)}`;
+  const notes: string[] = [];
+  log(`${fault.name}: traffic (${v.inbound} inbound, ${v.submissions} submissions), run ${run}`);
+  const inbound = injectInbound(p, run, v);
+  const load = runLoad(p, run, v);
+  await sleep(Math.min(5_000, (v.inbound / v.inboundRate) * 300));
+  await fault.inject(p);
+  log(`${fault.name}: injected`);
+  await sleep(fault.holdMs);
+  await fault.recover(p);
+  const recovered = Date.now();
+  log(`${fault.name}: recovered`);
+  const [ids, loadResult] = await Promise.all([inbound, load]);
+  const busy = await drained(p, 240_000);
+  if (busy.length > 0) notes.push(`queues not empty after 240 s: ${busy.join(", ")}`);
+
+  const [primary, backup] = p.role("maildrop");
+  let equalAfterMs: number | null = null;
+  let onPrimary = storedIds(primary, run);
+  let onBackup = p.replicated ? storedIds(backup, run) : null;
+  if (onBackup) {
+    for (let i = 0; i < 60 && !sameKeys(onPrimary, onBackup!); i++) {
+      await sleep(1_000);
+      onPrimary = storedIds(primary, run);
+      onBackup = storedIds(backup, run);
+    }
+    if (sameKeys(onPrimary, onBackup)) equalAfterMs = Date.now() - recovered;
+    else notes.push("replicas still differ 60 s after the queues drained");
+  }
+  const acked = inboundAcknowledged();
+  const acknowledged = [...ids.filter((id) => acked.has(id)), ...loadResult.submitted.filter((s) => s.acked).map((s) => s.id)];
+  const stored = (id: string) => (onPrimary.get(id) ?? 0) + (onBackup?.get(id) ?? 0);
+  const result: RowResult = {
+    fault: fault.name,
+    sent: ids.length + loadResult.submitted.length,
+    acknowledged: acknowledged.length,
+    stored: { primary: onPrimary.size, backup: onBackup ? onBackup.size : null },
+    lost: acknowledged.filter((id) => stored(id) === 0),
+    duplicates: [...new Set([...onPrimary, ...(onBackup ?? [])].filter(([, n]) => n > 1).map(([id]) => id))],
+    equalAfterMs,
+    longestLoginOutageMs: loadResult.longestLoginOutageMs,
+    longestSubmitOutageMs: loadResult.longestSubmitOutageMs,
+    notes,
+  };
+  const unacked = loadResult.submitted.filter((s) => !s.acked);
+  if (unacked.length > 0) notes.push(`submissions never acknowledged: ${unacked.map((s) => `${s.id} (${s.error})`).join("; ")}`);
+  return result;
+}
+
+const secondsOf = (ms: number | null) => (ms === null ? "-" : (ms / 1000).toFixed(1));
+
+/** The rows as a Markdown table, as the README carries it. */
+export function table(rows: RowResult[]): string {
+  const head = "| fault | sent | acknowledged | stored (primary / backup) | lost | duplicates | replicas equal after (s) | longest no login (s) | longest no submission (s) |";
+  return [
+    head,
+    "|---|---|---|---|---|---|---|---|---|",
+    ...rows.map((r) => `| ${r.fault} | ${r.sent} | ${r.acknowledged} | ${r.stored.primary} / ${r.stored.backup ?? "(shared)"} | ${r.lost.length} | ${r.duplicates.length} | ${secondsOf(r.equalAfterMs)} | ${secondsOf(r.longestLoginOutageMs)} | ${secondsOf(r.longestSubmitOutageMs)} |`),
+  ].join("\n");
+}

@@ -1,0 +1,30 @@
+// The fault suite's short form (npm run faults runs the whole of it on prod): each row sends real
+// traffic while one cloud failure happens, then counts the stores. No acknowledged message may be
+// lost, and with the replicated pair the replicas must agree within 10 s of the recovery.
+import { strict as assert } from "assert";
+import * as path from "path";
+import { loadStackSpec } from "@mailplatform/core";
+import { DEFAULT_STACK } from "../../lab";
+import { FAULTS, platform, runRow, SHORT } from "../faults/suite";
+import { setupLab, wantedStack } from "./harness";
+
+// The shared store has no replica pair to partition: such rows belong to replicated stacks only.
+const replicated = loadStackSpec(path.resolve(__dirname, "../.."), wantedStack() ?? DEFAULT_STACK).storage.mode === "replicated";
+
+describe("lab: faults under traffic (short form)", function () {
+  this.timeout(900_000);
+  before(async () => {
+    await setupLab();
+  });
+
+  for (const fault of FAULTS.filter((f) => replicated || !f.replicatedOnly)) {
+    it(`${fault.name}: nothing acknowledged is lost`, async function () {
+      const p = platform();
+      const row = await runRow(p, fault, SHORT, () => undefined);
+      assert.ok(row.acknowledged > 0, `nothing was acknowledged: ${row.notes.join("; ")}`);
+      assert.deepEqual(row.lost, [], `acknowledged but stored nowhere (${row.notes.join("; ")})`);
+      if (p.replicated) assert.ok(row.equalAfterMs !== null && row.equalAfterMs <= 10_000, `replicas equal after ${row.equalAfterMs} ms`);
+      assert.equal(row.acknowledged, row.sent, `not every message was acknowledged: ${row.notes.join("; ")}`);
+    });
+  }
+});
