@@ -2,7 +2,9 @@
 // UTS and IPC namespaces with tini as PID 1. The machine's /etc, /var, /root, /home and /srv are
 // the lower layers of overlays whose upper layers live in .lab/hosts/<name>/, so a host starts as
 // a copy of this machine (every package already installed) and diverges only in what it writes.
-// /run, /tmp and /dev are fresh. Hosts run detached: they outlive the command that started them.
+// /run, /tmp and /dev are fresh at every boot. The upper layers are the host's disk: kept when the
+// host crashes and boots again, wiped only when it is replaced or the lab goes down. Hosts run
+// detached: they outlive the command that started them.
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -19,8 +21,8 @@ for d in /etc /var /root /home /srv; do
   mkdir -p "$LAB_STATE/upper$d" "$LAB_STATE/work$d"
   mount -t overlay overlay -o "lowerdir=$d,upperdir=$LAB_STATE/upper$d,workdir=$LAB_STATE/work$d" "$d"
 done
-# A volume shared with other hosts (the maildrops' share in shared storage mode), as the cloud mounts it.
-if [ -n "$LAB_SHARED_SOURCE" ]; then mkdir -p "$LAB_SHARED_TARGET"; mount --bind "$LAB_SHARED_SOURCE" "$LAB_SHARED_TARGET"; fi
+# A volume that outlives the root disk (a maildrop's mail store), mounted where the cloud mounts it.
+if [ -n "$LAB_VOLUME_SOURCE" ]; then mkdir -p "$LAB_VOLUME_TARGET"; mount --bind "$LAB_VOLUME_SOURCE" "$LAB_VOLUME_TARGET"; fi
 mount -t tmpfs -o mode=0755 lab-run /run
 mkdir -p /run/lock
 # A fresh /tmp; when the checkout itself lives under /tmp (a CI clone), it stays visible, writable
@@ -43,13 +45,16 @@ mount --move "$dev" /dev
 rmdir "$dev"
 # The lab's DNS root is signed with the lab's key: trust it instead of the real root's (/usr is shared).
 mount --bind "$LAB_TRUST_ANCHOR" /usr/share/dns/root.key
-# Identity: the lower /etc carries this machine's.
+# Identity: the lower /etc carries this machine's. Written on a fresh disk only, as a cloud image's
+# first boot does: a reboot keeps what the host's own configuration made of them.
 hostname "$LAB_HOSTNAME"
-echo "$LAB_HOSTNAME" >/etc/hostname
-echo "$LAB_FQDN" >/etc/mailname
-printf '127.0.0.1 localhost\n%s %s %s\n::1 localhost ip6-localhost ip6-loopback\n' "$LAB_ADDRESS" "$LAB_FQDN" "$LAB_HOSTNAME" >/etc/hosts
-rm -f /etc/resolv.conf
-echo "nameserver $LAB_RESOLVER" >/etc/resolv.conf
+if [ -n "$LAB_FRESH_DISK" ]; then
+  echo "$LAB_HOSTNAME" >/etc/hostname
+  echo "$LAB_FQDN" >/etc/mailname
+  printf '127.0.0.1 localhost\n%s %s %s\n::1 localhost ip6-localhost ip6-loopback\n' "$LAB_ADDRESS" "$LAB_FQDN" "$LAB_HOSTNAME" >/etc/hosts
+  rm -f /etc/resolv.conf
+  echo "nameserver $LAB_RESOLVER" >/etc/resolv.conf
+fi
 # Daemons log to /dev/log, as on a VM; 'lab logs <host>' reads the file.
 busybox syslogd -O /var/log/messages </dev/null >/dev/null 2>&1
 touch "$LAB_READY"
@@ -57,6 +62,15 @@ exec tini -- sleep infinity </dev/null >/dev/null 2>&1
 `;
 
 const pidFile = (name: string) => path.join(hostDir(name), "pid");
+const diskDir = (name: string) => path.join(hostDir(name), "upper");
+
+/** Whether the host has a disk: it ran, and was not replaced or taken down since. */
+export const hasDisk = (name: string) => fs.existsSync(diskDir(name));
+
+/** Drops the host's root disk (upper and work layers); volumes live elsewhere. The host must not run. */
+export function wipeDisk(name: string): void {
+  for (const d of [diskDir(name), path.join(hostDir(name), "work")]) fs.rmSync(d, { recursive: true, force: true });
+}
 
 /** Inode of a network namespace, to tell our host's PID 1 from an unrelated process that reused its pid. */
 function netnsInode(file: string): number | undefined {
@@ -85,19 +99,20 @@ export interface HostEnvironment {
   resolver: string;
   /** The DNS root's trust anchor, mounted over the real root's. */
   trustAnchor: string;
-  /** A directory of this machine mounted into the host (a shared volume). */
-  sharedVolume?: { source: string; target: string };
+  /** A directory of this machine mounted into the host: a volume that outlives its root disk. */
+  volume?: { source: string; target: string };
 }
 
 /**
- * Starts the host inside its (already made) network namespace. The state directory starts empty:
- * a host that is not running starts from a fresh copy of the machine.
+ * Boots the host inside its (already made) network namespace, on its disk when it has one (it
+ * crashed), else on a fresh copy of the machine. Its daemons are provisioning's business.
  */
 export async function startHost(host: LabHost, env: HostEnvironment): Promise<number> {
   const dir = hostDir(host.name);
-  fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const ready = path.join(dir, "ready");
+  fs.rmSync(ready, { force: true });
+  const freshDisk = !hasDisk(host.name);
   // From a file, so `ps` on this machine shows a short command line rather than the whole script.
   const setup = path.join(dir, "setup.sh");
   fs.writeFileSync(setup, SETUP, { mode: 0o700 });
@@ -111,7 +126,7 @@ export async function startHost(host: LabHost, env: HostEnvironment): Promise<nu
       env: {
         ...HOST_ENV, LAB_STATE: dir, LAB_READY: ready, LAB_HOSTNAME: host.name, LAB_FQDN: host.fqdn, LAB_ADDRESS: host.address, LAB_RESOLVER: env.resolver, LAB_TRUST_ANCHOR: env.trustAnchor,
         LAB_KEEP_IN_TMP: REPO.startsWith("/tmp/") ? REPO.split("/")[2] : "",
-        LAB_SHARED_SOURCE: env.sharedVolume?.source ?? "", LAB_SHARED_TARGET: env.sharedVolume?.target ?? "",
+        LAB_VOLUME_SOURCE: env.volume?.source ?? "", LAB_VOLUME_TARGET: env.volume?.target ?? "", LAB_FRESH_DISK: freshDisk ? "1" : "",
       },
     },
   );
@@ -132,14 +147,35 @@ export async function startHost(host: LabHost, env: HostEnvironment): Promise<nu
   throw new Error(`${host.name}: the host did not start (see ${path.join(dir, "console.log")})`);
 }
 
-/** Kills the host's PID 1, which takes every process of the host, and its mounts, with it. */
+/**
+ * Kills the host's PID 1, which takes every process of the host, and its mounts, with it (a crash:
+ * the disk stays). Returns once the last process is gone, so the disk is free for the next boot.
+ */
 export async function stopHost(host: Pick<LabHost, "name" | "netns">): Promise<void> {
   const pid = hostPid(host);
   if (pid !== undefined) {
+    const pidns = fs.readlinkSync(`/proc/${pid}/ns/pid`);
     process.kill(pid, "SIGKILL");
-    for (let i = 0; i < 100 && fs.existsSync(`/proc/${pid}`); i++) await sleep(50);
+    for (let i = 0; i < 100 && pidsInNamespace(pidns).length > 0; i++) await sleep(50);
   }
   fs.rmSync(pidFile(host.name), { force: true });
+}
+
+/** Every process (pids as this machine sees them) in a PID namespace, given as its /proc/<pid>/ns/pid link. */
+function pidsInNamespace(pidns: string): number[] {
+  return fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).filter((p) => {
+    try {
+      return fs.readlinkSync(`/proc/${p}/ns/pid`) === pidns;
+    } catch {
+      return false; // exited meanwhile
+    }
+  }).map(Number);
+}
+
+/** Every process of the host (its PID namespace: daemons and whatever entered with nsenter), or undefined when it is not running. */
+export function hostProcesses(host: Pick<LabHost, "name" | "netns">): number[] | undefined {
+  const pid = hostPid(host);
+  return pid === undefined ? undefined : pidsInNamespace(fs.readlinkSync(`/proc/${pid}/ns/pid`));
 }
 
 /** The command line that runs argv in every namespace of the host (nsenter). */
@@ -173,14 +209,12 @@ export function writeHostFile(host: LabHost, file: string, content: string, mode
 
 /** Processes of the host and the memory they hold (PSS: shared pages split between sharers). */
 export function hostUsage(host: Pick<LabHost, "name" | "netns">): { processes: number; pssKiB: number } | undefined {
-  const pid = hostPid(host);
-  if (pid === undefined) return undefined;
-  const pidns = fs.readlinkSync(`/proc/${pid}/ns/pid`);
+  const pids = hostProcesses(host);
+  if (pids === undefined) return undefined;
   let processes = 0;
   let pssKiB = 0;
-  for (const p of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+  for (const p of pids) {
     try {
-      if (fs.readlinkSync(`/proc/${p}/ns/pid`) !== pidns) continue;
       const rollup = fs.readFileSync(`/proc/${p}/smaps_rollup`, "utf8");
       processes++;
       pssKiB += Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0);

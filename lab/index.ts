@@ -7,16 +7,18 @@ import { mailRoot, PlatformSpec, renderPlatform } from "@mailplatform/core";
 import { ensureTrustAnchor, startDns } from "./dns";
 import { startExternalMx } from "./external-mx";
 import { applyFirewall } from "./firewall";
-import { execInHost, execInNetns, HostEnvironment, hostPid, hostUsage, startHost, stopHost } from "./hosts";
+import { applyPartitions, Faults, freezeHost, readFaults, thawHost, writeFaults } from "./faults";
+import { execInHost, execInNetns, hasDisk, HostEnvironment, hostPid, hostUsage, startHost, stopHost, wipeDisk } from "./hosts";
 import { buildInventory, Inventory, InventoryHost, inventoryExists, readInventory, writeInventory } from "./inventory";
 import { ensureBridge, labNetnsNames, NETNS_PREFIX, removeBridge, removeNetns, waitForLinksGone, wireHost } from "./network";
-import { BUNDLES_DIR, HOSTS_DIR, INVENTORY_FILE, VOLUMES_DIR } from "./paths";
-import { isPlatformHost, labHosts, LabHost, OUTSIDE } from "./plan";
+import { BUNDLES_DIR, FAULTS_FILE, HOSTS_DIR, INVENTORY_FILE, VOLUMES_DIR } from "./paths";
+import { addressesOf, isPlatformHost, labHosts, LabHost, OUTSIDE, PlatformLabHost } from "./plan";
 import { ensurePackages, LAB_PACKAGES } from "./packages";
 import { inParallel, provisionHost, writeBundles } from "./provision";
-import { labSpecAndSecrets } from "./spec";
+import { labSpecAndSecrets, LabSecrets } from "./spec";
 import { run, RunOptions, RunResult } from "./system";
 
+export { Faults } from "./faults";
 export { Inventory, InventoryHost, readInventory } from "./inventory";
 export { RunResult } from "./system";
 
@@ -30,9 +32,62 @@ function requireRoot(): void {
   if (process.getuid?.() !== 0) throw new Error("the lab needs root (namespaces, mounts, a bridge, packages)");
 }
 
+/** What booting and provisioning hosts needs, derived from the stack. */
+interface LabContext {
+  spec: PlatformSpec;
+  secrets: LabSecrets;
+  hosts: LabHost[];
+  trustAnchor: string;
+}
+
+function labContext(stack: string): LabContext {
+  const { spec, secrets } = labSpecAndSecrets(stack);
+  return { spec, secrets, hosts: labHosts(spec), trustAnchor: ensureTrustAnchor() };
+}
+
 /**
- * Brings the stack's lab up, or completes it: hosts that run are kept, the others start fresh;
- * every platform host is (re)provisioned, which changes nothing when nothing changed.
+ * Wires and firewalls the host, thaws it when frozen (provisioning needs its daemons to answer) and
+ * boots it on its disk when it does not run. True when it was running.
+ */
+async function bootHost(ctx: LabContext, host: LabHost): Promise<boolean> {
+  ensureBridge();
+  wireHost(ctx.spec, ctx.hosts, host);
+  if (isPlatformHost(host)) applyFirewall(ctx.spec, host);
+  const faults = readFaults();
+  if (faults.frozen.includes(host.name)) {
+    thawHost(host);
+    writeFaults({ ...faults, frozen: faults.frozen.filter((n) => n !== host.name) });
+  }
+  if (hostPid(host) !== undefined) return true;
+  await startHost(host, { resolver: OUTSIDE.dns, trustAnchor: ctx.trustAnchor, volume: mailStoreOf(ctx.spec, host) });
+  return false;
+}
+
+/** The daemon the lab itself runs on an outside host, started unless it runs ("" for internet: none). */
+function startOutsideDaemon(ctx: LabContext, host: LabHost): string {
+  if (host.role === "dns") return `unbound ${startDns(ctx.spec, ctx.hosts, ctx.secrets, host)}`;
+  if (host.role === "external-mx") return `postfix ${startExternalMx(host, ctx.spec)}`;
+  return "";
+}
+
+/** Applies each host's current bundle (.lab/bundles), which also starts every daemon not running. */
+async function provision(hosts: PlatformLabHost[], log: Log): Promise<void> {
+  log(`provisioning ${hosts.length} platform hosts (files/provision.sh apply, ${PROVISION_CONCURRENCY} at a time)`);
+  const results = await inParallel(hosts, PROVISION_CONCURRENCY, async (h) => {
+    const r = await provisionHost(h);
+    log(`  ${h.name.padEnd(14)} ${r.ok ? "ok" : "FAILED"} in ${r.seconds.toFixed(1)} s: ${r.summary}`);
+    return r;
+  });
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length > 0) {
+    throw new Error(`provisioning failed on ${failed.map((r) => r.host).join(", ")}: see ${failed.map((r) => r.log).join(", ")}`);
+  }
+}
+
+/**
+ * Brings the stack's lab up, or completes it: hosts that run are kept (frozen ones thawed), stopped
+ * ones boot on their disks, missing ones start fresh; every platform host is (re)provisioned, which
+ * changes nothing when nothing changed. Partitions stay until `heal`.
  */
 export async function labUp(stack = DEFAULT_STACK, log: Log = console.log): Promise<Inventory> {
   requireRoot();
@@ -42,38 +97,25 @@ export async function labUp(stack = DEFAULT_STACK, log: Log = console.log): Prom
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
   ensurePackages(LAB_PACKAGES, log); // doveadm hashes the lab users' passwords
-  const { spec, secrets } = labSpecAndSecrets(stack);
+  const ctx = labContext(stack);
+  const { spec, secrets, hosts } = ctx;
   const bundles = renderPlatform(spec, secrets.platform);
   // Before any host starts: a host's overlays sit on this machine's /usr.
   ensurePackages(bundles.flatMap((b) => b.packages), log);
-  const hosts = labHosts(spec);
   log(`lab ${stack}: ${hosts.length} hosts on bridge mplab0`);
 
-  const trustAnchor = ensureTrustAnchor();
-  ensureBridge();
   for (const host of hosts) {
-    wireHost(spec, hosts, host);
-    if (isPlatformHost(host)) applyFirewall(spec, host);
-    const running = hostPid(host) !== undefined;
-    if (!running) await startHost(host, { resolver: OUTSIDE.dns, trustAnchor, sharedVolume: sharedVolumeOf(spec, host) });
-    log(`  ${host.name.padEnd(14)} ${running ? "running" : "started"}  ${[host.address, host.publicAddress, host.egressAddress, host.officeAddress].filter(Boolean).join(", ")}`);
+    const booted = hasDisk(host.name) ? "booted on its disk" : "started";
+    const running = await bootHost(ctx, host);
+    log(`  ${host.name.padEnd(14)} ${running ? "running" : booted}  ${addressesOf(host).join(", ")}`);
   }
-  const byRole = (role: LabHost["role"]) => hosts.find((h) => h.role === role)!;
-  log(`  dns            unbound ${startDns(spec, hosts, secrets, byRole("dns"))}`);
-  log(`  external-mx    postfix ${startExternalMx(byRole("external-mx"), spec)}`);
+  for (const host of hosts.filter((h) => !isPlatformHost(h))) {
+    const daemon = startOutsideDaemon(ctx, host);
+    if (daemon) log(`  ${host.name.padEnd(14)} ${daemon}`);
+  }
 
-  const platform = hosts.filter(isPlatformHost);
   writeBundles(bundles);
-  log(`provisioning ${platform.length} platform hosts (files/provision.sh apply, ${PROVISION_CONCURRENCY} at a time)`);
-  const results = await inParallel(platform, PROVISION_CONCURRENCY, async (h) => {
-    const r = await provisionHost(h);
-    log(`  ${h.name.padEnd(14)} ${r.ok ? "ok" : "FAILED"} in ${r.seconds.toFixed(1)} s: ${r.summary}`);
-    return r;
-  });
-  const failed = results.filter((r) => !r.ok);
-  if (failed.length > 0) {
-    throw new Error(`provisioning failed on ${failed.map((r) => r.host).join(", ")}: see ${failed.map((r) => r.log).join(", ")}`);
-  }
+  await provision(hosts.filter(isPlatformHost), log);
 
   const inventory = buildInventory(spec, hosts, secrets);
   writeInventory(inventory, secrets.platform.caCertificatePem);
@@ -82,12 +124,15 @@ export async function labUp(stack = DEFAULT_STACK, log: Log = console.log): Prom
 }
 
 /**
- * In shared storage mode the cloud mounts one Manila share on both maildrops; the lab mounts one
- * directory of this machine on both (a local filesystem: active/passive needs no more).
+ * A maildrop's mail store, mounted at the mail root as the OpenStack layer mounts it: in shared mode
+ * one Manila share on both maildrops (here one directory of this machine on both: a local
+ * filesystem, active/passive needs no more); in replicated mode each maildrop's own Cinder volume
+ * (here a directory per host). Either outlives the host's root disk. A new one is what a freshly
+ * formatted volume's root is, root's and 0755: provisioning then hands the mail root to vmail.
  */
-function sharedVolumeOf(spec: PlatformSpec, host: LabHost): HostEnvironment["sharedVolume"] {
-  if (host.role !== "maildrop" || spec.storage.mode !== "shared") return undefined;
-  const source = path.join(VOLUMES_DIR, "maildrop-share");
+export function mailStoreOf(spec: PlatformSpec, host: Pick<LabHost, "name" | "role">): HostEnvironment["volume"] {
+  if (host.role !== "maildrop") return undefined;
+  const source = path.join(VOLUMES_DIR, spec.storage.mode === "shared" ? "maildrop-share" : `${host.name}-mailstore`);
   fs.mkdirSync(source, { recursive: true, mode: 0o755 });
   return { source, target: mailRoot(spec) };
 }
@@ -101,6 +146,8 @@ export async function labDown(log: Log = console.log): Promise<void> {
     ...labNetnsNames().map((n) => n.slice(NETNS_PREFIX.length)),
   ]);
   const hosts = [...names].map((name) => ({ name, netns: `${NETNS_PREFIX}${name}` }));
+  // Stopped processes die of SIGKILL too, but nothing of the lab is to stay stopped, even briefly.
+  for (const h of hosts.filter((x) => readFaults().frozen.includes(x.name))) thawHost(h);
   await Promise.all(hosts.map((h) => stopHost(h)));
   for (const h of hosts) {
     // Whatever else runs in the namespace (a client a test started with inNetns) goes too.
@@ -109,7 +156,8 @@ export async function labDown(log: Log = console.log): Promise<void> {
   }
   await waitForLinksGone();
   removeBridge();
-  for (const p of [HOSTS_DIR, BUNDLES_DIR, VOLUMES_DIR, INVENTORY_FILE]) fs.rmSync(p, { recursive: true, force: true });
+  // Partition tables went with the namespaces; disks, volumes and the record of faults go here.
+  for (const p of [HOSTS_DIR, BUNDLES_DIR, VOLUMES_DIR, INVENTORY_FILE, FAULTS_FILE]) fs.rmSync(p, { recursive: true, force: true });
   log(`lab down: ${hosts.length} hosts stopped in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
@@ -138,25 +186,134 @@ function serviceAction(host: string, service: string, action: "start" | "stop"):
 export const stopService = (host: string, service: string) => serviceAction(host, service, "stop");
 export const startService = (host: string, service: string) => serviceAction(host, service, "start");
 
+/** up: running; frozen: running, every process stopped; crashed: not running, disk kept; absent: no disk either. */
+export type HostState = "up" | "frozen" | "crashed" | "absent";
+
 export interface HostStatus {
   name: string;
   role: string;
   addresses: string[];
+  state: HostState;
   running: boolean;
   processes: number;
   memoryMiB: number;
 }
 
 export function labStatus(): HostStatus[] {
+  const { frozen } = readFaults();
   return readInventory().hosts.map((h) => {
     const usage = hostUsage(h);
+    const running = usage !== undefined;
     return {
       name: h.name,
       role: h.role,
-      addresses: [h.address, h.publicAddress, h.egressAddress, h.officeAddress].filter((a): a is string => !!a),
-      running: usage !== undefined,
+      addresses: addressesOf(h),
+      state: running ? (frozen.includes(h.name) ? "frozen" : "up") : hasDisk(h.name) ? "crashed" : "absent",
+      running,
       processes: usage?.processes ?? 0,
       memoryMiB: Math.round((usage?.pssKiB ?? 0) / 1024),
     };
   });
+}
+
+/** The faults in force: frozen hosts and partitions. */
+export const labFaults = (): Faults => readFaults();
+
+// --- The cloud's failures, one host at a time (the lab must be up) ---------------------------------
+
+/** The lab's plan for one host of the running stack, with what booting it needs. */
+function plannedHost(name: string): { ctx: LabContext; host: LabHost } {
+  requireRoot();
+  findHost(name);
+  const ctx = labContext(readInventory().stack);
+  return { ctx, host: ctx.hosts.find((h) => h.name === name)! };
+}
+
+const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
+
+/** A hypervisor crash: every process of the host killed at once; its disk and volumes stay. */
+export async function labCrash(name: string, log: Log = console.log): Promise<void> {
+  requireRoot();
+  const host = findHost(name);
+  if (hostPid(host) === undefined) throw new Error(`${name} is not running`);
+  await stopHost(host);
+  forgetFrozen(name);
+  log(`${name}: crashed (disk kept)`);
+}
+
+/** Boots the host on its disk, then its daemons as a VM's init would (provision.sh apply on its current bundle). */
+export async function labStart(name: string, log: Log = console.log): Promise<void> {
+  const { ctx, host } = plannedHost(name);
+  const started = Date.now();
+  const running = await bootHost(ctx, host);
+  log(`${name}: ${running ? "running" : "booted on its disk"} in ${seconds(started)}`);
+  await startDaemons(ctx, host, log);
+  log(`${name}: daemons up in ${seconds(started)}`);
+}
+
+/** A new VM for the host: a fresh root disk, the same volumes, provisioned from scratch. */
+export async function labReplace(name: string, log: Log = console.log): Promise<void> {
+  const { ctx, host } = plannedHost(name);
+  const started = Date.now();
+  await stopHost(host);
+  forgetFrozen(name);
+  wipeDisk(name);
+  await bootHost(ctx, host);
+  await startDaemons(ctx, host, log);
+  log(`${name}: replaced in ${seconds(started)}`);
+}
+
+async function startDaemons(ctx: LabContext, host: LabHost, log: Log): Promise<void> {
+  if (isPlatformHost(host)) await provision([host], log);
+  else {
+    const daemon = startOutsideDaemon(ctx, host);
+    if (daemon) log(`  ${host.name.padEnd(14)} ${daemon}`);
+  }
+}
+
+function forgetFrozen(name: string): void {
+  const faults = readFaults();
+  if (faults.frozen.includes(name)) writeFaults({ ...faults, frozen: faults.frozen.filter((n) => n !== name) });
+}
+
+/** A silent host: every process of it stopped (SIGSTOP), its kernel still there. */
+export async function labFreeze(name: string, log: Log = console.log): Promise<void> {
+  requireRoot();
+  const host = findHost(name);
+  if (hostPid(host) === undefined) throw new Error(`${name} is not running`);
+  await freezeHost(host);
+  const faults = readFaults();
+  if (!faults.frozen.includes(name)) writeFaults({ ...faults, frozen: [...faults.frozen, name] });
+  log(`${name}: frozen`);
+}
+
+export function labThaw(name: string, log: Log = console.log): void {
+  requireRoot();
+  thawHost(findHost(name));
+  forgetFrozen(name);
+  log(`${name}: thawed`);
+}
+
+/** Packets between the two hosts vanish, both ways (a table in the first one's namespace). */
+export function labPartition(a: string, b: string, log: Log = console.log): void {
+  requireRoot();
+  if (a === b) throw new Error("a partition needs two different hosts");
+  const hostA = findHost(a);
+  findHost(b);
+  const faults = readFaults();
+  if (!faults.partitions.some((p) => p.includes(a) && p.includes(b))) {
+    const partitions: Faults["partitions"] = [...faults.partitions, [a, b]];
+    applyPartitions([hostA], partitions, readInventory().hosts);
+    writeFaults({ ...faults, partitions });
+  }
+  log(`${a} and ${b}: partitioned`);
+}
+
+/** Removes every partition (from every host, whatever the record says). */
+export function labHeal(log: Log = console.log): void {
+  requireRoot();
+  const hosts = readInventory().hosts;
+  applyPartitions(hosts, [], hosts);
+  writeFaults({ ...readFaults(), partitions: [] });
+  log("every partition healed");
 }

@@ -12,9 +12,11 @@ export const DNSSEC_DIR = path.join(LAB_DIR, "dnssec");
 export const TRUST_ANCHOR_FILE = path.join(DNSSEC_DIR, "root.ds");
 export const BUNDLES_DIR = path.join(LAB_DIR, "bundles");
 export const HOSTS_DIR = path.join(LAB_DIR, "hosts");
-/** Volumes several hosts mount (the maildrops' share in shared storage mode). */
+/** Volumes that outlive a host's root disk: the maildrops' share or each maildrop's own mail store. */
 export const VOLUMES_DIR = path.join(LAB_DIR, "volumes");
+/** The faults in force (frozen hosts, partitions), for `status` in another process. */
+export const FAULTS_FILE = path.join(LAB_DIR, "faults.json");
 
-/** Per-host state: pid file, console log, overlay upper layers. */
+/** Per-host state: pid file, console log, overlay upper layers (the host's disk). */
 export const hostDir = (name: string) => path.join(HOSTS_DIR, name);
 export const bundleDir = (name: string) => path.join(BUNDLES_DIR, name);

@@ -62,6 +62,10 @@ export function labHosts(spec: PlatformSpec): LabHost[] {
   ];
 }
 
+/** A host's addresses, first its own (as in the inventory). */
+export const addressesOf = (h: Pick<LabHost, "address" | "publicAddress" | "egressAddress" | "officeAddress">): string[] =>
+  [h.address, h.publicAddress, h.egressAddress, h.officeAddress].filter((a): a is string => !!a);
+
 export type PlatformLabHost = LabHost & { role: Role; site: string; core: Host };
 
 export const isPlatformHost = (h: LabHost): h is PlatformLabHost => h.core !== undefined;
@@ -71,7 +75,7 @@ export function hostAddresses(spec: PlatformSpec, h: LabHost): string[] {
   const site = spec.sites.find((s) => s.name === h.site);
   return [
     `${h.address}/${site ? site.cidr.split("/")[1] : 24}`,
-    ...[h.publicAddress, h.egressAddress, h.officeAddress].filter((a): a is string => !!a).map((a) => `${a}/24`),
+    ...addressesOf(h).slice(1).map((a) => `${a}/24`),
   ];
 }
 
