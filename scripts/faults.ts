@@ -5,13 +5,16 @@
 // Exits 1 when a row lost an acknowledged message.
 import * as fs from "fs";
 import { parseArgs } from "util";
-import { labUp } from "../lab";
+import { labDown, labUp, readInventory } from "../lab";
+import { inventoryExists } from "../lab/inventory";
 import { FAULTS, FULL, platform, RowResult, runRow, SHORT, table } from "../tests/faults/suite";
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: { stack: { type: "string", default: "prod" }, short: { type: "boolean", default: false }, only: { type: "string" }, json: { type: "string" } },
   });
+  // The lab runs one stack at a time.
+  if (inventoryExists() && readInventory().stack !== values.stack) await labDown();
   await labUp(values.stack);
   const p = platform();
   const rows: RowResult[] = [];

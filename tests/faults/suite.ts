@@ -181,9 +181,6 @@ const sameKeys = (a: Map<string, number>, b: Map<string, number>) => a.size === 
 
 // --- the faults ----------------------------------------------------------------------------------
 
-const first = (p: Platform, role: Role) => p.role(role)[0];
-const second = (p: Platform, role: Role) => p.role(role)[1];
-
 /** The rolling push of a cluster, as the OpenStack push runs it: host by host, stopping at a failure. */
 function rollingPush(hosts: string[], bundles: Map<string, string>): { applied: string[]; failedAt?: string } {
   const applied: string[] = [];
@@ -208,30 +205,25 @@ function brokenSmtpInBundles(p: Platform, dir: string): Map<string, string> {
   return bundles;
 }
 
+/** A host crashes mid-stream; the cloud brings it back (start: its disk; replace: a new VM, its volumes). */
+const crash = (role: Role, which: 0 | 1, then: "start" | "replace", label: string): Fault => ({
+  name: `${label} crash, then ${then}`,
+  holdMs: 15_000,
+  inject: (p) => labCrash(p.role(role)[which], quiet),
+  recover: (p) => (then === "start" ? labStart : labReplace)(p.role(role)[which], quiet),
+});
+
+const first = (p: Platform, role: Role) => p.role(role)[0];
+
 export const FAULTS: Fault[] = [
-  {
-    name: "maildrop primary crash, then start",
-    holdMs: 15_000,
-    inject: (p) => labCrash(first(p, "maildrop"), quiet),
-    recover: (p) => labStart(first(p, "maildrop"), quiet),
-  },
-  {
-    name: "maildrop primary crash, then replace",
-    holdMs: 15_000,
-    inject: (p) => labCrash(first(p, "maildrop"), quiet),
-    recover: (p) => labReplace(first(p, "maildrop"), quiet),
-  },
-  {
-    name: "maildrop backup crash, then start",
-    holdMs: 15_000,
-    inject: (p) => labCrash(second(p, "maildrop"), quiet),
-    recover: (p) => labStart(second(p, "maildrop"), quiet),
-  },
+  crash("maildrop", 0, "start", "maildrop primary"),
+  crash("maildrop", 0, "replace", "maildrop primary"),
+  crash("maildrop", 1, "start", "maildrop backup"),
   {
     name: "replica partition 60 s, then heal",
     replicatedOnly: true,
     holdMs: 60_000,
-    inject: async (p) => labPartition(first(p, "maildrop"), second(p, "maildrop"), quiet),
+    inject: async (p) => labPartition(p.role("maildrop")[0], p.role("maildrop")[1], quiet),
     recover: async () => labHeal(quiet),
   },
   {
@@ -240,24 +232,9 @@ export const FAULTS: Fault[] = [
     inject: (p) => labFreeze(first(p, "maildrop"), quiet),
     recover: async (p) => labThaw(first(p, "maildrop"), quiet),
   },
-  {
-    name: "smtp-in crash, then start",
-    holdMs: 15_000,
-    inject: (p) => labCrash(first(p, "smtp-in"), quiet),
-    recover: (p) => labStart(first(p, "smtp-in"), quiet),
-  },
-  {
-    name: "smtp-out primary crash, then start",
-    holdMs: 15_000,
-    inject: (p) => labCrash(first(p, "smtp-out"), quiet),
-    recover: (p) => labStart(first(p, "smtp-out"), quiet),
-  },
-  {
-    name: "frontend crash, then start",
-    holdMs: 15_000,
-    inject: (p) => labCrash(first(p, "frontend"), quiet),
-    recover: (p) => labStart(first(p, "frontend"), quiet),
-  },
+  crash("smtp-in", 0, "start", "smtp-in"),
+  crash("smtp-out", 0, "start", "smtp-out primary"),
+  crash("frontend", 0, "start", "frontend"),
   {
     name: "Rspamd down on an smtp-in (4xx), then up",
     holdMs: 15_000,

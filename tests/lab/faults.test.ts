@@ -5,7 +5,7 @@ import { strict as assert } from "assert";
 import * as path from "path";
 import { loadStackSpec } from "@mailplatform/core";
 import { DEFAULT_STACK } from "../../lab";
-import { FAULTS, platform, runRow, SHORT } from "../faults/suite";
+import { FAULTS, platform, RowResult, runRow, SHORT, table } from "../faults/suite";
 import { setupLab, wantedStack } from "./harness";
 
 // The shared store has no replica pair to partition: such rows belong to replicated stacks only.
@@ -13,14 +13,19 @@ const replicated = loadStackSpec(path.resolve(__dirname, "../.."), wantedStack()
 
 describe("lab: faults under traffic (short form)", function () {
   this.timeout(900_000);
+  const rows: RowResult[] = [];
   before(async () => {
     await setupLab();
+  });
+  after(() => {
+    if (rows.length > 0) console.log(`\n${table(rows)}\n`);
   });
 
   for (const fault of FAULTS.filter((f) => replicated || !f.replicatedOnly)) {
     it(`${fault.name}: nothing acknowledged is lost`, async function () {
       const p = platform();
       const row = await runRow(p, fault, SHORT, () => undefined);
+      rows.push(row);
       assert.ok(row.acknowledged > 0, `nothing was acknowledged: ${row.notes.join("; ")}`);
       assert.deepEqual(row.lost, [], `acknowledged but stored nowhere (${row.notes.join("; ")})`);
       if (p.replicated) assert.ok(row.equalAfterMs !== null && row.equalAfterMs <= 10_000, `replicas equal after ${row.equalAfterMs} ms`);
