@@ -194,9 +194,15 @@ export function execInHostAsync(host: Pick<LabHost, "name" | "netns">, argv: str
   return runAsync(enterArgv(host, argv), opts);
 }
 
+const netnsArgv = (host: Pick<LabHost, "netns">, argv: string[]) => ["nsenter", `--net=/run/netns/${host.netns}`, "--", ...argv];
+
 /** Runs a command in the host's network namespace only: this machine's files, the host's addresses. */
 export function execInNetns(host: Pick<LabHost, "netns">, argv: string[], opts: RunOptions = {}): RunResult {
-  return run(["nsenter", `--net=/run/netns/${host.netns}`, "--", ...argv], opts);
+  return run(netnsArgv(host, argv), opts);
+}
+
+export function execInNetnsAsync(host: Pick<LabHost, "netns">, argv: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return runAsync(netnsArgv(host, argv), opts);
 }
 
 /** Writes a file inside the host if its content differs; true when it changed. */

@@ -53,10 +53,9 @@ async function bootHost(ctx: LabContext, host: LabHost): Promise<boolean> {
   ensureBridge();
   wireHost(ctx.spec, ctx.hosts, host);
   if (isPlatformHost(host)) applyFirewall(ctx.spec, host);
-  const faults = readFaults();
-  if (faults.frozen.includes(host.name)) {
+  if (readFaults().frozen.includes(host.name)) {
     thawHost(host);
-    writeFaults({ ...faults, frozen: faults.frozen.filter((n) => n !== host.name) });
+    forgetFrozen(host.name);
   }
   if (hostPid(host) !== undefined) return true;
   await startHost(host, { resolver: OUTSIDE.dns, trustAnchor: ctx.trustAnchor, volume: mailStoreOf(ctx.spec, host) });
@@ -95,7 +94,6 @@ export async function labUp(stack = DEFAULT_STACK, log: Log = console.log): Prom
     throw new Error(`the lab runs stack ${readInventory().stack}: take it down first (npm run lab -- down)`);
   }
   const started = Date.now();
-  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
   ensurePackages(LAB_PACKAGES, log); // doveadm hashes the lab users' passwords
   const ctx = labContext(stack);
   const { spec, secrets, hosts } = ctx;
@@ -119,7 +117,7 @@ export async function labUp(stack = DEFAULT_STACK, log: Log = console.log): Prom
 
   const inventory = buildInventory(spec, hosts, secrets);
   writeInventory(inventory, secrets.platform.caCertificatePem);
-  log(`lab ${stack} up in ${elapsed()}: ${INVENTORY_FILE}`);
+  log(`lab ${stack} up in ${seconds(started)}: ${INVENTORY_FILE}`);
   return inventory;
 }
 

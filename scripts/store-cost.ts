@@ -8,7 +8,8 @@
 import { parseArgs } from "util";
 import { labDown, labUp, readInventory } from "../lab";
 import { inventoryExists } from "../lab/inventory";
-import { injectInbound, inHost, platform, storedIds } from "../tests/faults/suite";
+import { injectInbound, platform, storedIds } from "../tests/faults/suite";
+import { inHost } from "../tests/lab/harness";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CONF = "/etc/dovecot/dovecot.conf";

@@ -4,21 +4,20 @@
 // submissions and IMAP logins from the load client (clients/load.ts) in the internet host.
 // `npm run faults` runs every row on prod and prints the table; tests/lab/faults.test.ts runs a
 // short form in CI.
-import { hostsOf, renderPlatform, Role, serviceNames, writeBundle } from "@mailplatform/core";
+import { hostScriptPath, hostsOf, PlatformSecrets, PlatformSpec, renderHost, Role, serviceNames, writeBundle } from "@mailplatform/core";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
   labCrash, labExec, labFreeze, labHeal, labPartition, labReplace, labStart, labThaw, readInventory, startService, stopService,
 } from "../../lab";
-import { execInHostAsync } from "../../lab/hosts";
+import { execInHostAsync, execInNetnsAsync } from "../../lab/hosts";
 import { labSpecAndSecrets } from "../../lab/spec";
-import { runAsync } from "../../lab/system";
+import { inHost } from "../lab/harness";
 import type { LoadPlan, LoadResult } from "./clients/load";
 
 const LOAD_CLIENT = path.join(__dirname, "clients/load.ts");
 const TSX = require.resolve("tsx/cjs");
-const PROVISION = path.resolve(__dirname, "../../files/provision.sh");
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -37,6 +36,9 @@ export const SHORT: Volume = { inbound: 60, inboundRate: 6, submissions: 8, subm
 /** What the platform looks like to a row: names of the hosts it picks its victims from. */
 export interface Platform {
   stack: string;
+  /** The lab's spec and secrets, read once: the renderers' inputs. */
+  spec: PlatformSpec;
+  secrets: PlatformSecrets;
   replicated: boolean;
   role(role: Role): string[];
   users: { address: string; password: string }[];
@@ -71,20 +73,15 @@ const quiet = () => undefined;
 
 export function platform(): Platform {
   const inventory = readInventory();
-  const { spec } = labSpecAndSecrets(inventory.stack);
+  const { spec, secrets } = labSpecAndSecrets(inventory.stack);
   return {
     stack: inventory.stack,
+    spec,
+    secrets: secrets.platform,
     replicated: spec.storage.mode === "replicated",
     role: (role) => hostsOf(spec, role).map((h) => h.name),
     users: inventory.users.filter((u) => !u.address.startsWith("quota-test@")),
   };
-}
-
-/** Fails with the host's output when a command inside it fails. */
-export function inHost(host: string, argv: string[], input?: string): string {
-  const r = labExec(host, argv, { input, timeoutMs: 120_000 });
-  if (r.status !== 0) throw new Error(`${host}: ${argv.join(" ")} failed (${r.status}): ${r.stderr}${r.stdout}`);
-  return r.stdout;
 }
 
 // --- traffic -----------------------------------------------------------------------------------
@@ -96,11 +93,9 @@ export async function injectInbound(p: Platform, run: string, v: Volume): Promis
   const body = "A message of the fault suite's inbound stream.\n".repeat(80);
   const script = String.raw`
 set -e
-i=0
 while read -r id to; do
   printf 'From: sender@partner.example\nTo: %s\nSubject: fault inbound %s\nMessage-ID: <%s>\n\n%s\n' "$to" "$id" "$id" "$BODY" |
     sendmail -oi -f sender@partner.example "$to"
-  i=$((i + 1))
   sleep "$PAUSE"
 done`;
   const lines = ids.map((id, i) => `${id} ${recipients[i % recipients.length]}`).join("\n") + "\n";
@@ -118,7 +113,7 @@ async function runLoad(p: Platform, run: string, v: Volume): Promise<LoadResult>
   const endpoint = (port: number, servername: string) => ({
     hosts: inventory.endpoints.submission, port, servername, ca: inventory.caCertificate, from: internet.address,
   });
-  const names = serviceNames(labSpecAndSecrets(p.stack).spec);
+  const names = serviceNames(p.spec);
   const plan: LoadPlan = {
     submissions: {
       ...endpoint(587, names.submission), count: v.submissions, intervalMs: v.submissionIntervalMs, giveUpMs: 120_000,
@@ -126,18 +121,12 @@ async function runLoad(p: Platform, run: string, v: Volume): Promise<LoadResult>
     },
     probe: { ...endpoint(993, names.imap), hosts: inventory.endpoints.imap, intervalMs: 500, user: other.address, pass: other.password },
   };
-  const r = await execNetnsAsync(internet.name, [process.execPath, "--require", TSX, LOAD_CLIENT], JSON.stringify(plan));
-  const last = r.trim().split("\n").pop() ?? "";
+  const r = await execInNetnsAsync(internet, [process.execPath, "--require", TSX, LOAD_CLIENT], { input: JSON.stringify(plan), timeoutMs: 900_000 });
+  if (r.status !== 0 && !r.stdout.trim()) throw new Error(`load client failed (${r.status}): ${r.stderr}`);
+  const last = r.stdout.trim().split("\n").pop() ?? "";
   const parsed = JSON.parse(last) as LoadResult & { fatal?: string };
   if (parsed.fatal) throw new Error(`load client: ${parsed.fatal}`);
   return parsed;
-}
-
-async function execNetnsAsync(host: string, argv: string[], input: string): Promise<string> {
-  const h = readInventory().hosts.find((x) => x.name === host)!;
-  const r = await runAsync(["nsenter", `--net=/run/netns/${h.netns}`, "--", ...argv], { input, timeoutMs: 900_000 });
-  if (r.status !== 0 && !r.stdout.trim()) throw new Error(`${host}: ${argv.join(" ")} failed: ${r.stderr}`);
-  return r.stdout;
 }
 
 // --- accounting --------------------------------------------------------------------------------
@@ -197,7 +186,7 @@ async function untilBothHold(primary: string, backup: string, run: string, timeo
 function rollingPush(hosts: string[], bundles: Map<string, string>): { applied: string[]; failedAt?: string } {
   const applied: string[] = [];
   for (const h of hosts) {
-    const r = labExec(h, ["bash", PROVISION, "apply", bundles.get(h)!], { timeoutMs: 300_000 });
+    const r = labExec(h, ["bash", hostScriptPath("provision.sh"), "apply", bundles.get(h)!], { timeoutMs: 300_000 });
     if (r.status !== 0) return { applied, failedAt: h };
     applied.push(h);
   }
@@ -206,9 +195,8 @@ function rollingPush(hosts: string[], bundles: Map<string, string>): { applied: 
 
 /** smtp-in bundles whose main.cf carries a parameter Postfix does not know: `postconf -n` warns, the check fails. */
 function brokenSmtpInBundles(p: Platform, dir: string): Map<string, string> {
-  const { spec, secrets } = labSpecAndSecrets(p.stack);
   const bundles = new Map<string, string>();
-  for (const b of renderPlatform(spec, secrets.platform).filter((x) => x.host.role === "smtp-in")) {
+  for (const b of hostsOf(p.spec, "smtp-in").map((h) => renderHost(p.spec, h, p.secrets))) {
     const files = b.files.map((f) => (f.path === "/etc/postfix/main.cf" ? { ...f, content: f.content + "mailplatform_fault_injection = yes\n" } : f));
     const target = path.join(dir, b.host.name);
     writeBundle(target, { ...b, files });
