@@ -10,12 +10,13 @@ import { bundle, file, Fragment, secretFile } from "../components/core/src/files
 import { Daemon, daemons } from "../components/core/src/daemons";
 import { loadStackSpec } from "../components/core/src/spec/load";
 import { allHosts, hostsOf, Host } from "../components/core/src/topology";
+import { hostScriptPath } from "../components/core/src/host-scripts";
 import { renderHost } from "../components/core/src/render";
 import { manifest, packBundle, ProvisionBundle, Removal, writeBundle } from "../components/core/src/bundle";
 import { Sandbox } from "./support/sandbox";
 import { renderStack, REPO, STACKS } from "./support/stacks";
 
-const SCRIPT = path.join(REPO, "files/provision.sh");
+const SCRIPT = hostScriptPath("provision.sh");
 const D = daemons(12);
 
 const HOST = {

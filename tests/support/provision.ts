@@ -1,11 +1,10 @@
 // Hosts in tests are installed the way VMs and the lab install them: a rendered bundle, written by
 // writeBundle, checked or applied by files/provision.sh, here inside a Sandbox.
-import * as path from "path";
 import { ProvisionBundle, writeBundle } from "../../components/core/src/bundle";
+import { hostScriptPath } from "../../components/core/src/host-scripts";
 import { Sandbox, SandboxOptions } from "./sandbox";
-import { REPO } from "./stacks";
 
-const SCRIPT = path.join(REPO, "files/provision.sh");
+const SCRIPT = hostScriptPath("provision.sh");
 let bundles = 0;
 
 /** `provision.sh <command> <bundle dir>` in the sandbox: resolves to its output, rejects with its stderr. */

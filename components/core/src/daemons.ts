@@ -106,6 +106,9 @@ const phpFpm = (v: PhpVersion): PhpFpm => ({
   ],
 });
 
+/** The replica resync loop (roles/maildrop/replica-resync.ts); its init script names it too. */
+export const REPLICA_RESYNC_SCRIPT = "/etc/mailplatform/replica-resync";
+
 export function daemons(release: DebianRelease): Daemons {
   return {
     unbound: {
@@ -151,7 +154,7 @@ export function daemons(release: DebianRelease): Daemons {
     // Our own loop (roles/maildrop/replica-resync.ts), run by bash: told apart by its pid file.
     "replica-resync": {
       service: "mailplatform-replica-resync", packages: ["dovecot-core"], process: "bash", pidFile: "/run/mailplatform-replica-resync.pid", reload: "restart",
-      checks: [{ label: "bash -n replica-resync", command: "bash -n /etc/mailplatform/replica-resync", ok: EMPTY }],
+      checks: [{ label: "bash -n replica-resync", command: `bash -n ${REPLICA_RESYNC_SCRIPT}`, ok: EMPTY }],
     },
   };
 }

@@ -2,6 +2,8 @@
 // the Debian packages and services they belong to. Pure data; the provisioning script applies it.
 import { PlatformSecrets } from "./secrets";
 import { PlatformSpec } from "./spec/types";
+import * as fs from "fs";
+import * as path from "path";
 import { Daemon, Service } from "./daemons";
 import { Host } from "./topology";
 
@@ -69,6 +71,11 @@ export function file(service: Service | Service[], path: string, content: string
 /** A file holding a secret: not world-readable, masked offline. */
 export function secretFile(service: Service | Service[], path: string, content: string, opts: FileOptions = {}): HostFile {
   return file(service, path, content, { mode: "0640", ...opts, secret: true });
+}
+
+/** A file the package ships under static/ (Sieve scripts, init scripts), read as the renderers write it. */
+export function staticFile(relative: string): string {
+  return fs.readFileSync(path.join(__dirname, "..", "static", relative), "utf8");
 }
 
 /** Joins config lines, dropping undefined/false entries so optional directives read inline. */

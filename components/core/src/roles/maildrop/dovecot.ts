@@ -2,10 +2,9 @@
 // (seed 004): LMTP from Postfix with Sieve, IMAP/POP3/ManageSieve directly and behind the frontends
 // (PROXY protocol), quota, full-text search, spam learning from Junk moves, and either dsync
 // replication with the peer or the NFS-safe settings for a shared volume (seed 003).
-import * as fs from "fs";
 import * as path from "path";
 import { daemons } from "../../daemons";
-import { Account, file, Fragment, HostFile, RenderContext, secretFile } from "../../files";
+import { Account, file, Fragment, HostFile, RenderContext, secretFile, staticFile } from "../../files";
 import { INTERNAL, PORTS, PROXIED } from "../../ports";
 import { DOVECOT_LDAP_CONF, ldapConf, passdbs, passwdFile } from "../../shared/dovecot";
 import { TLS_CA, TLS_CERT, TLS_KEY } from "../../shared/tls";
@@ -24,7 +23,6 @@ const SIEVE_DIR = "/etc/dovecot/sieve";
 const PIPE_DIR = "/etc/dovecot/sieve-pipe";
 const QUOTA_WARNING = "/etc/dovecot/quota-warning";
 const REPLICATION_SECRET = "/etc/dovecot/replication.conf";
-const STATIC = path.join(__dirname, "../../../static/dovecot");
 
 /** How long a delivery waits for the peer to hold the message (see the dovecot.conf comment). */
 export const REPLICATION_SYNC_TIMEOUT_SECONDS = 5;
@@ -34,7 +32,6 @@ export function mailRoot(spec: PlatformSpec): string {
 }
 
 const hostPort = (address: string, port: number) => (address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`);
-const staticFile = (name: string) => fs.readFileSync(path.join(STATIC, name), "utf8");
 
 /** A login service with its direct listeners and, for each, a PROXY-protocol twin for the frontends. */
 function loginService(service: string, listeners: { name: string; port: number; proxied: number; ssl?: boolean }[]): string {
@@ -270,8 +267,8 @@ ${peers.map((p, i) => `  mail_replica${i === 0 ? "" : i + 1} = tcps:${p.address}
     hash: u.passwordHash,
     extra: u.quotaBytes === undefined ? [] : [`userdb_quota_rule=${quotaRule(u.quotaBytes)}`],
   }));
-  const sieve = (name: string): HostFile => file("dovecot", `${SIEVE_DIR}/${name}`, staticFile(`sieve/${name}`), { compile: "sievec" });
-  const script = (target: string): HostFile => file("dovecot", target, staticFile(path.basename(target)), { mode: "0755" });
+  const sieve = (name: string): HostFile => file("dovecot", `${SIEVE_DIR}/${name}`, staticFile(`dovecot/sieve/${name}`), { compile: "sievec" });
+  const script = (target: string): HostFile => file("dovecot", target, staticFile(`dovecot/${path.basename(target)}`), { mode: "0755" });
 
   return {
     packages: [

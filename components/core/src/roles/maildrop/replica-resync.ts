@@ -3,15 +3,10 @@
 // every user whose sync failed as soon as the peer's doveadm port answers again (the script's
 // header says how). Debian ships no unit for it: a systemd unit, and an init script for hosts
 // without systemd (the lab).
-import * as fs from "fs";
-import * as path from "path";
-import { daemons } from "../../daemons";
-import { file, Fragment, lines, RenderContext } from "../../files";
+import { daemons, REPLICA_RESYNC_SCRIPT } from "../../daemons";
+import { file, Fragment, lines, RenderContext, staticFile } from "../../files";
 import { INTERNAL } from "../../ports";
 import { hostsOf } from "../../topology";
-
-const STATIC = path.join(__dirname, "../../../static/mailplatform");
-const staticFile = (name: string) => fs.readFileSync(path.join(STATIC, name), "utf8");
 
 /** How often the replicator is asked for failed users. */
 const INTERVAL_SECONDS = 2;
@@ -25,14 +20,14 @@ export function replicaResync(ctx: RenderContext): Fragment {
   return {
     services: [daemon],
     files: [
-      file(service, "/etc/mailplatform/replica-resync", staticFile("replica-resync"), { mode: "0755" }),
+      file(service, REPLICA_RESYNC_SCRIPT, staticFile("mailplatform/replica-resync"), { mode: "0755" }),
       file(service, `/etc/default/${service}`, lines(
-        `# Read by /etc/mailplatform/replica-resync: the peer whose doveadm port tells it is back.`,
+        `# Read by ${REPLICA_RESYNC_SCRIPT}: the peer whose doveadm port tells it is back.`,
         `PEER_HOST=${peer.address}`,
         `PEER_PORT=${INTERNAL.doveadm}`,
         `INTERVAL=${INTERVAL_SECONDS}`,
       )),
-      file(service, `/etc/init.d/${service}`, staticFile("replica-resync.init"), { mode: "0755" }),
+      file(service, `/etc/init.d/${service}`, staticFile("mailplatform/replica-resync.init"), { mode: "0755" }),
       file(service, `/etc/systemd/system/${service}.service`, lines(
         "[Unit]",
         "Description=Resyncs the peer maildrop as soon as it answers again",
@@ -40,7 +35,7 @@ export function replicaResync(ctx: RenderContext): Fragment {
         "Requires=dovecot.service",
         "",
         "[Service]",
-        "ExecStart=/bin/bash /etc/mailplatform/replica-resync",
+        `ExecStart=/bin/bash ${REPLICA_RESYNC_SCRIPT}`,
         "Restart=always",
         "",
         "[Install]",

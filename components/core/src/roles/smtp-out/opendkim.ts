@@ -8,11 +8,9 @@
 // instances run: RSA (Debian's opendkim service) on 127.0.0.1:INTERNAL.opendkim, Ed25519 (our
 // opendkim-ed25519 service: a systemd unit, and an init script for hosts without systemd) on a
 // socket in Postfix's spool.
-import * as fs from "fs";
-import * as path from "path";
 import { daemons } from "../../daemons";
 import { DkimAlgorithm, DKIM_ALGORITHMS, dkimRecordName, dkimSelector } from "../../dkim";
-import { file, Fragment, lines, RenderContext, secretFile } from "../../files";
+import { file, Fragment, lines, RenderContext, secretFile, staticFile } from "../../files";
 import { INTERNAL } from "../../ports";
 import { POSTFIX_QUEUE_DIRECTORY } from "../../shared/spool-sockets";
 import { hostsOf } from "../../topology";
@@ -40,7 +38,7 @@ export const SIGNERS: Record<DkimAlgorithm, { daemon: "opendkim" | "opendkim-ed2
   },
 };
 /** The Ed25519 signer's init script (Debian's opendkim script runs one instance only). */
-const ED25519_INIT = fs.readFileSync(path.join(__dirname, "../../../static/opendkim/opendkim-ed25519.init"), "utf8");
+const ED25519_INIT = staticFile("opendkim/opendkim-ed25519.init");
 
 /** One signing key: the DNS selector it is published under and its private key (PKCS#8 PEM). */
 export interface SigningKey {
