@@ -258,7 +258,8 @@ make_dir() { # MODE OWNER GROUP PATH
   chmod "$1" "$4"
 }
 
-# Compiled form of a file: Postfix lookup tables (suffix of default_database_type), Sieve binaries.
+# Compiled form of a file: Postfix lookup tables (suffix of default_database_type), Sieve binaries,
+# the program a build script makes.
 compiled_path() {
   case $1 in
     postmap)
@@ -266,6 +267,7 @@ compiled_path() {
       type=$(postconf -h default_database_type)
       case $type in hash | btree) echo "$2.db" ;; *) echo "$2.$type" ;; esac ;;
     sievec) echo "${2%.sieve}.svbin" ;;
+    build) echo "${2%.build}" ;;
   esac
 }
 
@@ -277,6 +279,7 @@ compile() {
   case $1 in
     postmap) (umask 077; postmap "$2") >"$WORK/compile.log" 2>&1 || rc=$? ;;
     sievec) (umask 077; sievec "$2" "$out") >"$WORK/compile.log" 2>&1 || rc=$? ;;
+    build) (umask 077; "$2" "$out") >"$WORK/compile.log" 2>&1 || rc=$? ;;
   esac
   if [ $rc -ne 0 ] || [ -s "$WORK/compile.log" ]; then
     problem "$1 $2 failed (exit $rc):"; redact <"$WORK/compile.log" >&2; return 1

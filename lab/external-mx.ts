@@ -47,6 +47,15 @@ queue_run_delay = 5s
 minimal_backoff_time = 5s
 maximal_backoff_time = 20s
 smtp_connect_timeout = 10s
+# A well-behaved sender from one address stays within the MXes' connections per client
+# (mailplatform:limits.clientConnections) for all hosted domains at once, even on one MX, counting
+# the idle sessions its connection cache holds (one per delivering one). Above it the MX answers 421
+# and Postfix suspends the whole destination until a retry.
+smtp_destination_concurrency_limit = ${Math.max(1, Math.floor(spec.limits.clientConnections / (2 * spec.domains.length)))}
+# ...and within their new connections per minute (clientConnectionRate): sessions are kept and reused,
+# TLS ones too (through tlsproxy), as a big sender's are.
+smtp_connection_cache_destinations = ${spec.domains.map((d) => d.name).join(", ")}
+smtp_tls_connection_reuse = yes
 `;
 
 export function startExternalMx(host: LabHost, spec: PlatformSpec): string {
@@ -59,6 +68,8 @@ if [ ! -f /etc/postfix/external-mx.key ]; then
   chmod 0600 /etc/postfix/external-mx.key
 fi
 install -d -o mail -g mail -m 0770 /var/mail/external
+# Debian's master.cf leaves tlsproxy out: smtp_tls_connection_reuse needs it.
+postconf -M tlsproxy/unix 2>/dev/null | grep -q . || { postconf -Me 'tlsproxy/unix=tlsproxy unix - - n - 0 tlsproxy'; set -- "$1" changed; }
 postfix check
 if postfix status 2>/dev/null; then
   [ "$2" = changed ] || { echo running; exit 0; }

@@ -13,7 +13,7 @@ import { buildInventory, Inventory, InventoryHost, inventoryExists, readInventor
 import { ensureBridge, labNetnsNames, NETNS_PREFIX, removeBridge, removeNetns, waitForLinksGone, wireHost } from "./network";
 import { BUNDLES_DIR, FAULTS_FILE, HOSTS_DIR, INVENTORY_FILE, VOLUMES_DIR } from "./paths";
 import { addressesOf, isPlatformHost, labHosts, LabHost, OUTSIDE, PlatformLabHost } from "./plan";
-import { ensurePackages, LAB_PACKAGES } from "./packages";
+import { ensurePackages, ensureSources, LAB_PACKAGES } from "./packages";
 import { inParallel, provisionHost, writeBundles } from "./provision";
 import { labSpecAndSecrets, LabSecrets } from "./spec";
 import { run, RunOptions, RunResult } from "./system";
@@ -100,6 +100,7 @@ export async function labUp(stack = DEFAULT_STACK, log: Log = console.log): Prom
   const bundles = renderPlatform(spec, secrets.platform);
   // Before any host starts: a host's overlays sit on this machine's /usr.
   ensurePackages(bundles.flatMap((b) => b.packages), log);
+  ensureSources(bundles, log);
   log(`lab ${stack}: ${hosts.length} hosts on bridge mplab0`);
 
   for (const host of hosts) {

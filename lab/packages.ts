@@ -3,6 +3,10 @@
 // Package scripts must not start daemons on this machine: a policy-rc.d that refuses covers the
 // install when none is there.
 import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { BUILD_SOURCES_ENV, HostBundle } from "@mailplatform/core";
+import { LAB_DIR } from "./paths";
 import { must, run } from "./system";
 
 /** What the lab itself runs, besides the platform's daemons. */
@@ -36,5 +40,32 @@ export function ensurePackages(packages: string[], log: (line: string) => void):
     }
   } finally {
     if (ownPolicy) fs.rmSync(POLICY_RC_D, { force: true });
+  }
+}
+
+/** The sources the bundles' build steps download, fetched by this machine: lab hosts have no way out. */
+export const SOURCES_DIR = path.join(LAB_DIR, "sources");
+
+/** The environment a host's provision.sh runs with, so its build steps find SOURCES_DIR. */
+export const PROVISION_ENV = [`${BUILD_SOURCES_ENV}=${SOURCES_DIR}`];
+
+const built = new Set<string>();
+
+/**
+ * Every distinct build script of the bundles run once here, into a throw-away program: that fills
+ * SOURCES_DIR for the hosts (and shows the build works before any host tries).
+ */
+export function ensureSources(bundles: Pick<HostBundle, "files">[], log: (line: string) => void): void {
+  for (const f of bundles.flatMap((b) => b.files).filter((f) => f.compile === "build")) {
+    if (built.has(f.content)) continue;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lab-build-"));
+    try {
+      fs.writeFileSync(path.join(dir, "build"), f.content, { mode: 0o755 });
+      log(`building ${f.path} on this machine (fills ${SOURCES_DIR})`);
+      must(["env", ...PROVISION_ENV, path.join(dir, "build"), path.join(dir, "program")], { timeoutMs: 600_000 });
+      built.add(f.content);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 }

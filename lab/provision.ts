@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { HostBundle, hostScriptPath, writeBundle } from "@mailplatform/core";
 import { execInHostAsync } from "./hosts";
+import { PROVISION_ENV } from "./packages";
 import { bundleDir, hostDir } from "./paths";
 import { PlatformLabHost } from "./plan";
 
@@ -25,7 +26,7 @@ export interface ProvisionResult {
 export async function provisionHost(host: PlatformLabHost): Promise<ProvisionResult> {
   const name = host.name;
   const start = Date.now();
-  const r = await execInHostAsync(host, ["bash", hostScriptPath("provision.sh"), "apply", bundleDir(name)], { timeoutMs: 900_000 });
+  const r = await execInHostAsync(host, ["env", ...PROVISION_ENV, "bash", hostScriptPath("provision.sh"), "apply", bundleDir(name)], { timeoutMs: 900_000 });
   const log = path.join(hostDir(name), "provision.log");
   fs.writeFileSync(log, r.stdout + r.stderr);
   const lines = (r.status === 0 ? r.stdout : r.stderr || r.stdout).trim().split("\n");

@@ -2,6 +2,7 @@
 // writeBundle, checked or applied by files/provision.sh, here inside a Sandbox.
 import { ProvisionBundle, writeBundle } from "../../components/core/src/bundle";
 import { hostScriptPath } from "../../components/core/src/host-scripts";
+import { ensureSources, PROVISION_ENV } from "../../lab/packages";
 import { Sandbox, SandboxOptions } from "./sandbox";
 
 const SCRIPT = hostScriptPath("provision.sh");
@@ -11,7 +12,9 @@ let bundles = 0;
 export async function provision(box: Sandbox, command: "check" | "apply", b: ProvisionBundle): Promise<string> {
   const dir = `/tmp/bundle-${bundles++}-${b.host.name}`;
   writeBundle(box.path(dir), b);
-  const r = await box.runAsync(`bash ${SCRIPT} ${command} ${dir}`);
+  // Sandboxes have no way out either: their build steps take the sources this machine fetched.
+  if (command === "apply") ensureSources([b], () => undefined);
+  const r = await box.runAsync(`env ${PROVISION_ENV.join(" ")} bash ${SCRIPT} ${command} ${dir}`);
   if (r.status !== 0) throw new Error(`provision.sh ${command} ${b.host.name}: exit ${r.status}\n${r.stderr}`);
   return r.stdout;
 }

@@ -21,8 +21,9 @@ export interface HostFile {
   secret: boolean;
   /** The daemons that read the file: their checkers validate it and they reload when it changes. */
   services: Service[];
-  /** A compile step the file needs after it is written (Postfix lookup tables, Sieve scripts). */
-  compile?: "postmap" | "sievec";
+  /** A compile step the file needs after it is written: Postfix lookup tables, Sieve scripts, and
+   * build scripts whose program is the path without `.build`. */
+  compile?: "postmap" | "sievec" | "build";
 }
 
 export interface Account {
@@ -31,6 +32,12 @@ export interface Account {
   uid: number;
   home: string;
 }
+
+/**
+ * The environment variable a build script (compile "build") takes its downloaded sources from and
+ * keeps them in; unset, a directory of the host's own. Set where hosts have no way out (the lab).
+ */
+export const BUILD_SOURCES_ENV = "MAILPLATFORM_SOURCES";
 
 export interface HostBundle {
   host: Host;

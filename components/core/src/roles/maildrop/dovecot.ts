@@ -23,6 +23,8 @@ const SIEVE_DIR = "/etc/dovecot/sieve";
 const PIPE_DIR = "/etc/dovecot/sieve-pipe";
 const QUOTA_WARNING = "/etc/dovecot/quota-warning";
 const REPLICATION_SECRET = "/etc/dovecot/replication.conf";
+/** Debian's replicator with the sync-wait fix, built on the host (static/dovecot/build-replicator says why). */
+const REPLICATOR = "/usr/local/lib/mailplatform/dovecot-replicator";
 
 /** How long a delivery waits for the peer to hold the message (see the dovecot.conf comment). */
 export const REPLICATION_SYNC_TIMEOUT_SECONDS = 5;
@@ -239,6 +241,7 @@ service aggregator {
   }
 }
 service replicator {
+  executable = ${REPLICATOR}
   process_min_avail = 1
   unix_listener replicator-doveadm {
     user = ${VMAIL.name}
@@ -274,6 +277,8 @@ ${peers.map((p, i) => `  mail_replica${i === 0 ? "" : i + 1} = tcps:${p.address}
     packages: [
       "dovecot-imapd", "dovecot-pop3d", "dovecot-lmtpd", "dovecot-sieve", "dovecot-managesieved",
       "dovecot-fts-xapian", "curl", ...(ldap ? ["dovecot-ldap"] : []),
+      // What building the fixed replicator takes.
+      ...(replicated ? ["dovecot-dev", "gcc", "libc6-dev", "patch"] : []),
     ],
     services: [daemons(spec.debianRelease).dovecot],
     accounts: [{ ...VMAIL, home: root }],
@@ -282,7 +287,10 @@ ${peers.map((p, i) => `  mail_replica${i === 0 ? "" : i + 1} = tcps:${p.address}
       file("dovecot", "/etc/dovecot/dovecot.conf", conf),
       ...(spec.users.length > 0 ? [passwdFile(USERS, users)] : []),
       ...(ldap ? [ldapConf(ctx, quotaAttr && `=quota_rule=*:storage=%{ldap:${quotaAttr}:${spec.defaultQuotaBytes}}B`)] : []),
-      ...(replicated ? [secretFile("dovecot", REPLICATION_SECRET, `doveadm_password = ${secrets.replicationPassword}`, { mode: "0600" })] : []),
+      ...(replicated ? [
+        secretFile("dovecot", REPLICATION_SECRET, `doveadm_password = ${secrets.replicationPassword}`, { mode: "0600" }),
+        file("dovecot", `${REPLICATOR}.build`, staticFile("dovecot/build-replicator"), { mode: "0755", compile: "build" }),
+      ] : []),
       sieve("spam-to-junk.sieve"),
       sieve("report-spam.sieve"),
       sieve("report-ham.sieve"),
