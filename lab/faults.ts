@@ -25,8 +25,9 @@ export function writeFaults(faults: Faults): void {
 
 const stopped = (pid: number) => {
   try {
-    // The state follows the parenthesised command name, which may itself hold spaces.
-    return fs.readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "")[0] === "T";
+    // The state follows the parenthesised command name, which may itself hold spaces. A zombie (a
+    // child that exited as its parent was stopped) runs nothing, and no signal changes its state.
+    return "TtZX".includes(fs.readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "")[0]);
   } catch {
     return true; // gone
   }

@@ -12,7 +12,7 @@ const PHP: Record<DebianRelease, PhpVersion> = { 12: "8.2", 13: "8.4" };
 /** Service (systemd unit and init script) names. */
 export type Service =
   | "unbound" | "redis-server" | "rspamd" | "postsrsd" | "opendkim" | "opendkim-ed25519" | "dovecot" | "postfix" | "nginx"
-  | "mailplatform-replica-resync"
+  | "mailplatform-replica-resync" | "mailplatform-upstream-watch"
   | `php${PhpVersion}-fpm`;
 
 /**
@@ -58,6 +58,7 @@ export type Daemons = {
   nginx: Daemon;
   "php-fpm": PhpFpm;
   "replica-resync": Daemon;
+  "upstream-watch": Daemon;
 };
 
 const EMPTY = "^$";
@@ -106,8 +107,12 @@ const phpFpm = (v: PhpVersion): PhpFpm => ({
   ],
 });
 
-/** The replica resync loop (roles/maildrop/replica-resync.ts); its init script names it too. */
-export const REPLICA_RESYNC_SCRIPT = "/etc/mailplatform/replica-resync";
+/** Our own loops (shared/loop-service.ts): the script a service runs, and how its daemon is known. */
+export const loopScript = (service: Service) => `/etc/mailplatform/${service.replace(/^mailplatform-/, "")}`;
+const loop = (service: Service, packages: string[]): Daemon => ({
+  service, packages, process: "bash", pidFile: `/run/${service}.pid`, reload: "restart",
+  checks: [{ label: `bash -n ${loopScript(service)}`, command: `bash -n ${loopScript(service)}`, ok: EMPTY }],
+});
 
 export function daemons(release: DebianRelease): Daemons {
   return {
@@ -151,10 +156,8 @@ export function daemons(release: DebianRelease): Daemons {
       checks: [{ label: "nginx -t", command: "nginx -t -q", ok: EMPTY }],
     },
     "php-fpm": phpFpm(PHP[release]),
-    // Our own loop (roles/maildrop/replica-resync.ts), run by bash: told apart by its pid file.
-    "replica-resync": {
-      service: "mailplatform-replica-resync", packages: ["dovecot-core"], process: "bash", pidFile: "/run/mailplatform-replica-resync.pid", reload: "restart",
-      checks: [{ label: "bash -n replica-resync", command: `bash -n ${REPLICA_RESYNC_SCRIPT}`, ok: EMPTY }],
-    },
+    // Our own loops, run by bash: told apart by their pid files.
+    "replica-resync": loop("mailplatform-replica-resync", ["dovecot-core"]),
+    "upstream-watch": loop("mailplatform-upstream-watch", ["nftables"]),
   };
 }

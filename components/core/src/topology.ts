@@ -58,3 +58,6 @@ export function serviceNames(spec: PlatformSpec) {
 export function internalNetworks(spec: PlatformSpec): string[] {
   return spec.sites.map((s) => s.cidr);
 }
+
+/** address:port, an IPv6 address in brackets. */
+export const hostPort = (address: string, port: number) => (address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`);

@@ -65,6 +65,7 @@ async function submitOne(p: LoadPlan["submissions"], n: number, gap: Gap): Promi
   let error = "";
   for (let i = 0; Date.now() - started < p.giveUpMs; i++) {
     const host = p.hosts[i % p.hosts.length];
+    const attemptStarted = Date.now();
     attempts++;
     const transport = nodemailer.createTransport({
       host, port: p.port, requireTLS: true, localAddress: p.from, auth: { user: p.user, pass: p.pass }, tls: tls(p),
@@ -76,12 +77,12 @@ async function submitOne(p: LoadPlan["submissions"], n: number, gap: Gap): Promi
         from: p.user, to: p.to.join(", "), subject: `fault load ${id}`, messageId: `<${id}>`,
         text: "A message of the fault suite's submission load.\n".repeat(80),
       });
-      gap.ok();
+      gap.ok(attemptStarted);
       return { id, acked: true, attempts };
     } catch (e) {
       const err = e as Error & { responseCode?: number };
       error = `${host}: ${err.message}`;
-      gap.failed();
+      gap.failed(attemptStarted);
       if (!retryable(err)) break;
       await sleep(1_000);
     } finally {
@@ -91,16 +92,19 @@ async function submitOne(p: LoadPlan["submissions"], n: number, gap: Gap): Promi
   return { id, acked: false, attempts, error };
 }
 
-/** Tracks the longest stretch from the first failure after a success to the next success. */
+/**
+ * The longest a client waited to get through: from the start of the first attempt that failed (or
+ * of the attempt itself, when it went through at once but slowly) to the next success.
+ */
 class Gap {
   longest = 0;
   private since?: number;
-  ok(): void {
-    if (this.since !== undefined) this.longest = Math.max(this.longest, Date.now() - this.since);
+  ok(attemptStarted: number): void {
+    this.longest = Math.max(this.longest, Date.now() - (this.since ?? attemptStarted));
     this.since = undefined;
   }
-  failed(): void {
-    this.since ??= Date.now();
+  failed(attemptStarted: number): void {
+    this.since ??= attemptStarted;
   }
   /** A stretch still open when the run ends counts too. */
   close(): number {
@@ -138,10 +142,10 @@ async function main(): Promise<void> {
       const started = Date.now();
       if (await login(plan.probe)) {
         logins.ok++;
-        loginGap.ok();
+        loginGap.ok(started);
       } else {
         logins.failed++;
-        loginGap.failed();
+        loginGap.failed(started);
       }
       await sleep(Math.max(0, plan.probe.intervalMs - (Date.now() - started)));
     }

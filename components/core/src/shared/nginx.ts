@@ -17,9 +17,12 @@ export function webmailUploadLimit(spec: PlatformSpec): string {
   return `${Math.ceil(spec.limits.messageSizeBytes / 2 ** 20) + 1}M`;
 }
 
+/** Debian's NGINX workers run as this user. */
+export const NGINX_USER = "www-data";
+
 export function nginxMainConf(opts: { stream: boolean }): HostFile {
   return file("nginx", "/etc/nginx/nginx.conf", `# Written by mailplatform; the role's servers are in ${NGINX_DIR}/.
-user www-data;
+user ${NGINX_USER};
 worker_processes auto;
 worker_rlimit_nofile 65536;
 pid /run/nginx.pid;

@@ -3,7 +3,8 @@
 import { bundle, HostBundle, RenderContext } from "../../files";
 import { tlsFiles } from "../../shared/tls";
 import { nginxFrontend } from "./nginx";
+import { upstreamWatch } from "./upstream-watch";
 
 export function renderFrontend(ctx: RenderContext): HostBundle {
-  return bundle(ctx.host, tlsFiles(ctx, ["nginx"]), nginxFrontend(ctx));
+  return bundle(ctx.host, tlsFiles(ctx, ["nginx"]), nginxFrontend(ctx), upstreamWatch(ctx));
 }

@@ -10,7 +10,7 @@ import { DOVECOT_LDAP_CONF, ldapConf, passdbs, passwdFile } from "../../shared/d
 import { TLS_CA, TLS_CERT, TLS_KEY } from "../../shared/tls";
 import { LMTP_SOCKET } from "../../shared/spool-sockets";
 import { PlatformSpec } from "../../spec/types";
-import { hostsOf } from "../../topology";
+import { hostPort, hostsOf } from "../../topology";
 
 /** Where the OpenStack layer mounts the Manila share in shared mode. */
 export const SHARED_MAIL_ROOT = "/srv/mail";
@@ -33,7 +33,6 @@ export function mailRoot(spec: PlatformSpec): string {
   return spec.storage.mode === "shared" ? SHARED_MAIL_ROOT : LOCAL_MAIL_ROOT;
 }
 
-const hostPort = (address: string, port: number) => (address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`);
 
 /** A login service with its direct listeners and, for each, a PROXY-protocol twin for the frontends. */
 function loginService(service: string, listeners: { name: string; port: number; proxied: number; ssl?: boolean }[]): string {
