@@ -5,7 +5,7 @@
 import { PlatformSpec } from "@mailplatform/core";
 import { mailPlatformProgram, OpenStackSettings, ProgramInputs } from "@mailplatform/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import { createHash, generateKeyPairSync } from "crypto";
+import { createHash, createPublicKey, generateKeyPairSync } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -75,9 +75,24 @@ function mockKey(name: string, inputs: Record<string, unknown>): Record<string, 
         : generateKeyPairSync("ec", { namedCurve: "P-256", ...pem });
   // PEM encodings make strings; @types/node picks the KeyObject overload for the union.
   const { privateKey, publicKey } = kp as unknown as { privateKey: string; publicKey: string };
-  const key = { privateKeyPem: privateKey, privateKeyPemPkcs8: privateKey, publicKeyPem: publicKey };
+  const key = { privateKeyPem: privateKey, privateKeyPemPkcs8: privateKey, publicKeyPem: publicKey, ...openssh(name, publicKey) };
   keyCache.set(name, key);
   return key;
+}
+
+/** OpenSSH forms as the tls provider gives them: a real public key line, a stand-in private key block. */
+function openssh(name: string, publicKeyPem: string): { publicKeyOpenssh: string; privateKeyOpenssh: string } {
+  const spki = createPublicKey(publicKeyPem).export({ format: "der", type: "spki" });
+  const field = (b: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(b.length);
+    return Buffer.concat([length, b]);
+  };
+  const wire = spki.length === 44 ? Buffer.concat([field(Buffer.from("ssh-ed25519")), field(spki.subarray(12))]) : undefined;
+  return {
+    publicKeyOpenssh: wire ? `ssh-ed25519 ${wire.toString("base64")}\n` : "",
+    privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n${Buffer.from(`mock openssh key of ${name}`).toString("base64")}\n-----END OPENSSH PRIVATE KEY-----\n`,
+  };
 }
 
 const fakeCert = (name: string) => `-----BEGIN CERTIFICATE-----\nmock certificate of ${name}\n-----END CERTIFICATE-----\n`;
@@ -109,28 +124,45 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
   }
 }
 
-/** Settings for runs without a cloud: a key pair from a dummy public key, no bastion. */
+/** Settings of a fresh stack: nothing set, so the stack makes its own SSH key. */
 export function mockSettings(overrides: Partial<OpenStackSettings> = {}): OpenStackSettings {
-  return {
-    externalNetwork: "public",
-    ssh: { user: "debian", privateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----\nmock\n-----END OPENSSH PRIVATE KEY-----\n"), publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMock mailplatform" },
-    ...overrides,
-  };
+  return { externalNetwork: "public", ssh: { user: "debian" }, ...overrides };
 }
 
+/** The id the mocks give the network `getNetwork` finds by name. */
+export const mockNetworkId = (name: string) => `network-${name}`;
+
+/** One resource as the cloud receives it: inputs with secrets unwrapped, and the state the mock returns. */
+export interface CloudRequest {
+  type: string;
+  name: string;
+  /** Region of the explicit provider, if any. */
+  region?: string;
+  inputs: Record<string, any>;
+  id: string;
+  state: Record<string, any>;
+}
+
+/** A stand-in for the cloud's own checks: throws to refuse a resource, as the API would. */
+export type CloudModel = (request: CloudRequest) => void;
+
 /** Runs the program for `spec` under mocks and returns what it registered and output. */
-export async function runUnderMocks(spec: PlatformSpec, inputs: Partial<Omit<ProgramInputs, "spec">> = {}): Promise<MockRun> {
+export async function runUnderMocks(spec: PlatformSpec, inputs: Partial<Omit<ProgramInputs, "spec">> = {}, cloud?: CloudModel): Promise<MockRun> {
   const recorded = new Map<string, RecordedResource>();
   const meta = new Map<string, Omit<RecordedResource, "inputs" | "id">>();
+  const regions = new Map<string, string>();
   await pulumi.runtime.setMocks({
     newResource: (a) => {
       const id = a.custom ? `${a.name}-id` : "";
       const m = meta.get(`${a.type}::${a.name}`)!;
       recorded.set(m.urn, { ...m, inputs: a.inputs, id });
-      return { id, state: { ...a.inputs, ...mockState(a.type, a.name, a.inputs) } };
+      const state = { ...a.inputs, ...mockState(a.type, a.name, a.inputs) };
+      if (a.type === "pulumi:providers:openstack") regions.set(id, String(a.inputs.region));
+      cloud?.({ type: a.type, name: a.name, region: regions.get(a.provider?.split("::").pop() ?? ""), inputs: unwrapSecrets(a.inputs) as Record<string, any>, id, state: unwrapSecrets(state) as Record<string, any> });
+      return { id, state };
     },
     call: (a) => {
-      if (a.token === "openstack:networking/getNetwork:getNetwork") return { id: `network-${a.inputs.name}`, name: a.inputs.name };
+      if (a.token === "openstack:networking/getNetwork:getNetwork") return { id: mockNetworkId(a.inputs.name), name: a.inputs.name };
       if (a.token === "openstack:dns/getDnsZone:getDnsZone") return { id: `zone-${a.inputs.name}`, name: a.inputs.name };
       throw new Error(`unexpected invoke ${a.token}`);
     },

@@ -28,6 +28,8 @@ export class SiteNetwork extends pulumi.ComponentResource {
   readonly router: openstack.networking.Router;
   /** Floating IPs need the router attached first. */
   readonly routerInterface: openstack.networking.RouterInterface;
+  /** The router's external addresses of the site network's IP version: where its SNAT sends from. */
+  readonly snatAddresses: pulumi.Output<string[]>;
 
   constructor(name: string, args: SiteNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailplatform:index:SiteNetwork", name, {}, opts);
@@ -48,6 +50,8 @@ export class SiteNetwork extends pulumi.ComponentResource {
     // policy, so neither is sent; SNAT is on by default for a project's router.
     this.router = new openstack.networking.Router(`${name}-router`, { name: netName, externalNetworkId: external.id }, o);
     this.routerInterface = new openstack.networking.RouterInterface(`${name}-router-if`, { routerId: this.router.id, subnetId: this.subnet.id }, o);
+    this.snatAddresses = this.router.externalFixedIps.apply((ips) =>
+      (ips ?? []).map((ip) => ip.ipAddress ?? "").filter((a) => a !== "" && isIPv6(a) === isIPv6(site.cidr)));
     this.registerOutputs({ network: this.network, subnet: this.subnet, router: this.router });
   }
 }
