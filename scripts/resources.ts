@@ -5,7 +5,7 @@
 import { PlatformSpec } from "@mailplatform/core";
 import { mailPlatformProgram, OpenStackSettings, ProgramInputs } from "@mailplatform/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import { createHash, createPublicKey, generateKeyPairSync } from "crypto";
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -71,13 +71,20 @@ function mockKey(name: string, inputs: Record<string, unknown>): Record<string, 
   const pem = { publicKeyEncoding: { type: "spki" as const, format: "pem" as const }, privateKeyEncoding: { type: "pkcs8" as const, format: "pem" as const } };
   const kp =
     inputs.algorithm === "RSA" ? generateKeyPairSync("rsa", { modulusLength: Number(inputs.rsaBits ?? 2048), ...pem })
-      : inputs.algorithm === "ED25519" ? generateKeyPairSync("ed25519", pem)
+      : inputs.algorithm === "ED25519" ? ed25519FromName(name)
         : generateKeyPairSync("ec", { namedCurve: "P-256", ...pem });
   // PEM encodings make strings; @types/node picks the KeyObject overload for the union.
   const { privateKey, publicKey } = kp as unknown as { privateKey: string; publicKey: string };
   const key = { privateKeyPem: privateKey, privateKeyPemPkcs8: privateKey, publicKeyPem: publicKey, ...openssh(name, publicKey) };
   keyCache.set(name, key);
   return key;
+}
+
+/** An Ed25519 key seeded by the resource's name: the same on every run, so rendered inputs stay reviewable. */
+function ed25519FromName(name: string): { privateKey: string; publicKey: string } {
+  const pkcs8 = Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), Buffer.from(digest(`ed25519 ${name}`), "hex")]);
+  const key = createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" });
+  return { privateKey: key.export({ format: "pem", type: "pkcs8" }).toString(), publicKey: createPublicKey(key).export({ format: "pem", type: "spki" }).toString() };
 }
 
 /** OpenSSH forms as the tls provider gives them: a real public key line, a stand-in private key block. */
