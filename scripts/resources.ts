@@ -158,6 +158,10 @@ export async function runUnderMocks(spec: PlatformSpec, inputs: Partial<Omit<Pro
   const recorded = new Map<string, RecordedResource>();
   const meta = new Map<string, Omit<RecordedResource, "inputs" | "id">>();
   const regions = new Map<string, string>();
+  // A resource the cloud refuses never resolves its outputs, so the run stops at the first refusal.
+  let refuse: (e: unknown) => void = () => undefined;
+  const refused = new Promise<never>((_, reject) => (refuse = reject));
+  refused.catch(() => undefined);
   await pulumi.runtime.setMocks({
     newResource: (a) => {
       const id = a.custom ? `${a.name}-id` : "";
@@ -165,7 +169,12 @@ export async function runUnderMocks(spec: PlatformSpec, inputs: Partial<Omit<Pro
       recorded.set(m.urn, { ...m, inputs: a.inputs, id });
       const state = { ...a.inputs, ...mockState(a.type, a.name, a.inputs) };
       if (a.type === "pulumi:providers:openstack") regions.set(id, String(a.inputs.region));
-      cloud?.({ type: a.type, name: a.name, region: regions.get(a.provider?.split("::").pop() ?? ""), inputs: unwrapSecrets(a.inputs) as Record<string, any>, id, state: unwrapSecrets(state) as Record<string, any> });
+      try {
+        cloud?.({ type: a.type, name: a.name, region: regions.get(a.provider?.split("::").pop() ?? ""), inputs: unwrapSecrets(a.inputs) as Record<string, any>, id, state: unwrapSecrets(state) as Record<string, any> });
+      } catch (e) {
+        refuse(e);
+        throw e;
+      }
       return { id, state };
     },
     call: (a) => {
@@ -205,11 +214,11 @@ export async function runUnderMocks(spec: PlatformSpec, inputs: Partial<Omit<Pro
     const out = mailPlatformProgram({ spec, settings: mockSettings(), credentials: { authUrl: "https://keystone.invalid:5000/v3" }, ...inputs });
     const entries = Object.entries(out) as [string, pulumi.Output<unknown>][];
     // isSecret is internal to Output; read it the way the SDK does.
-    const resolved = await Promise.all(entries.map(([, o]) => {
+    const resolved = await Promise.race([refused, Promise.all(entries.map(([, o]) => {
       const internal = o as unknown as { promise: () => Promise<unknown>; isSecret: Promise<boolean> };
       return Promise.all([internal.promise(), internal.isSecret]);
-    }));
-    await pulumi.runtime.disconnect();
+    }))]);
+    await Promise.race([refused, pulumi.runtime.disconnect()]);
     // Failed registrations reject after the RPC queue drains.
     await new Promise((resolve) => setTimeout(resolve, 50));
     if (failures.length > 0) throw failures[0];
