@@ -8,7 +8,7 @@
 //   10 instances, 10 server groups of at most 10 members, 50 floating IPs, 10 volumes, 1000 GiB;
 // - a floating IP whose port's subnet has no router with a gateway on the pool's network;
 // - availability zones the service does not have (Nova's and Cinder's are named apart);
-// - a Manila share without a share network (the default share type handles share servers);
+// - a description longer than 255 characters; a Manila share without a share network (the default share type handles share servers);
 // - a remote command the deploying machine cannot reach: a host that is not a floating IP, or a
 //   target not on the jump host's network, SSH not allowed by the security groups on the way, or
 //   a host key that is not pinned to the one cloud-init installed.
@@ -106,6 +106,7 @@ export class NonAdminCloud {
     const admin = (ADMIN_ONLY[r.type] ?? []).filter((k) => r.inputs[k] !== undefined && !(Array.isArray(r.inputs[k]) && r.inputs[k].length === 0));
     if (admin.length > 0) return `${admin.join(", ")}: admin only under the default policy (403 Forbidden)`;
     if (r.type === "command:remote:Command") return this.reachable(r.inputs.connection);
+    if (typeof r.inputs.description === "string" && r.inputs.description.length > 255) return `description of ${r.inputs.description.length} characters; at most 255 (400 Bad Request)`;
     if (!r.type.startsWith("openstack:") || r.type === "pulumi:providers:openstack") return undefined;
     const p = this.project(r.region);
     const i = r.inputs;

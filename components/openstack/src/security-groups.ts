@@ -120,7 +120,8 @@ export class SecurityGroups extends pulumi.ComponentResource {
       portRangeMin: r.port,
       portRangeMax: r.port,
       ...("group" in r.remote ? { remoteGroupId: groups[r.remote.group][r.region].id } : { remoteIpPrefix: r.remote.prefix }),
-      description: r.description,
+      // Rules have no tags: the role leads the description, for the policy pack.
+      description: `[${roleTag(r.role)}] ${r.description}`,
     }, { parent: this, provider: providerFor(providers, r.region) }));
     this.registerOutputs({ groups: this.groups });
   }
