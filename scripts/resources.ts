@@ -5,7 +5,7 @@
 import { PlatformSpec } from "@mailplatform/core";
 import { mailPlatformProgram, OpenStackSettings, ProgramInputs } from "@mailplatform/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import { createHash, generateKeyPairSync } from "crypto";
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -71,13 +71,35 @@ function mockKey(name: string, inputs: Record<string, unknown>): Record<string, 
   const pem = { publicKeyEncoding: { type: "spki" as const, format: "pem" as const }, privateKeyEncoding: { type: "pkcs8" as const, format: "pem" as const } };
   const kp =
     inputs.algorithm === "RSA" ? generateKeyPairSync("rsa", { modulusLength: Number(inputs.rsaBits ?? 2048), ...pem })
-      : inputs.algorithm === "ED25519" ? generateKeyPairSync("ed25519", pem)
+      : inputs.algorithm === "ED25519" ? ed25519FromName(name)
         : generateKeyPairSync("ec", { namedCurve: "P-256", ...pem });
   // PEM encodings make strings; @types/node picks the KeyObject overload for the union.
   const { privateKey, publicKey } = kp as unknown as { privateKey: string; publicKey: string };
-  const key = { privateKeyPem: privateKey, privateKeyPemPkcs8: privateKey, publicKeyPem: publicKey };
+  const key = { privateKeyPem: privateKey, privateKeyPemPkcs8: privateKey, publicKeyPem: publicKey, ...openssh(name, publicKey) };
   keyCache.set(name, key);
   return key;
+}
+
+/** An Ed25519 key seeded by the resource's name: the same on every run, so rendered inputs stay reviewable. */
+function ed25519FromName(name: string): { privateKey: string; publicKey: string } {
+  const pkcs8 = Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), Buffer.from(digest(`ed25519 ${name}`), "hex")]);
+  const key = createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" });
+  return { privateKey: key.export({ format: "pem", type: "pkcs8" }).toString(), publicKey: createPublicKey(key).export({ format: "pem", type: "spki" }).toString() };
+}
+
+/** OpenSSH forms as the tls provider gives them: a real public key line, a stand-in private key block. */
+function openssh(name: string, publicKeyPem: string): { publicKeyOpenssh: string; privateKeyOpenssh: string } {
+  const spki = createPublicKey(publicKeyPem).export({ format: "der", type: "spki" });
+  const field = (b: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(b.length);
+    return Buffer.concat([length, b]);
+  };
+  const wire = spki.length === 44 ? Buffer.concat([field(Buffer.from("ssh-ed25519")), field(spki.subarray(12))]) : undefined;
+  return {
+    publicKeyOpenssh: wire ? `ssh-ed25519 ${wire.toString("base64")}\n` : "",
+    privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n${Buffer.from(`mock openssh key of ${name}`).toString("base64")}\n-----END OPENSSH PRIVATE KEY-----\n`,
+  };
 }
 
 const fakeCert = (name: string) => `-----BEGIN CERTIFICATE-----\nmock certificate of ${name}\n-----END CERTIFICATE-----\n`;
@@ -109,28 +131,54 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
   }
 }
 
-/** Settings for runs without a cloud: a key pair from a dummy public key, no bastion. */
+/** Settings of a fresh stack: nothing set, so the stack makes its own SSH key. */
 export function mockSettings(overrides: Partial<OpenStackSettings> = {}): OpenStackSettings {
-  return {
-    externalNetwork: "public",
-    ssh: { user: "debian", privateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----\nmock\n-----END OPENSSH PRIVATE KEY-----\n"), publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMock mailplatform" },
-    ...overrides,
-  };
+  return { externalNetwork: "public", ssh: { user: "debian" }, ...overrides };
 }
 
+/** The id the mocks give the network `getNetwork` finds by name. */
+export const mockNetworkId = (name: string) => `network-${name}`;
+
+/** One resource as the cloud receives it: inputs with secrets unwrapped, and the state the mock returns. */
+export interface CloudRequest {
+  type: string;
+  name: string;
+  /** Region of the explicit provider, if any. */
+  region?: string;
+  inputs: Record<string, any>;
+  id: string;
+  state: Record<string, any>;
+}
+
+/** A stand-in for the cloud's own checks: throws to refuse a resource, as the API would. */
+export type CloudModel = (request: CloudRequest) => void;
+
 /** Runs the program for `spec` under mocks and returns what it registered and output. */
-export async function runUnderMocks(spec: PlatformSpec, inputs: Partial<Omit<ProgramInputs, "spec">> = {}): Promise<MockRun> {
+export async function runUnderMocks(spec: PlatformSpec, inputs: Partial<Omit<ProgramInputs, "spec">> = {}, cloud?: CloudModel): Promise<MockRun> {
   const recorded = new Map<string, RecordedResource>();
   const meta = new Map<string, Omit<RecordedResource, "inputs" | "id">>();
+  const regions = new Map<string, string>();
+  // A resource the cloud refuses never resolves its outputs, so the run stops at the first refusal.
+  let refuse: (e: unknown) => void = () => undefined;
+  const refused = new Promise<never>((_, reject) => (refuse = reject));
+  refused.catch(() => undefined);
   await pulumi.runtime.setMocks({
     newResource: (a) => {
       const id = a.custom ? `${a.name}-id` : "";
       const m = meta.get(`${a.type}::${a.name}`)!;
       recorded.set(m.urn, { ...m, inputs: a.inputs, id });
-      return { id, state: { ...a.inputs, ...mockState(a.type, a.name, a.inputs) } };
+      const state = { ...a.inputs, ...mockState(a.type, a.name, a.inputs) };
+      if (a.type === "pulumi:providers:openstack") regions.set(id, String(a.inputs.region));
+      try {
+        cloud?.({ type: a.type, name: a.name, region: regions.get(a.provider?.split("::").pop() ?? ""), inputs: unwrapSecrets(a.inputs) as Record<string, any>, id, state: unwrapSecrets(state) as Record<string, any> });
+      } catch (e) {
+        refuse(e);
+        throw e;
+      }
+      return { id, state };
     },
     call: (a) => {
-      if (a.token === "openstack:networking/getNetwork:getNetwork") return { id: `network-${a.inputs.name}`, name: a.inputs.name };
+      if (a.token === "openstack:networking/getNetwork:getNetwork") return { id: mockNetworkId(a.inputs.name), name: a.inputs.name };
       if (a.token === "openstack:dns/getDnsZone:getDnsZone") return { id: `zone-${a.inputs.name}`, name: a.inputs.name };
       throw new Error(`unexpected invoke ${a.token}`);
     },
@@ -166,11 +214,11 @@ export async function runUnderMocks(spec: PlatformSpec, inputs: Partial<Omit<Pro
     const out = mailPlatformProgram({ spec, settings: mockSettings(), credentials: { authUrl: "https://keystone.invalid:5000/v3" }, ...inputs });
     const entries = Object.entries(out) as [string, pulumi.Output<unknown>][];
     // isSecret is internal to Output; read it the way the SDK does.
-    const resolved = await Promise.all(entries.map(([, o]) => {
+    const resolved = await Promise.race([refused, Promise.all(entries.map(([, o]) => {
       const internal = o as unknown as { promise: () => Promise<unknown>; isSecret: Promise<boolean> };
       return Promise.all([internal.promise(), internal.isSecret]);
-    }));
-    await pulumi.runtime.disconnect();
+    }))]);
+    await Promise.race([refused, pulumi.runtime.disconnect()]);
     // Failed registrations reject after the RPC queue drains.
     await new Promise((resolve) => setTimeout(resolve, 50));
     if (failures.length > 0) throw failures[0];

@@ -39,10 +39,15 @@ describe("network rules", () => {
     assert.equal(networkRules(staging).filter((r) => r.port === INTERNAL.doveadm).length, 0);
   });
 
-  it("allows SSH to every role from the admin networks only", () => {
+  it("allows SSH to every role from the admin networks, and to the site-local roles from the sites' jump hosts (the frontends)", () => {
     const ssh = rules.filter((r) => r.port === PORTS.ssh);
-    assert.equal(ssh.length, 5);
-    for (const r of ssh) assert.deepEqual(sourceCidrs(prod, r.from), prod.access.adminNetworks);
+    const admin = ssh.filter((r) => r.from.kind === "networks");
+    assert.deepEqual(admin.map((r) => r.role), ["smtp-in", "smtp-out", "maildrop", "frontend", "webmail"]);
+    for (const r of admin) assert.deepEqual(sourceCidrs(prod, r.from), prod.access.adminNetworks);
+    const jump = ssh.filter((r) => r.from.kind === "jump");
+    assert.deepEqual(jump.map((r) => r.role), ["smtp-out", "maildrop", "webmail"]);
+    for (const r of jump) assert.deepEqual(sourceCidrs(prod, r.from), ["10.20.1.41/32", "10.20.2.41/32", "10.20.3.41/32"]);
+    assert.equal(ssh.length, admin.length + jump.length);
   });
 
   it("expands role sources to the hosts' planned addresses", () => {

@@ -89,4 +89,11 @@ describe("README", () => {
     const readme = require("fs").readFileSync(path.join(root, "README.md"), "utf8") as string;
     assert.equal(withReference(readme), readme, "README.md is stale: run npm run docs");
   });
+
+  it("and docs/openstack.md the current mailplatform-openstack settings (npm run docs)", () => {
+    const { withSettings } = require("../scripts/docs") as typeof import("../scripts/docs");
+    const doc = require("fs").readFileSync(path.join(root, "docs", "openstack.md"), "utf8") as string;
+    assert.equal(withSettings(doc), doc, "docs/openstack.md is stale: run npm run docs");
+    assert.match(doc, /\| `jumpHosts` \| mapping \| — \| — \|/);
+  });
 });

@@ -60,7 +60,7 @@ const PUBLIC: Role[] = ["smtp-in", "frontend"];
 const siteOf = (host: string) => host.split("-").pop()!;
 const ethertype = (cidr: string) => (cidr.includes(":") ? "IPv6" : "IPv4");
 
-type From = { world: true } | { nets: string[] } | { role: Role };
+type From = { world: true } | { nets: string[] } | { role: Role } | { jump: true };
 
 /** What is open from where, per role: the trust zones of DESIGN.md. */
 function openings(e: Expected): [Role, number[], From][] {
@@ -80,20 +80,28 @@ function openings(e: Expected): [Role, number[], From][] {
     ["frontend", [4190], { role: "webmail" }],
     ["webmail", [80], { role: "frontend" }],
     ...ROLES.map((r): [Role, number[], From] => [r, [22], { nets: e.admin }]),
+    // The push reaches the site-local hosts through their site's frontend.
+    ...(["smtp-out", "maildrop", "webmail"] as Role[]).map((r): [Role, number[], From] => [r, [22], { jump: true }]),
   ];
 }
 
-/** The expected rules as "role@region port ethertype remote". A role source is its group in the same region, its hosts elsewhere by address. */
+/**
+ * The expected rules as "role@region port ethertype remote". A role source is its group in the same
+ * region, its hosts elsewhere by address; the jump source the frontends of the region's sites. The
+ * site networks are IPv4, so no rule is for IPv6.
+ */
 function expectedRules(e: Expected): string[] {
   const regionsOf = (role: Role) => [...new Set(Object.keys(e.hosts[role]).map((h) => e.regions[siteOf(h)]))];
   const out = new Set<string>();
   for (const [role, ports, from] of openings(e)) {
     for (const region of regionsOf(role)) {
       const remotes: string[] = "world" in from
-        ? ["IPv4 0.0.0.0/0", "IPv6 ::/0"]
+        ? ["IPv4 0.0.0.0/0"]
         : "nets" in from
-          ? from.nets.map((n) => `${ethertype(n)} ${n}`)
-          : Object.entries(e.hosts[from.role]).map(([h, a]) => (e.regions[siteOf(h)] === region ? `IPv4 group:${from.role}` : `IPv4 ${a}/32`));
+          ? from.nets.filter((n) => ethertype(n) === "IPv4").map((n) => `IPv4 ${n}`)
+          : "jump" in from
+            ? Object.entries(e.hosts.frontend).filter(([h]) => e.regions[siteOf(h)] === region).map(([, a]) => `IPv4 ${a}/32`)
+            : Object.entries(e.hosts[from.role]).map(([h, a]) => (e.regions[siteOf(h)] === region ? `IPv4 group:${from.role}` : `IPv4 ${a}/32`));
       for (const port of ports) for (const r of remotes) out.add(`${role}@${region} ${port} ${r}`);
     }
   }

@@ -1,16 +1,16 @@
 // The scripts that run on the hosts themselves: provision.sh applies a bundle, health-check.sh and
-// mount-mailstore.sh serve the cloud's push. The repository's files/ is their one source; a packed
-// @mailplatform/core carries a copy under its own files/ (made by prepack), so this package, the
-// OpenStack components and the lab all take them from here.
+// mount-mailstore.sh serve the cloud's push. The repository's files/ is their one source; the built
+// package carries a copy beside its code (dist/files, made by `npm run build`), so this package, the
+// OpenStack components and the lab all take them from here, in the checkout or installed.
 import * as fs from "fs";
 import * as path from "path";
 
 export type HostScript = "provision.sh" | "health-check.sh" | "mount-mailstore.sh";
 
-const PACKAGED = path.resolve(__dirname, "..", "files");
+const PACKAGED = path.resolve(__dirname, "files");
 const REPOSITORY = path.resolve(__dirname, "..", "..", "..", "files");
 
-/** Where the script is on this machine: the packaged copy, else the checkout's files/. */
+/** Where the script is on this machine: the built package's copy, else (running from src/) the checkout's files/. */
 export function hostScriptPath(name: HostScript): string {
   const packaged = path.join(PACKAGED, name);
   return fs.existsSync(packaged) ? packaged : path.join(REPOSITORY, name);

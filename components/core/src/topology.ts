@@ -25,12 +25,23 @@ export const ADDRESS_OFFSET: Record<Role, number> = {
   webmail: 51,
 };
 
+/** Roles with a public address; the others live on the site-local networks only. */
+export const PUBLIC_ROLES: readonly Role[] = ["smtp-in", "frontend"];
+
 export function hostsOf(spec: PlatformSpec, role: Role): Host[] {
   return spec.placement.sites[role].map((siteName, index) => {
     const site = spec.sites.find((s) => s.name === siteName)!;
     const name = `${role}-${site.name}`;
     return { name, role, site, fqdn: `${name}.${spec.platformDomain}`, address: nthAddress(site.cidr, ADDRESS_OFFSET[role]), index };
   });
+}
+
+/**
+ * The host a site's private hosts are reached through for the config push: the site's frontend,
+ * else its smtp-in (both have a public address); none when the site has no public host.
+ */
+export function jumpHostOf(spec: PlatformSpec, site: string): Host | undefined {
+  return PUBLIC_ROLES.slice().reverse().map((role) => hostsOf(spec, role).find((h) => h.site.name === site)).find((h) => h);
 }
 
 /** Every host of the platform, role by role. */

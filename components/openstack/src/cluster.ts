@@ -1,11 +1,15 @@
-// What every role's cluster shares: a server group per region (anti-affinity), and per host a port
-// with its planned address, the VM, a floating IP for the public roles, and the rendered bundle.
-// The role components are thin: they pick the role, add storage, and start the rolling push.
+// What every role's cluster shares: a server group per region (anti-affinity), and per host its SSH
+// host key, a port with its planned address, the VM, a floating IP for the public roles, how the
+// push reaches it, and the rendered bundle. The role components are thin: they pick the role, add
+// storage, and start the rolling push.
 import { Host, HostBundle, hostsOf, PlatformSecrets, PlatformSpec, renderHost, Role } from "@mailplatform/core";
+import * as command from "@pulumi/command";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigPush, PushTarget, SshAccess } from "./config-push";
+import * as tls from "@pulumi/tls";
+import { ConfigPush, PushTarget } from "./config-push";
 import { providerFor, RegionalProviders } from "./providers";
+import { connectionTo, SshAccess } from "./ssh-access";
 import { regionsOf, roleTag } from "./security-groups";
 
 /** A site's network as the hosts need it. */
@@ -35,23 +39,37 @@ export interface ClusterArgs {
 
 export interface ClusterHost {
   host: Host;
+  /** The VM's SSH host key, made in the stack, and its public half the push pins (`ssh-ed25519 AAAA…`). */
+  hostKey: tls.PrivateKey;
+  pinnedHostKey: pulumi.Output<string>;
   port: openstack.networking.Port;
   server: openstack.compute.Instance;
   floatingIp?: openstack.networking.FloatingIp;
+  /** How the deploying machine reaches it. */
+  connection: command.types.input.remote.ConnectionArgs;
   bundle: pulumi.Output<HostBundle>;
 }
 
+/** The SSH host key cloud-init installs, in OpenSSH form. */
+export interface HostKey {
+  privateKeyOpenssh: string;
+  publicKeyOpenssh: string;
+}
+
 /**
- * cloud-init: the host's name only. Everything else, /etc/hosts included (some roles pin names
- * there and tell cloud-init to leave it), comes with the config push.
+ * cloud-init (JSON is YAML): the host's name and its SSH host key, which replaces the ones the image
+ * would generate, so the push can pin it. Everything else, /etc/hosts included (some roles pin
+ * names there and tell cloud-init to leave it), comes with the config push.
  */
-export function userData(host: Host): string {
-  return [
-    "#cloud-config",
-    `hostname: ${host.name}`,
-    `fqdn: ${host.fqdn}`,
-    "",
-  ].join("\n");
+export function userData(host: Host, key: HostKey): string {
+  const config = {
+    hostname: host.name,
+    fqdn: host.fqdn,
+    ssh_deletekeys: true,
+    ssh_genkeytypes: [],
+    ssh_keys: { ed25519_private: key.privateKeyOpenssh, ed25519_public: key.publicKeyOpenssh.trim() },
+  };
+  return `#cloud-config\n${JSON.stringify(config, null, 2)}\n`;
 }
 
 /** Builds the role's hosts under `parent`; `publicAddress` gives each a floating IP. */
@@ -69,6 +87,7 @@ export function buildHosts(parent: pulumi.ComponentResource, name: string, role:
     const id = `${name}-${host.site.name}`;
     const net = args.networks[host.site.name];
     if (!net) throw new Error(`${name}: no network for site ${host.site.name}`);
+    const hostKey = new tls.PrivateKey(`${id}-host-key`, { algorithm: "ED25519" }, { parent });
     const port = new openstack.networking.Port(`${id}-port`, {
       name: host.name,
       networkId: net.networkId,
@@ -85,22 +104,25 @@ export function buildHosts(parent: pulumi.ComponentResource, name: string, role:
       keyPair: args.keyPairs[host.site.region],
       networks: [{ port: port.id }],
       schedulerHints: [{ group: serverGroups[host.site.region].id }],
-      userData: userData(host),
+      // Holds the host's private key: secret in the state (Nova shows it only to the VM and admins).
+      userData: pulumi.secret(pulumi.all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh]).apply(([privateKeyOpenssh, publicKeyOpenssh]) => userData(host, { privateKeyOpenssh, publicKeyOpenssh }))),
       metadata: { role, site: host.site.name, stack: spec.stack },
       tags,
     }, o);
     const floatingIp = publicAddress
       ? new openstack.networking.FloatingIp(`${id}-fip`, { pool: args.externalNetwork!, portId: port.id, description: host.fqdn, tags }, o)
       : undefined;
+    const pinnedHostKey = hostKey.publicKeyOpenssh.apply((k) => k.trim());
+    const connection = connectionTo({ host, hostKey: pinnedHostKey, publicAddress: floatingIp?.address }, args.access);
     const bundle = pulumi.output(args.secrets).apply((s) => renderHost(spec, host, s));
-    return { host, port, server, floatingIp, bundle };
+    return { host, hostKey, pinnedHostKey, port, server, floatingIp, connection, bundle };
   });
 }
 
 /** The cluster's rolling push, hosts in the role's preference order. */
 export function pushConfig(parent: pulumi.ComponentResource, name: string, args: ClusterArgs, hosts: ClusterHost[], before: Record<string, pulumi.Resource[]> = {}): ConfigPush {
-  const targets: PushTarget[] = hosts.map((h) => ({ host: h.host, serverId: h.server.id, bundle: h.bundle, dependsOn: before[h.host.name] }));
-  return new ConfigPush(`${name}-push`, { targets, spec: args.spec, access: args.access, provisionScript: args.provisionScript }, { parent });
+  const targets: PushTarget[] = hosts.map((h) => ({ host: h.host, connection: h.connection, serverId: h.server.id, bundle: h.bundle, dependsOn: before[h.host.name] }));
+  return new ConfigPush(`${name}-push`, { targets, spec: args.spec, provisionScript: args.provisionScript }, { parent });
 }
 
 /** What every cluster component exposes. */

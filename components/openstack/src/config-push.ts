@@ -6,7 +6,6 @@ import { Host, HostBundle, hostScript, networkRules, packBundle, PlatformSpec, R
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { BastionSettings, SshSettings } from "./settings";
 
 /** Where the provisioning script is installed on every host. */
 export const PROVISION_PATH = "/usr/local/sbin/mailplatform-provision";
@@ -18,25 +17,6 @@ export function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-/** How the push reaches the hosts. */
-export interface SshAccess {
-  ssh: SshSettings;
-  bastion?: BastionSettings;
-}
-
-/** SSH to a host's planned site-local address, through the bastion when there is one. */
-export function connectionTo(host: Host, access: SshAccess): command.types.input.remote.ConnectionArgs {
-  const b = access.bastion;
-  return {
-    host: host.address,
-    user: access.ssh.user,
-    privateKey: access.ssh.privateKey,
-    // A fresh VM takes a while to boot and start sshd.
-    dialErrorLimit: 60,
-    proxy: b && { host: b.host, port: b.port ?? 22, user: b.user ?? access.ssh.user, privateKey: b.privateKey ?? access.ssh.privateKey },
-  };
-}
-
 /** The ports a role's host must listen on: every port the rule model opens to it, but SSH. */
 export function listeningPorts(spec: PlatformSpec, role: Role): number[] {
   return [...new Set(networkRules(spec).filter((r) => r.role === role && r.port !== 22).map((r) => r.port))].sort((a, b) => a - b);
@@ -44,6 +24,8 @@ export function listeningPorts(spec: PlatformSpec, role: Role): number[] {
 
 export interface PushTarget {
   host: Host;
+  /** How the deploying machine reaches it (ssh-access.ts). */
+  connection: command.types.input.remote.ConnectionArgs;
   /** The server's id: a replaced VM gets its config again. */
   serverId: pulumi.Input<string>;
   /** The host's rendered bundle (secret). */
@@ -56,7 +38,6 @@ export interface ConfigPushArgs {
   /** Plain, in rollout order (the role's preference order: the primary first). */
   targets: PushTarget[];
   spec: PlatformSpec;
-  access: SshAccess;
   /** Text of the provisioning script. */
   provisionScript: pulumi.Input<string>;
 }
@@ -80,9 +61,8 @@ export class ConfigPush extends pulumi.ComponentResource {
     let previous: command.remote.Command | undefined;
     this.hosts = args.targets.map((t) => {
       const id = `${name}-${t.host.name}`;
-      const connection = connectionTo(t.host, args.access);
       const install = new command.remote.Command(`${id}-install`, {
-        connection,
+        connection: t.connection,
         create: INSTALL_COMMAND,
         update: INSTALL_COMMAND,
         stdin: args.provisionScript,
@@ -96,7 +76,7 @@ export class ConfigPush extends pulumi.ComponentResource {
       const contentHash = pulumi.unsecret(stdin.apply(sha256));
       const triggers = [contentHash, t.serverId];
       const apply = new command.remote.Command(`${id}-apply`, {
-        connection,
+        connection: t.connection,
         create: APPLY_COMMAND,
         update: APPLY_COMMAND,
         stdin,
@@ -110,7 +90,7 @@ export class ConfigPush extends pulumi.ComponentResource {
       const services = pulumi.unsecret(bundle.apply((b) => b.services.map((d) => d.service).join(",")));
       const healthCommand = pulumi.interpolate`sudo sh -s -- ${services} ${listeningPorts(args.spec, t.host.role).join(",")}`;
       const health = new command.remote.Command(`${id}-health`, {
-        connection,
+        connection: t.connection,
         create: healthCommand,
         update: healthCommand,
         stdin: healthScript,

@@ -13,5 +13,7 @@ export * from "./config-push";
 export * from "./dns";
 export * from "./providers";
 export * from "./settings";
+export * from "./ssh-access";
+export * from "./quotas";
 export * from "./program";
 export * from "./mail-platform-stack";

@@ -5,6 +5,7 @@ import { parseSpec } from "@mailplatform/core";
 import * as pulumi from "@pulumi/pulumi";
 import { MailPlatform } from "./mail-platform";
 import { regionalProviders } from "./providers";
+import { JumpHostSettings } from "./settings";
 
 export interface MailPlatformStackArgs {
   /** The platform's config: the `mailplatform:` keys of a stack file without the namespace (see the spec reference). Plain values only. */
@@ -17,15 +18,13 @@ export interface MailPlatformStackArgs {
   externalNetwork?: string;
   /** Login user of the image; `debian` unless given. */
   sshUser?: string;
-  /** Private key the config push logs in with. */
-  sshPrivateKey: pulumi.Input<string>;
+  /** Private key the config push logs in with; unset: the stack makes one. */
+  sshPrivateKey?: pulumi.Input<string>;
   /** Its public key, installed as a key pair per region; or name an existing key pair with keyPair. */
   sshPublicKey?: string;
   keyPair?: string;
-  /** SSH jump host, when the site-local networks are not reachable directly. */
-  bastionHost?: string;
-  bastionUser?: string;
-  bastionPort?: number;
+  /** Site name → a jump host of your own for that site's private hosts (host, port, user, hostKey). */
+  jumpHosts?: { [site: string]: JumpHostSettings };
   /** The LDAP directory's bind password, when the config has a directory. */
   ldapBindPassword?: pulumi.Input<string>;
 }
@@ -49,8 +48,8 @@ export class MailPlatformStack extends pulumi.ComponentResource {
       providers,
       settings: {
         externalNetwork: args.externalNetwork ?? "public",
-        ssh: { user: args.sshUser ?? "debian", privateKey: pulumi.secret(args.sshPrivateKey), publicKey: args.sshPublicKey, keyPair: args.keyPair },
-        bastion: args.bastionHost ? { host: args.bastionHost, user: args.bastionUser, port: args.bastionPort } : undefined,
+        ssh: { user: args.sshUser ?? "debian", privateKey: args.sshPrivateKey && pulumi.secret(args.sshPrivateKey), publicKey: args.sshPublicKey, keyPair: args.keyPair },
+        jumpHosts: args.jumpHosts,
       },
       ldapBindPassword: args.ldapBindPassword && pulumi.secret(args.ldapBindPassword),
     }, { parent: this });

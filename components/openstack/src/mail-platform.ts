@@ -4,6 +4,7 @@
 import { DnsRecord, dnsRecords, Host, hostScript, PlatformSpec, PublicAddresses, Role, serviceNames, zoneFiles } from "@mailplatform/core";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
 import { ClusterArgs, ClusterOutputs } from "./cluster";
 import { DesignateRecords } from "./dns";
 import { FrontendCluster } from "./frontend-cluster";
@@ -11,8 +12,10 @@ import { MaildropCluster } from "./maildrop-cluster";
 import { SiteNetwork } from "./network";
 import { providerFor, RegionalProviders } from "./providers";
 import { Secrets, SuppliedCertificate } from "./secrets";
+import { QuotaNeeds, quotaNeeds, reportQuotaNeeds } from "./quotas";
 import { SecurityGroups } from "./security-groups";
-import { OpenStackSettings } from "./settings";
+import { OpenStackSettings, SETTINGS_NAMESPACE } from "./settings";
+import { siteJumps, SshAccess } from "./ssh-access";
 import { SmtpInCluster } from "./smtp-in-cluster";
 import { SmtpOutCluster } from "./smtp-out-cluster";
 import { Webmail } from "./webmail";
@@ -56,8 +59,8 @@ export interface Endpoints {
   publicAddresses: PublicAddresses;
   /** The CA the hosts' certificates chain to (clients inside the platform trust it). */
   caCertificatePem: string;
-  /** Per site: the egress addresses SPF publishes and the router's actual external addresses; they must match. */
-  egress: Record<string, { published: string[]; router: string[] }>;
+  /** Per site: the egress addresses of the stack config and those SPF publishes (the router's SNAT address, which Neutron picks). */
+  egress: Record<string, { configured: string[]; published: string[] }>;
 }
 
 export class MailPlatform extends pulumi.ComponentResource {
@@ -76,6 +79,8 @@ export class MailPlatform extends pulumi.ComponentResource {
   readonly dnsRecords: pulumi.Output<DnsRecord[]>;
   /** The same records as BIND zone text. */
   readonly zoneFile: pulumi.Output<string>;
+  /** What the platform takes of each region's project quotas. */
+  readonly quotaNeeds: Record<string, QuotaNeeds>;
 
   constructor(name: string, args: MailPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailplatform:index:MailPlatform", name, {}, opts);
@@ -89,43 +94,62 @@ export class MailPlatform extends pulumi.ComponentResource {
     }, regional(site.region))]));
     this.securityGroups = new SecurityGroups(`${name}-sg`, { spec, providers }, { parent: this });
 
-    const ssh = settings.ssh;
-    if (!ssh.publicKey && !ssh.keyPair) throw new Error("mailplatform-openstack: set sshPublicKey (a key pair is created per region) or keyPair (an existing one)");
-    const keyPairs = Object.fromEntries(regions.map((region) => [region, ssh.publicKey
-      ? new openstack.compute.Keypair(`${name}-${region}`, { name: `mailplatform-${spec.stack}`, publicKey: ssh.publicKey }, regional(region)).name
-      : ssh.keyPair!]));
+    this.quotaNeeds = quotaNeeds(spec);
+    reportQuotaNeeds(this.quotaNeeds, this);
 
-    const clusterArgs = (role: Role): ClusterArgs => ({
+    const ssh = settings.ssh;
+    if (ssh.privateKey && !ssh.publicKey && !ssh.keyPair) {
+      throw new Error(`${SETTINGS_NAMESPACE}: with sshPrivateKey, set sshPublicKey (a key pair is created per region) or keyPair (an existing one)`);
+    }
+    if (!ssh.privateKey && (ssh.publicKey || ssh.keyPair)) {
+      throw new Error(`${SETTINGS_NAMESPACE}:sshPrivateKey: required with ${ssh.publicKey ? "sshPublicKey" : "keyPair"} (the push logs in with it); leave all three unset and the stack makes the key`);
+    }
+    // Without a key of the operator's own the stack makes one, so a fresh stack previews and deploys unset.
+    const deployKey = ssh.privateKey ? undefined : new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, { parent: this });
+    const publicKey = ssh.publicKey ?? deployKey?.publicKeyOpenssh;
+    const keyPairs = Object.fromEntries(regions.map((region) => [region, publicKey
+      ? new openstack.compute.Keypair(`${name}-${region}`, { name: `mailplatform-${spec.stack}`, publicKey }, regional(region)).name
+      : ssh.keyPair!]));
+    const publicAccess: SshAccess = { user: ssh.user, privateKey: pulumi.secret(ssh.privateKey ?? deployKey!.privateKeyOpenssh), jumps: {} };
+
+    const clusterArgs = (role: Role, access: SshAccess): ClusterArgs => ({
       spec,
       providers,
       networks: Object.fromEntries(Object.entries(this.networks).map(([site, n]) => [site, { networkId: n.network.id, subnetId: n.routerInterface.subnetId }])),
       securityGroupIds: Object.fromEntries(Object.entries(this.securityGroups.groups[role]).map(([region, g]) => [region, g.id])),
       keyPairs,
       secrets: this.secrets.values,
-      access: { ssh, bastion: settings.bastion },
+      access,
       provisionScript: args.provisionScript ?? hostScript("provision.sh"),
       externalNetwork: role === "smtp-in" || role === "frontend" ? settings.externalNetwork : undefined,
     });
     const child = { parent: this };
-    this.smtpIn = new SmtpInCluster(`${name}-smtp-in`, clusterArgs("smtp-in"), child);
-    this.smtpOut = new SmtpOutCluster(`${name}-smtp-out`, clusterArgs("smtp-out"), child);
+    // The public clusters first: their hosts are the other hosts' jump hosts.
+    this.smtpIn = new SmtpInCluster(`${name}-smtp-in`, clusterArgs("smtp-in", publicAccess), child);
+    this.frontend = new FrontendCluster(`${name}-frontend`, clusterArgs("frontend", publicAccess), child);
+    const jumps = siteJumps(spec, settings.jumpHosts ?? {}, [...this.smtpIn.hosts, ...this.frontend.hosts]
+      .map((h) => ({ host: h.host, hostKey: h.pinnedHostKey, publicAddress: h.floatingIp?.address })));
+    const access: SshAccess = { ...publicAccess, jumps };
+    this.smtpOut = new SmtpOutCluster(`${name}-smtp-out`, clusterArgs("smtp-out", access), child);
     this.maildrop = new MaildropCluster(`${name}-maildrop`, {
-      ...clusterArgs("maildrop"),
+      ...clusterArgs("maildrop", access),
       volumeType: settings.volumeType,
       shareType: settings.shareType,
       shareNetworkId: settings.shareNetworkId,
       protectStore: settings.protectMailStore,
     }, child);
-    this.frontend = new FrontendCluster(`${name}-frontend`, clusterArgs("frontend"), child);
-    this.webmail = new Webmail(`${name}-webmail`, clusterArgs("webmail"), child);
+    this.webmail = new Webmail(`${name}-webmail`, clusterArgs("webmail", access), child);
 
     const clusters: ClusterOutputs[] = [this.smtpIn, this.smtpOut, this.maildrop, this.frontend, this.webmail];
     const hosts = clusters.flatMap((c) => c.hosts);
     const publicAddresses: pulumi.Output<PublicAddresses> = pulumi.output(Object.fromEntries(
       hosts.filter((h) => h.floatingIp).map((h) => [h.host.name, { ipv4: h.floatingIp!.address }]),
     ));
-    this.dnsRecords = pulumi.all([publicAddresses, this.secrets.dkimPublicKeys])
-      .apply(([publicAddresses, dkim]) => dnsRecords(spec, { publicAddresses, dkim }));
+    // SPF publishes where outbound mail really leaves from: each router's SNAT address, picked by Neutron.
+    const egress = pulumi.output(Object.fromEntries(spec.sites.map((s) => [s.name, this.networks[s.name].snatAddresses]))) as pulumi.Output<Record<string, string[]>>;
+    egress.apply((actual) => warnEgressMismatch(spec, actual, this));
+    this.dnsRecords = pulumi.all([publicAddresses, this.secrets.dkimPublicKeys, egress])
+      .apply(([publicAddresses, dkim, egress]) => dnsRecords(spec, { publicAddresses, dkim, egress }));
     this.zoneFile = this.dnsRecords.apply(zoneFiles);
     if (spec.dns.provider === "designate") {
       this.designate = new DesignateRecords(`${name}-dns`, { spec, records: this.dnsRecords, zone: spec.dns.designateZone! }, regional(spec.sites[0].region));
@@ -152,12 +176,20 @@ export class MailPlatform extends pulumi.ComponentResource {
       webmail: names.webmail,
       publicAddresses,
       caCertificatePem: this.secrets.caCertificatePem,
-      egress: Object.fromEntries(spec.sites.map((s) => [s.name, {
-        published: s.egress,
-        router: this.networks[s.name].router.externalFixedIps.apply((ips) => (ips ?? []).map((ip) => ip.ipAddress ?? "").filter(Boolean)),
-      }])),
+      egress: egress.apply((actual) => Object.fromEntries(spec.sites.map((s) => [s.name, { configured: s.egress, published: actual[s.name] }]))),
     }) as pulumi.Output<Endpoints>;
 
     this.registerOutputs({ endpoints: this.endpoints, inventory: this.inventory, dnsRecords: this.dnsRecords, zoneFile: this.zoneFile });
   }
+}
+
+/** After `up`, a site whose router does not leave from its configured egress gets a warning naming the key. */
+function warnEgressMismatch(spec: PlatformSpec, actual: Record<string, string[]>, resource: pulumi.Resource): void {
+  if (pulumi.runtime.isDryRun()) return;
+  spec.sites.forEach((s, i) => {
+    const published = actual[s.name] ?? [];
+    if (published.join() !== s.egress.join()) {
+      pulumi.log.warn(`mailplatform:sites[${i}].egress is ${s.egress.join(", ")} but site ${s.name}'s router leaves from ${published.join(", ") || "no address"}; SPF publishes the router's: set egress to match for the offline render and the lab`, resource);
+    }
+  });
 }

@@ -6,14 +6,15 @@ import * as command from "@pulumi/command";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { buildHosts, ClusterArgs, ClusterHost, ClusterOutputs, pushConfig } from "./cluster";
-import { ConfigPush, connectionTo } from "./config-push";
+import { ConfigPush } from "./config-push";
 import { providerFor } from "./providers";
 
 export interface MaildropClusterArgs extends ClusterArgs {
   /** Cinder volume type (replicated mode). */
   volumeType?: pulumi.Input<string>;
-  /** Manila share type and share network (shared mode). */
+  /** Manila share type (shared mode). */
   shareType?: pulumi.Input<string>;
+  /** An existing share network (shared mode); unset: one on the primary's site network. */
   shareNetworkId?: pulumi.Input<string>;
   /** Protect the volumes or the share from deletion (default true): they hold the mailboxes. */
   protectStore?: boolean;
@@ -24,7 +25,8 @@ export class MaildropCluster extends pulumi.ComponentResource implements Cluster
   readonly push: ConfigPush;
   /** Replicated mode: one volume per host name. */
   readonly volumes: Record<string, openstack.blockstorage.Volume> = {};
-  /** Shared mode: the share and its access rules. */
+  /** Shared mode: the share network the stack made (unless one was given), the share and its access rules. */
+  readonly shareNetwork?: openstack.sharedfilesystem.ShareNetwork;
   readonly share?: openstack.sharedfilesystem.Share;
   readonly shareAccess: openstack.sharedfilesystem.ShareAccess[] = [];
   /** The mount commands, per host name. */
@@ -39,7 +41,7 @@ export class MaildropCluster extends pulumi.ComponentResource implements Cluster
     const script = hostScript("mount-mailstore.sh");
     const mount = (h: ClusterHost, cmd: pulumi.Output<string>, after: pulumi.Resource[]) => {
       this.mounts[h.host.name] = new command.remote.Command(`${name}-${h.host.site.name}-mount`, {
-        connection: connectionTo(h.host, args.access),
+        connection: h.connection,
         create: cmd,
         stdin: script,
         triggers: [h.server.id],
@@ -53,7 +55,8 @@ export class MaildropCluster extends pulumi.ComponentResource implements Cluster
         const volume = new openstack.blockstorage.Volume(`${name}-${h.host.site.name}-mail`, {
           name: `${h.host.name}-mail`,
           size: spec.storage.sizeGb,
-          availabilityZone: h.host.site.availabilityZone,
+          // Cinder's zones are named apart from Nova's; unset lets Cinder pick its default.
+          availabilityZone: h.host.site.volumeAvailabilityZone,
           volumeType: args.volumeType,
           description: `mailboxes of ${h.host.fqdn}`,
         }, { ...o, protect });
@@ -62,15 +65,26 @@ export class MaildropCluster extends pulumi.ComponentResource implements Cluster
         mount(h, pulumi.interpolate`sudo sh -s -- volume ${volume.id} ${root}`, [attach]);
       }
     } else {
-      // The share lives with the primary; the backup reaches it over the site-local routing.
+      // The share lives with the primary, its export on the primary's site network: both maildrops
+      // reach it with their own addresses (the backup over the inter-site link), never through a
+      // router's SNAT, so the access rules can name exactly them.
       const primary = this.hosts[0].host;
       const o = { parent: this, provider: providerFor(args.providers, primary.site.region) };
+      const net = args.networks[primary.site.name];
+      if (!args.shareNetworkId) {
+        this.shareNetwork = new openstack.sharedfilesystem.ShareNetwork(`${name}-share-net`, {
+          name: `mailplatform-${spec.stack}-mail`,
+          description: `the maildrops' NFS share on ${primary.site.name}'s site network`,
+          neutronNetId: net.networkId,
+          neutronSubnetId: net.subnetId,
+        }, o);
+      }
       const share = new openstack.sharedfilesystem.Share(`${name}-share`, {
         name: `mailplatform-${spec.stack}-mail`,
         shareProto: "NFS",
         size: spec.storage.sizeGb,
         shareType: args.shareType,
-        shareNetworkId: args.shareNetworkId,
+        shareNetworkId: args.shareNetworkId ?? this.shareNetwork!.id,
         description: "mailboxes of the maildrop pair (active/passive)",
       }, { ...o, protect });
       this.share = share;

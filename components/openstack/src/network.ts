@@ -28,6 +28,8 @@ export class SiteNetwork extends pulumi.ComponentResource {
   readonly router: openstack.networking.Router;
   /** Floating IPs need the router attached first. */
   readonly routerInterface: openstack.networking.RouterInterface;
+  /** The router's external addresses of the site network's IP version: where its SNAT sends from. */
+  readonly snatAddresses: pulumi.Output<string[]>;
 
   constructor(name: string, args: SiteNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailplatform:index:SiteNetwork", name, {}, opts);
@@ -43,9 +45,13 @@ export class SiteNetwork extends pulumi.ComponentResource {
       ipVersion: isIPv6(site.cidr) ? 6 : 4,
       allocationPools: [dhcpPool(site.cidr)],
     }, o);
-    // Outbound mail leaves through the router's SNAT address: it must be the site's egress (SPF).
-    this.router = new openstack.networking.Router(`${name}-router`, { name: netName, externalNetworkId: external.id, enableSnat: true }, o);
+    // Outbound mail leaves through the router's SNAT address, which Neutron picks: SPF publishes it
+    // (MailPlatform). enable_snat and external_fixed_ips are admin-only under Neutron's default
+    // policy, so neither is sent; SNAT is on by default for a project's router.
+    this.router = new openstack.networking.Router(`${name}-router`, { name: netName, externalNetworkId: external.id }, o);
     this.routerInterface = new openstack.networking.RouterInterface(`${name}-router-if`, { routerId: this.router.id, subnetId: this.subnet.id }, o);
+    this.snatAddresses = this.router.externalFixedIps.apply((ips) =>
+      (ips ?? []).map((ip) => ip.ipAddress ?? "").filter((a) => a !== "" && isIPv6(a) === isIPv6(site.cidr)));
     this.registerOutputs({ network: this.network, subnet: this.subnet, router: this.router });
   }
 }

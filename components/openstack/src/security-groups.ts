@@ -2,7 +2,7 @@
 // the lab enforces with nftables. OpenStack groups are regional and a remote group only matches ports
 // of its own region, so a role source becomes the role's group in the same region plus the planned
 // addresses of that role's hosts in other regions.
-import { hostsOf, isIPv6, networkRules, PlatformSpec, Role, ROLES, Source } from "@mailplatform/core";
+import { hostsOf, isIPv6, jumpHosts, networkRules, PlatformSpec, Role, ROLES, Source } from "@mailplatform/core";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { providerFor, RegionalProviders } from "./providers";
@@ -33,7 +33,23 @@ export function regionsOf(spec: PlatformSpec, role: Role): string[] {
 /** Tag carried by every group, port and server: which role it belongs to (the policy pack reads it). */
 export const roleTag = (role: Role) => `mailplatform-role=${role}`;
 
-function remotes(spec: PlatformSpec, from: Source, region: string): Pick<GroupRule, "ethertype" | "remote" | "key">[] {
+type Remote = Pick<GroupRule, "ethertype" | "remote" | "key">;
+
+const hostPrefix = (h: { name: string; address: string }): Remote => {
+  const prefix = `${h.address}/${isIPv6(h.address) ? 128 : 32}`;
+  return { ethertype: ethertypeOf(h.address), remote: { prefix }, key: `${h.name}-${label(prefix)}` };
+};
+
+/**
+ * The remotes of a source for one role's group in one region, only of the IP versions the group's
+ * hosts have: a rule for the other version matches nothing and still counts against the quota.
+ */
+function remotes(spec: PlatformSpec, from: Source, role: Role, region: string): Remote[] {
+  const versions = new Set(hostsOf(spec, role).filter((h) => h.site.region === region).map((h) => ethertypeOf(h.address)));
+  return sourceRemotes(spec, from, region).filter((r) => versions.has(r.ethertype));
+}
+
+function sourceRemotes(spec: PlatformSpec, from: Source, region: string): Remote[] {
   switch (from.kind) {
     case "anywhere":
       return [
@@ -48,12 +64,12 @@ function remotes(spec: PlatformSpec, from: Source, region: string): Pick<GroupRu
       const remoteHosts = hosts.filter((h) => h.site.region !== region);
       return [
         ...[...new Set(local.map((h) => ethertypeOf(h.address)))].map((ethertype) => ({ ethertype, remote: { group: from.role }, key: `${from.role}-${ethertype.toLowerCase()}` })),
-        ...remoteHosts.map((h) => {
-          const prefix = `${h.address}/${isIPv6(h.address) ? 128 : 32}`;
-          return { ethertype: ethertypeOf(h.address), remote: { prefix }, key: `${h.name}-${label(prefix)}` };
-        }),
+        ...remoteHosts.map(hostPrefix),
       ];
     }
+    case "jump":
+      // A group spans its region's sites: the jump hosts of those sites.
+      return jumpHosts(spec).filter((h) => h.site.region === region).map((h) => ({ ...hostPrefix(h), key: `jump-${h.name}` }));
   }
 }
 
@@ -62,7 +78,7 @@ export function securityGroupRules(spec: PlatformSpec): GroupRule[] {
   const out = new Map<string, GroupRule>();
   for (const rule of networkRules(spec)) {
     for (const region of regionsOf(spec, rule.role)) {
-      for (const r of remotes(spec, rule.from, region)) {
+      for (const r of remotes(spec, rule.from, rule.role, region)) {
         const id = `${rule.role}-${region}-${rule.port}-${r.key}`;
         const prior = out.get(id);
         if (prior) prior.description += `; ${rule.description}`;
@@ -104,7 +120,8 @@ export class SecurityGroups extends pulumi.ComponentResource {
       portRangeMin: r.port,
       portRangeMax: r.port,
       ...("group" in r.remote ? { remoteGroupId: groups[r.remote.group][r.region].id } : { remoteIpPrefix: r.remote.prefix }),
-      description: r.description,
+      // Rules have no tags: the role leads the description, for the policy pack.
+      description: `[${roleTag(r.role)}] ${r.description}`,
     }, { parent: this, provider: providerFor(providers, r.region) }));
     this.registerOutputs({ groups: this.groups });
   }

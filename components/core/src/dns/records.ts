@@ -37,6 +37,11 @@ export function placeholderPublicAddresses(spec: PlatformSpec): PublicAddresses 
 export interface DnsInputs {
   publicAddresses: PublicAddresses;
   dkim: DkimPublicKeys;
+  /**
+   * Site → the addresses its outbound mail actually leaves from, when the cloud picks them (a
+   * router's SNAT address); sites not named here publish their configured `egress`.
+   */
+  egress?: Record<string, string[]>;
 }
 
 export function dnsRecords(spec: PlatformSpec, inputs: DnsInputs): DnsRecord[] {
@@ -58,7 +63,7 @@ export function dnsRecords(spec: PlatformSpec, inputs: DnsInputs): DnsRecord[] {
     }
   };
   const mxToSmtpIn = (zone: string) => smtpIn.forEach((h) => add(zone, zone, "MX", `10 ${h.fqdn}.`));
-  const egress = spec.sites.flatMap((s) => s.egress);
+  const egress = [...new Set(spec.sites.flatMap((s) => inputs.egress?.[s.name] ?? s.egress))];
   const spf = "v=spf1 " + egress.map((ip) => (isIPv6(ip) ? `ip6:${ip}` : `ip4:${ip}`)).join(" ") + " -all";
 
   // The platform's own names: public hosts, client service names, and the SRS domain's MX and SPF.

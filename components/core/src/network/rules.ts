@@ -2,7 +2,7 @@
 // and the lab's nftables are both generated from this one model, so the tests exercise what ships.
 import { INTERNAL, PORTS, PROXIED } from "../ports";
 import { PlatformSpec, Role, ROLES } from "../spec/types";
-import { hostsOf, internalNetworks } from "../topology";
+import { hostsOf, internalNetworks, jumpHostOf, PUBLIC_ROLES } from "../topology";
 
 export type Source =
   /** The Internet. */
@@ -10,7 +10,9 @@ export type Source =
   /** Every host of a role (in OpenStack: that role's security group). */
   | { kind: "role"; role: Role }
   /** Named operator networks from the spec, or the site-local networks. */
-  | { kind: "networks"; name: "admin" | "sieve" | "webmail" | "site-local"; cidrs: string[] };
+  | { kind: "networks"; name: "admin" | "sieve" | "webmail" | "site-local"; cidrs: string[] }
+  /** The jump host of the target host's own site (jumpHostOf). */
+  | { kind: "jump" };
 
 export interface NetworkRule {
   role: Role;
@@ -48,6 +50,8 @@ export function networkRules(spec: PlatformSpec): NetworkRule[] {
   allow("webmail", [INTERNAL.webmailHttp], role("frontend"), "webmail behind the frontends");
 
   for (const r of ROLES) allow(r, [PORTS.ssh], { kind: "networks", name: "admin", cidrs: spec.access.adminNetworks }, "SSH from the admin networks");
+  // The deploying machine reaches the public hosts at their own addresses, the others through their site's jump host.
+  for (const r of ROLES.filter((r) => !PUBLIC_ROLES.includes(r))) allow(r, [PORTS.ssh], { kind: "jump" }, "SSH from the site's jump host (config push)");
   return rules;
 }
 
@@ -57,8 +61,17 @@ export function sourceCidrs(spec: PlatformSpec, from: Source): string[] {
     case "anywhere":
       return ["0.0.0.0/0", "::/0"];
     case "role":
-      return hostsOf(spec, from.role).map((h) => `${h.address}/${h.address.includes(":") ? 128 : 32}`);
+      return hostsOf(spec, from.role).map(hostCidr);
     case "networks":
       return from.cidrs;
+    case "jump":
+      return jumpHosts(spec).map(hostCidr);
   }
+}
+
+const hostCidr = (h: { address: string }) => `${h.address}/${h.address.includes(":") ? 128 : 32}`;
+
+/** Every site's jump host, in site order (sites without a public host have none). */
+export function jumpHosts(spec: PlatformSpec) {
+  return spec.sites.map((s) => jumpHostOf(spec, s.name)).filter((h) => h !== undefined);
 }

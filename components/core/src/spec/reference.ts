@@ -76,9 +76,10 @@ export const REFERENCE = {
   "sites[]": {
     name: { kind: "string", doc: "Short lower-case name, part of host names (smtp-in-<name>)." },
     region: { kind: "string", doc: "OpenStack region." },
-    availabilityZone: { kind: "string", default: "nova", doc: "Availability zone for the site's VMs." },
+    availabilityZone: { kind: "string", default: "nova", doc: "Nova availability zone for the site's VMs." },
+    volumeAvailabilityZone: { kind: "string", computed: "Cinder's default zone", doc: "Cinder availability zone of the site's maildrop volume (replicated storage). Clouds name Cinder's zones apart from Nova's (a stock one has only `nova`); `openstack availability zone list --volume` shows them." },
     cidr: { kind: "cidr", doc: "Site-local network; hosts get planned addresses in it (smtp-in .11, smtp-out .21, maildrop .31, frontend .41, webmail .51)." },
-    egress: { kind: "list", of: "ip", doc: "Addresses the site's outbound mail leaves from; published in SPF." },
+    egress: { kind: "list", of: "ip", doc: "Addresses the site's outbound mail leaves from, of the site network's IP version; SPF publishes them (on OpenStack: the router's actual SNAT address, which Neutron picks, and the stack's `endpoints.egress` shows both)." },
   },
   placement: {
     smtpIn: { kind: "list", of: "site", computed: "every site", doc: "Sites with an smtp-in host (each gets a public address and an equal-preference MX)." },
@@ -283,16 +284,21 @@ function code(v: ConfigValue): string {
   return `\`${flow(v)}\``;
 }
 
+/** One object's settings as a Markdown table; `path` is its place in REFERENCE, if it is there. */
+export function settingsTable(settings: Record<string, Setting>, path = ""): string[] {
+  const cell = (text: string) => text.replace(/\|/g, "\\|");
+  return [
+    "| key | type | default | allowed | meaning |",
+    "|---|---|---|---|---|",
+    ...Object.entries(settings).map(([key, s]) => `| \`${key}\` | ${cell(typeOf(path, key, s))} | ${cell(defaultOf(s))} | ${cell(allowedOf(s))} | ${cell(s.doc)} |`),
+  ];
+}
+
 /** The README's spec reference, as Markdown. */
 export function referenceMarkdown(namespace: string): string {
   const out: string[] = [];
-  const cell = (text: string) => text.replace(/\|/g, "\\|");
   for (const path of Object.keys(REFERENCE)) {
-    out.push(`#### \`${path === "" ? `${namespace}:<key>` : `${namespace}:${path}`}\``, "", "| key | type | default | allowed | meaning |", "|---|---|---|---|---|");
-    for (const [key, s] of Object.entries(settingsAt(path))) {
-      out.push(`| \`${key}\` | ${cell(typeOf(path, key, s))} | ${cell(defaultOf(s))} | ${cell(allowedOf(s))} | ${cell(s.doc)} |`);
-    }
-    out.push("");
+    out.push(`#### \`${path === "" ? `${namespace}:<key>` : `${namespace}:${path}`}\``, "", ...settingsTable(settingsAt(path), path), "");
   }
   return out.join("\n");
 }

@@ -9,7 +9,10 @@ export interface Site {
   name: string;
   /** OpenStack region the site's VMs are built in. */
   region: string;
+  /** Nova availability zone of the site's VMs. */
   availabilityZone: string;
+  /** Cinder availability zone of the site's volumes; unset: Cinder's default. */
+  volumeAvailabilityZone?: string;
   /** Site-local network; hosts get planned addresses from it. */
   cidr: string;
   /** Addresses the site's outbound mail leaves from (published in SPF). */

@@ -3,7 +3,7 @@
 import { Problems, Reader, SpecError } from "./reader";
 import { WEBMAIL_RELAY_USER } from "../relay-users";
 import { KeyAt, KeyOfKind, keysOf, RefPath, ValueKind } from "./reference";
-import { cidrsOverlap, domainOf } from "./syntax";
+import { cidrsOverlap, domainOf, isIPv6 } from "./syntax";
 import { Access, DkimSelector, DnsSettings, DnsblZone, HostedDomain, LdapDirectory, Limits, PlatformSpec, Placement, Role, ROLES, Site } from "./types";
 
 export const NAMESPACE = "mailplatform";
@@ -189,10 +189,14 @@ function readSites(r: Reader<"">): Site[] {
       }
       const region = s.string("region");
       const availabilityZone = s.string("availabilityZone")!;
+      const volumeAvailabilityZone = s.optionalString("volumeAvailabilityZone");
       const cidr = s.string("cidr");
       const egress = s.strings("egress");
       if (!s.has("egress") || (Array.isArray(s.value.egress) && s.value.egress.length === 0)) s.fail("egress", "must list at least one address outbound mail leaves from (it is published in SPF)");
-      return name && region && cidr ? { name, region, availabilityZone, cidr, egress } : undefined;
+      // The site network has one IP version; mail cannot leave from an address of the other.
+      const foreign = cidr ? egress.filter((ip) => isIPv6(ip) !== isIPv6(cidr)) : [];
+      if (foreign.length > 0) s.fail("egress", `${foreign.join(", ")}: the site network ${cidr} is ${isIPv6(cidr!) ? "IPv6" : "IPv4"}-only, so outbound mail never leaves from ${foreign.length > 1 ? "these" : "this"} (SPF would publish an address that sends nothing)`);
+      return name && region && cidr ? { name, region, availabilityZone, ...(volumeAvailabilityZone ? { volumeAvailabilityZone } : {}), cidr, egress } : undefined;
     },
     true,
   );

@@ -1,6 +1,10 @@
 // The platform's security rules as CrossGuard policies, independent of the code that builds the
 // resources: they check what would be deployed, whatever produced it. Roles are read from the
-// `mailplatform-role=<role>` tag every port, server and security group carries.
+// `mailplatform-role=<role>` tag every port, server, floating IP and security group carries, and
+// that security group rules (which have no tags) carry at the start of their description.
+// The gating checks read only each resource's own inputs, which a preview knows even for new
+// resources; ids of other resources are unknown until apply, and a check reading one is only
+// advisory in a preview, so those serve as a second look at `up`.
 import { PORTS } from "@mailplatform/core";
 import { PolicyResource, ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 
@@ -13,7 +17,10 @@ export const PUBLIC_PORTS: Record<string, number[]> = {
 const WORLD = ["0.0.0.0/0", "::/0"];
 const ROLE_TAG = /^mailplatform-role=(.+)$/;
 
-export function roleOf(r: PolicyResource | undefined): string | undefined {
+/** How a security group rule names its group's role: `[mailplatform-role=<role>] <description>`. */
+const RULE_ROLE = /^\[mailplatform-role=([^\]]+)\]/;
+
+export function roleOf(r: { props: Record<string, any> } | undefined): string | undefined {
   const tags: unknown = r?.props.tags;
   if (!Array.isArray(tags)) return undefined;
   for (const t of tags) {
@@ -32,9 +39,26 @@ const FLOATING_IPS: Record<string, { prop: string; target: string }> = {
   "openstack:compute/floatingIpAssociate:FloatingIpAssociate": { prop: "instanceId", target: "openstack:compute/instance:Instance" },
 };
 
-export const publicAddressOnlyOnPublicRoles: StackValidationPolicy = {
+const onlyPublic = Object.keys(PUBLIC_PORTS).join(" and ");
+
+export const publicAddressOnlyOnPublicRoles: ResourceValidationPolicy = {
   name: "public-address-only-on-smtp-in-and-frontends",
-  description: "Floating IPs attach only to smtp-in and frontend hosts: maildrop, smtp-out and webmail stay site-local.",
+  description: "Floating IPs are made for smtp-in and frontend hosts only (their role tag): maildrop, smtp-out and webmail stay site-local.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report: ReportViolation) => {
+    if (!(args.type in FLOATING_IPS)) return;
+    if (args.type !== "openstack:networking/floatingIp:FloatingIp") {
+      report(`${args.name}: a floating IP association's target is unknown until apply; give the FloatingIp its portId and the host's mailplatform-role tag`);
+      return;
+    }
+    const role = roleOf(args);
+    if (!role || !(role in PUBLIC_PORTS)) report(`${args.name} is a public address for ${role ? `a ${role} host` : "a host without a mailplatform-role tag"}; only ${onlyPublic} may have one`);
+  },
+};
+
+export const floatingIpOnItsRolesPort: StackValidationPolicy = {
+  name: "floating-ip-on-a-public-roles-port",
+  description: "Once ports are known (up): every floating IP's port belongs to smtp-in or a frontend.",
   enforcementLevel: "mandatory",
   validateStack: (args, report: ReportViolation) => {
     for (const r of args.resources) {
@@ -42,29 +66,29 @@ export const publicAddressOnlyOnPublicRoles: StackValidationPolicy = {
       if (!kind || !r.props[kind.prop]) continue;
       const role = roleOf(target(r, kind.prop, kind.target));
       if (!role || !(role in PUBLIC_PORTS)) {
-        report(`${r.name} gives a public address to ${role ? `a ${role} host` : "a host without a mailplatform-role tag"}; only ${Object.keys(PUBLIC_PORTS).join(" and ")} may have one`, r.urn);
+        report(`${r.name} gives a public address to ${role ? `a ${role} host` : "a host without a mailplatform-role tag"}; only ${onlyPublic} may have one`, r.urn);
       }
     }
   },
 };
 
-export const worldOpenOnlyOnPublicPorts: StackValidationPolicy = {
+export const worldOpenOnlyOnPublicPorts: ResourceValidationPolicy = {
   name: "internet-only-on-public-ports",
   description: "Ingress from 0.0.0.0/0 or ::/0 only on the public ports of smtp-in and the frontends; 4190, webmail backends, SSH and everything internal are restricted.",
   enforcementLevel: "mandatory",
-  validateStack: (args, report: ReportViolation) => {
-    for (const r of args.resources) {
-      if (r.type !== "openstack:networking/secGroupRule:SecGroupRule" || r.props.direction !== "ingress") continue;
-      const prefix = r.props.remoteIpPrefix;
-      const open = prefix ? WORLD.includes(prefix) : !r.props.remoteGroupId;
-      if (!open) continue;
-      const role = roleOf(target(r, "securityGroupId", "openstack:networking/secGroup:SecGroup"));
-      const allowed = (role && PUBLIC_PORTS[role]) || [];
-      const single = r.props.portRangeMin !== undefined && r.props.portRangeMin === r.props.portRangeMax;
-      if (!single || !allowed.includes(r.props.portRangeMin)) {
-        const ports = r.props.portRangeMin === undefined ? "every port" : single ? `port ${r.props.portRangeMin}` : `ports ${r.props.portRangeMin}-${r.props.portRangeMax}`;
-        report(`${r.name} opens ${ports} of ${role ?? "an untagged group"} to the whole Internet (${prefix ?? "no remote"}); allowed: ${allowed.join(", ") || "nothing"}`, r.urn);
-      }
+  validateResource: (args, report: ReportViolation) => {
+    const p = args.props;
+    if (args.type !== "openstack:networking/secGroupRule:SecGroupRule" || p.direction !== "ingress") return;
+    // A remote group's id is unknown in a preview; whether there is one is not.
+    const prefix: string | undefined = p.remoteIpPrefix;
+    const open = prefix ? WORLD.includes(prefix) : !("remoteGroupId" in p);
+    if (!open) return;
+    const role = typeof p.description === "string" ? RULE_ROLE.exec(p.description)?.[1] : undefined;
+    const allowed = (role && PUBLIC_PORTS[role]) || [];
+    const single = p.portRangeMin !== undefined && p.portRangeMin === p.portRangeMax;
+    if (!single || !allowed.includes(p.portRangeMin)) {
+      const ports = p.portRangeMin === undefined ? "every port" : single ? `port ${p.portRangeMin}` : `ports ${p.portRangeMin}-${p.portRangeMax}`;
+      report(`${args.name} opens ${ports} of ${role ?? "an untagged group"} to the whole Internet (${prefix ?? "no remote"}); allowed: ${allowed.join(", ") || "nothing"}`);
     }
   },
 };
@@ -98,4 +122,4 @@ export const noPlaintextSecretsInCommands: ResourceValidationPolicy = {
   },
 };
 
-export const POLICIES = [publicAddressOnlyOnPublicRoles, worldOpenOnlyOnPublicPorts, noPlaintextSecretsInCommands];
+export const POLICIES = [publicAddressOnlyOnPublicRoles, floatingIpOnItsRolesPort, worldOpenOnlyOnPublicPorts, noPlaintextSecretsInCommands];
