@@ -19,11 +19,15 @@ export interface ApplyRecord {
   configVersion: string;
   startedAt: string;
   pid: number;
+  /** This portal process's random id: a pid can be reused after a crash, this cannot. */
+  instance: string;
   finishedAt?: string;
   outcome?: "ok" | "failed" | "interrupted";
   summary?: string;
   events: ApplyEvent[];
 }
+
+const INSTANCE = randomBytes(8).toString("hex");
 
 type Listener = (e: ApplyEvent | { done: ApplyRecord }) => void;
 
@@ -58,7 +62,8 @@ export class ApplyRunner {
   private recover(): void {
     if (!fs.existsSync(this.journal)) return;
     const left = JSON.parse(fs.readFileSync(this.journal, "utf8")) as ApplyRecord;
-    if (left.pid !== process.pid && isAlive(left.pid)) return; // another portal's apply, running
+    const running = left.instance === INSTANCE || (left.pid !== process.pid && isAlive(left.pid));
+    if (running) return; // this or another live portal's apply
     this.finish({ ...left, outcome: "interrupted", summary: "the portal stopped during this apply; the next apply completes it" });
   }
 
@@ -78,7 +83,7 @@ export class ApplyRunner {
     const raw = this.readConfig();
     if (versionOf(raw) !== configVersion) throw new EditError(409, "the stack config changed since this preview: preview again");
     const record: ApplyRecord = {
-      id: randomBytes(6).toString("hex"), stack: this.target.stack, who, configVersion, startedAt: new Date().toISOString(), pid: process.pid, events: [],
+      id: randomBytes(6).toString("hex"), stack: this.target.stack, who, configVersion, startedAt: new Date().toISOString(), pid: process.pid, instance: INSTANCE, events: [],
     };
     try {
       fs.writeFileSync(this.journal, JSON.stringify(record), { flag: "wx", mode: 0o600 });
