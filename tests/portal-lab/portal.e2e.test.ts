@@ -12,6 +12,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { chromium, Browser, Page } from "playwright-core";
+import { CHROMIUM, CHROMIUM_FLAGS } from "../support/chromium";
 import { PORTS } from "../../components/core/src/ports";
 import { hashPassword } from "../../portal/passwords";
 import { client, deliverInbound, externalMessages, header, headers, Lab, OUTSIDE_SENDER, setupLab, subject, waitFor } from "../lab/harness";
@@ -71,10 +72,10 @@ describe("portal end to end on the lab, in Chromium", function () {
     assert.ok(out.includes("portal: https://"), `the portal did not start: ${out}`);
 
     const wrapper = path.join(dir, "chromium-in-lab");
-    fs.writeFileSync(wrapper, `#!/bin/sh\nexec nsenter --net=/run/netns/${internet.netns} /usr/bin/chromium "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(wrapper, `#!/bin/sh\nexec nsenter --net=/run/netns/${internet.netns} ${CHROMIUM} "$@"\n`, { mode: 0o755 });
     browser = await chromium.launch({
       executablePath: wrapper,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+      args: [...CHROMIUM_FLAGS,
         `--host-resolver-rules=MAP ${lab.names.webmail} ${frontend}, MAP portal.${lab.spec.platformDomain} 127.0.0.1`],
     });
     // The lab's CA signed both the portal's and the webmail's certificates; this browser profile does not know it.

@@ -6,6 +6,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { chromium, Browser, Page } from "playwright-core";
+import { CHROMIUM, CHROMIUM_FLAGS } from "../support/chromium";
 import { readRaw } from "../../portal/stack-config";
 import { PASSWORD, testPortal, TestPortal } from "./support";
 
@@ -32,8 +33,8 @@ describe("portal pages in Chromium (fake target)", function () {
     await portal.target.apply(readRaw(portal.configFile), () => {});
     url = await portal.app.listen({ port: 0, host: "127.0.0.1" });
     browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+      executablePath: CHROMIUM,
+      args: CHROMIUM_FLAGS,
     });
     page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   });
