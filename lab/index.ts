@@ -15,7 +15,7 @@ import { bundleDir, BUNDLES_DIR, FAULTS_FILE, HOSTS_DIR, INVENTORY_FILE, VOLUMES
 import { addressesOf, isPlatformHost, labHosts, LabHost, OUTSIDE, PlatformLabHost } from "./plan";
 import { ensurePackages, LAB_PACKAGES } from "./packages";
 import { inParallel, provisionHost, writeBundles } from "./provision";
-import { labSpecAndSecrets, LabSecrets, stackConfigFile } from "./spec";
+import { labSpecAndSecrets, LabSecrets } from "./spec";
 import { run, RunOptions, RunResult } from "./system";
 
 export { Faults } from "./faults";
@@ -41,8 +41,8 @@ interface LabContext {
   trustAnchor: string;
 }
 
-function labContext(stack: string, configFile = stackConfigFile(stack)): LabContext {
-  const { spec, secrets } = labSpecAndSecrets(stack, configFile);
+function labContext(stack: string, raw?: Record<string, unknown>): LabContext {
+  const { spec, secrets } = labSpecAndSecrets(stack, raw);
   return { spec, secrets, hosts: labHosts(spec), trustAnchor: ensureTrustAnchor() };
 }
 
@@ -137,9 +137,9 @@ export interface PushStep {
  * one, so a push cut short anywhere leaves every host on a whole bundle, and the next push redoes
  * exactly the hosts whose current bundle differs.
  */
-export async function labPush(configFile: string, progress: (step: PushStep) => void = () => {}): Promise<PushStep[]> {
+export async function labPush(raw: Record<string, unknown>, progress: (step: PushStep) => void = () => {}): Promise<PushStep[]> {
   requireRoot();
-  const ctx = labContext(readInventory().stack, configFile);
+  const ctx = labContext(readInventory().stack, raw);
   const running = new Set(readInventory().hosts.map((h) => h.name));
   const missing = ctx.hosts.filter((h) => !running.has(h.name)).map((h) => h.name);
   if (missing.length > 0) throw new Error(`the lab has no host ${missing.join(", ")}: a change of topology needs npm run lab -- up`);
@@ -175,6 +175,22 @@ export async function labPush(configFile: string, progress: (step: PushStep) => 
   }
   writeInventory(buildInventory(ctx.spec, ctx.hosts, ctx.secrets), ctx.secrets.platform.caCertificatePem);
   return steps;
+}
+
+/** The files of a host's current bundle (path on the host → content); undefined when it has none. */
+export function labBundleFiles(host: string): Map<string, string> | undefined {
+  const dir = bundleDir(host);
+  if (!fs.existsSync(dir)) return undefined;
+  const files = new Map<string, string>();
+  const walk = (rel: string) => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const p = path.join(rel, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (p !== "/.manifest") files.set(p, fs.readFileSync(path.join(dir, p), "utf8"));
+    }
+  };
+  walk("/");
+  return files;
 }
 
 /**

@@ -94,9 +94,9 @@ function save(secrets: LabSecrets): LabSecrets {
   return secrets;
 }
 
-/** The lab's spec and secrets for a stack: the saved ones while they still fit its config. */
-export function labSpecAndSecrets(stack: string, configFile = stackConfigFile(stack)): { spec: PlatformSpec; secrets: LabSecrets } {
-  const stackSpec = parseSpec(readStackConfig(configFile), stack);
+/** The lab's spec and secrets for a stack's raw config (its file's, unless given): the saved secrets while they still fit. */
+export function labSpecAndSecrets(stack: string, raw = readStackConfig(stackConfigFile(stack))): { spec: PlatformSpec; secrets: LabSecrets } {
+  const stackSpec = parseSpec(raw, stack);
   const saved = readSecrets();
   if (saved?.stack === stack && covers(saved, stackSpec)) {
     const secrets = withDkimKeys(saved, stackSpec);
