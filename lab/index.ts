@@ -3,7 +3,7 @@
 // the end-to-end tests (tests/lab/) use. Needs root.
 import * as fs from "fs";
 import * as path from "path";
-import { mailRoot, PlatformSpec, renderPlatform } from "@mailplatform/core";
+import { mailRoot, PlatformSpec, renderPlatform, writeBundle } from "@mailplatform/core";
 import { ensureTrustAnchor, startDns } from "./dns";
 import { startExternalMx } from "./external-mx";
 import { applyFirewall } from "./firewall";
@@ -11,7 +11,7 @@ import { applyPartitions, Faults, freezeHost, readFaults, thawHost, writeFaults 
 import { execInHost, execInNetns, hasDisk, HostEnvironment, hostPid, hostUsage, startHost, stopHost, wipeDisk } from "./hosts";
 import { buildInventory, Inventory, InventoryHost, inventoryExists, readInventory, writeInventory } from "./inventory";
 import { ensureBridge, labNetnsNames, NETNS_PREFIX, removeBridge, removeNetns, waitForLinksGone, wireHost } from "./network";
-import { BUNDLES_DIR, FAULTS_FILE, HOSTS_DIR, INVENTORY_FILE, VOLUMES_DIR } from "./paths";
+import { bundleDir, BUNDLES_DIR, FAULTS_FILE, HOSTS_DIR, INVENTORY_FILE, VOLUMES_DIR } from "./paths";
 import { addressesOf, isPlatformHost, labHosts, LabHost, OUTSIDE, PlatformLabHost } from "./plan";
 import { ensurePackages, ensureSources, LAB_PACKAGES } from "./packages";
 import { inParallel, provisionHost, writeBundles } from "./provision";
@@ -21,6 +21,7 @@ import { run, RunOptions, RunResult } from "./system";
 export { Faults } from "./faults";
 export { Inventory, InventoryHost, readInventory } from "./inventory";
 export { RunResult } from "./system";
+export { LabSecrets, labSpecAndSecrets, stackConfigFile } from "./spec";
 
 export const DEFAULT_STACK = "staging";
 /** Hosts provisioned at once: two cores, and Rspamd's first start alone takes one for ~10 s. */
@@ -40,8 +41,8 @@ interface LabContext {
   trustAnchor: string;
 }
 
-function labContext(stack: string): LabContext {
-  const { spec, secrets } = labSpecAndSecrets(stack);
+function labContext(stack: string, raw?: Record<string, unknown>): LabContext {
+  const { spec, secrets } = labSpecAndSecrets(stack, raw);
   return { spec, secrets, hosts: labHosts(spec), trustAnchor: ensureTrustAnchor() };
 }
 
@@ -120,6 +121,77 @@ export async function labUp(stack = DEFAULT_STACK, log: Log = console.log): Prom
   writeInventory(inventory, secrets.platform.caCertificatePem);
   log(`lab ${stack} up in ${seconds(started)}: ${INVENTORY_FILE}`);
   return inventory;
+}
+
+/** One host's part of a push: its new bundle applied, unchanged, failed (the push stops), or not reached. */
+export interface PushStep {
+  host: string;
+  state: "pushing" | "applied" | "unchanged" | "failed" | "not reached";
+  summary?: string;
+}
+
+/**
+ * Pushes a stack config to the running lab as the cloud's push does: the DNS records first (the
+ * lab's DNS host stands in for the DNS provider, so a new DKIM selector is published before it can
+ * sign), then host by host in role order, each by provision.sh apply of its new bundle, stopping
+ * at the first failure. A host's current bundle is replaced only once provision.sh applied the new
+ * one, so a push cut short anywhere leaves every host on a whole bundle, and the next push redoes
+ * exactly the hosts whose current bundle differs.
+ */
+export async function labPush(raw: Record<string, unknown>, progress: (step: PushStep) => void = () => {}): Promise<PushStep[]> {
+  requireRoot();
+  const ctx = labContext(readInventory().stack, raw);
+  const running = new Set(readInventory().hosts.map((h) => h.name));
+  const missing = ctx.hosts.filter((h) => !running.has(h.name)).map((h) => h.name);
+  if (missing.length > 0) throw new Error(`the lab has no host ${missing.join(", ")}: a change of topology needs npm run lab -- up`);
+  startOutsideDaemon(ctx, ctx.hosts.find((h) => h.role === "dns")!);
+
+  const steps: PushStep[] = [];
+  const report = (step: PushStep) => {
+    steps.push(step);
+    progress(step);
+  };
+  let failed = false;
+  for (const b of renderPlatform(ctx.spec, ctx.secrets.platform)) {
+    const name = b.host.name;
+    if (failed) {
+      report({ host: name, state: "not reached" });
+      continue;
+    }
+    const next = `${bundleDir(name)}.next`;
+    writeBundle(next, b);
+    if (run(["diff", "-rq", bundleDir(name), next]).status === 0) {
+      fs.rmSync(next, { recursive: true, force: true });
+      report({ host: name, state: "unchanged" });
+      continue;
+    }
+    progress({ host: name, state: "pushing" });
+    const r = await provisionHost(ctx.hosts.find((h): h is PlatformLabHost => h.name === name && isPlatformHost(h))!, next);
+    if (r.ok) {
+      fs.rmSync(bundleDir(name), { recursive: true, force: true });
+      fs.renameSync(next, bundleDir(name));
+    }
+    failed = !r.ok;
+    report({ host: name, state: r.ok ? "applied" : "failed", summary: r.summary });
+  }
+  writeInventory(buildInventory(ctx.spec, ctx.hosts, ctx.secrets), ctx.secrets.platform.caCertificatePem);
+  return steps;
+}
+
+/** The files of a host's current bundle (path on the host → content); undefined when it has none. */
+export function labBundleFiles(host: string): Map<string, string> | undefined {
+  const dir = bundleDir(host);
+  if (!fs.existsSync(dir)) return undefined;
+  const files = new Map<string, string>();
+  const walk = (rel: string) => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const p = path.join(rel, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (p !== "/.manifest") files.set(p, fs.readFileSync(path.join(dir, p), "utf8"));
+    }
+  };
+  walk("/");
+  return files;
 }
 
 /**

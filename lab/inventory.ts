@@ -66,7 +66,8 @@ export function buildInventory(spec: PlatformSpec, hosts: LabHost[], secrets: La
       dns: OUTSIDE.dns,
     },
     caCertificate: CA_FILE,
-    users: secrets.users.map((u) => ({ address: u.address, password: u.password, ...(u.quotaBytes !== undefined ? { quotaBytes: u.quotaBytes } : {}) })),
+    // Only the lab's passwords still in force: a user whose password was set through the portal has the stack's hash.
+    users: secrets.users.filter((u) => spec.users.some((x) => x.address === u.address && x.passwordHash === u.passwordHash)).map((u) => ({ address: u.address, password: u.password, ...(u.quotaBytes !== undefined ? { quotaBytes: u.quotaBytes } : {}) })),
     // The webmail's own relay login is the platform's, not a client's.
     relayClients: Object.entries(secrets.platform.relayPasswords)
       .filter(([name]) => name !== WEBMAIL_RELAY_USER)

@@ -22,11 +22,11 @@ export interface ProvisionResult {
   log: string;
 }
 
-/** Runs `provision.sh apply` in the host; its whole output goes to .lab/hosts/<name>/provision.log. */
-export async function provisionHost(host: PlatformLabHost): Promise<ProvisionResult> {
+/** Runs `provision.sh apply` in the host (its current bundle unless told another); the whole output goes to .lab/hosts/<name>/provision.log. */
+export async function provisionHost(host: PlatformLabHost, bundle = bundleDir(host.name)): Promise<ProvisionResult> {
   const name = host.name;
   const start = Date.now();
-  const r = await execInHostAsync(host, ["env", ...PROVISION_ENV, "bash", hostScriptPath("provision.sh"), "apply", bundleDir(name)], { timeoutMs: 900_000 });
+  const r = await execInHostAsync(host, ["env", ...PROVISION_ENV, "bash", hostScriptPath("provision.sh"), "apply", bundle], { timeoutMs: 900_000 });
   const log = path.join(hostDir(name), "provision.log");
   fs.writeFileSync(log, r.stdout + r.stderr);
   const lines = (r.status === 0 ? r.stdout : r.stderr || r.stdout).trim().split("\n");

@@ -3,7 +3,10 @@
 // holds only hashes), and a test user with a tiny quota joins. Secrets are generated once and kept
 // in .lab/secrets.json (0600), so `up` twice renders the very same files.
 import * as fs from "fs";
-import { allHosts, generateLocalSecrets, loadStackSpec, PlatformSecrets, PlatformSpec, randomSecret } from "@mailplatform/core";
+import * as path from "path";
+import {
+  allHosts, Certificate, generateCertificates, generateDkimKeys, generateLocalSecrets, parseSpec, PlatformSecrets, PlatformSpec, randomSecret, readStackConfig,
+} from "@mailplatform/core";
 import { LAB_DIR, REPO, SECRETS_FILE } from "./paths";
 import { OUTSIDE } from "./plan";
 import { must } from "./system";
@@ -14,12 +17,20 @@ export interface LabUser {
   /** {BLF-CRYPT} hash of the password, as the stack file would hold it. */
   passwordHash: string;
   quotaBytes?: number;
+  /**
+   * The hash the stack file held when the lab made this password. While the stack still holds it,
+   * the lab's password replaces it; once the stack has another (set through the portal), the
+   * stack's hash is the user's, as on a VM. Absent for the lab's own quota test user.
+   */
+  stackHash?: string;
 }
 
 export interface LabSecrets {
   stack: string;
   users: LabUser[];
   platform: PlatformSecrets;
+  /** The portal's certificate, from the lab's CA (portal.<platformDomain>, localhost, 127.0.0.1). */
+  portal: Certificate;
 }
 
 /** The lab's extra user: a mailbox that is over quota after one ordinary message. */
@@ -30,16 +41,27 @@ function hashPassword(password: string): string {
   return must(["doveadm", "pw", "-s", "BLF-CRYPT", "-p", password]).trim();
 }
 
+/** The stack config file the lab runs a stack from, unless told another (the portal's copy). */
+export const stackConfigFile = (stack: string) => path.join(REPO, `Pulumi.${stack}.yaml`);
+
+/** The lab's users still standing in for the stack's: their stack hash unchanged (and the lab's own). */
+function labUsersInForce(stackSpec: PlatformSpec, users: LabUser[]): LabUser[] {
+  const hashes = new Map(stackSpec.users.map((u) => [u.address, u.passwordHash]));
+  return users.filter((u) => u.stackHash === undefined || hashes.get(u.address) === u.stackHash);
+}
+
 /**
  * The stack's validated spec with the lab's changes. They are the lab's own values (its DNS
- * server's address, users of validated addresses with hashes from doveadm), so the stack file is
- * read and validated once.
+ * server's address, hashes of the lab's passwords from doveadm), so the stack file is read and
+ * validated once. Quotas and states are the stack's.
  */
 function labSpecFrom(stackSpec: PlatformSpec, users: LabUser[]): PlatformSpec {
+  const lab = new Map(labUsersInForce(stackSpec, users).map((u) => [u.address, u]));
+  const labOnly = users.filter((u) => u.stackHash === undefined).map((u) => ({ address: u.address, passwordHash: u.passwordHash, quotaBytes: u.quotaBytes }));
   return {
     ...stackSpec,
     dns: { ...stackSpec.dns, forwarders: [OUTSIDE.dns] },
-    users: users.map((u) => ({ address: u.address, passwordHash: u.passwordHash, quotaBytes: u.quotaBytes })),
+    users: [...stackSpec.users.map((u) => ({ ...u, passwordHash: lab.get(u.address)?.passwordHash ?? u.passwordHash })), ...labOnly],
   };
 }
 
@@ -47,34 +69,49 @@ function readSecrets(): LabSecrets | undefined {
   return fs.existsSync(SECRETS_FILE) ? (JSON.parse(fs.readFileSync(SECRETS_FILE, "utf8")) as LabSecrets) : undefined;
 }
 
-/** Do saved secrets still fit the stack: every user, every domain's DKIM selectors, every host? */
+/** Do saved secrets still fit the stack's hosts (a new host needs a certificate from a new CA)? */
 function covers(saved: LabSecrets, spec: PlatformSpec): boolean {
-  const users = new Set(saved.users.map((u) => u.address));
-  const keys = saved.platform.dkim;
-  return (
-    spec.users.every((u) => users.has(u.address)) &&
-    spec.domains.every((d) => spec.dkimSelectors.every((s) => keys[d.name]?.[s.name])) &&
-    allHosts(spec).every((h) => saved.platform.hostCertificates[h.name])
-  );
+  return !!saved.portal && allHosts(spec).every((h) => saved.platform.hostCertificates[h.name]) && saved.users.every((u) => u.stackHash !== undefined || u.address.startsWith(`${QUOTA_TEST_LOCAL_PART}@`));
 }
 
-/** The lab's spec and secrets for a stack: the saved ones while they still fit its config. */
-export function labSpecAndSecrets(stack: string): { spec: PlatformSpec; secrets: LabSecrets } {
-  const stackSpec = loadStackSpec(REPO, stack);
-  const saved = readSecrets();
-  if (saved?.stack === stack && covers(saved, stackSpec)) return { spec: labSpecFrom(stackSpec, saved.users), secrets: saved };
+/** DKIM keys for a domain or selector the saved secrets do not have yet (added through the portal); the rest is kept. */
+function withDkimKeys(saved: LabSecrets, spec: PlatformSpec): LabSecrets {
+  const dkim = { ...saved.platform.dkim };
+  let added = false;
+  for (const d of spec.domains) {
+    for (const s of spec.dkimSelectors) {
+      if (dkim[d.name]?.[s.name]) continue;
+      dkim[d.name] = { ...dkim[d.name], [s.name]: generateDkimKeys() };
+      added = true;
+    }
+  }
+  return added ? save({ ...saved, platform: { ...saved.platform, dkim } }) : saved;
+}
 
-  const wanted = [
-    ...stackSpec.users.map((u) => ({ address: u.address, quotaBytes: u.quotaBytes })),
+function save(secrets: LabSecrets): LabSecrets {
+  fs.mkdirSync(LAB_DIR, { recursive: true });
+  fs.writeFileSync(SECRETS_FILE, JSON.stringify(secrets, null, 2) + "\n", { mode: 0o600 });
+  return secrets;
+}
+
+/** The lab's spec and secrets for a stack's raw config (its file's, unless given): the saved secrets while they still fit. */
+export function labSpecAndSecrets(stack: string, raw = readStackConfig(stackConfigFile(stack))): { spec: PlatformSpec; secrets: LabSecrets } {
+  const stackSpec = parseSpec(raw, stack);
+  const saved = readSecrets();
+  if (saved?.stack === stack && covers(saved, stackSpec)) {
+    const secrets = withDkimKeys(saved, stackSpec);
+    return { spec: labSpecFrom(stackSpec, secrets.users), secrets };
+  }
+
+  const users: LabUser[] = [
+    ...stackSpec.users.map((u) => ({ address: u.address, quotaBytes: u.quotaBytes, stackHash: u.passwordHash })),
     { address: `${QUOTA_TEST_LOCAL_PART}@${stackSpec.domains[0].name}`, quotaBytes: QUOTA_TEST_BYTES },
-  ];
-  const users = wanted.map((u) => {
+  ].map((u) => {
     const password = randomSecret(12);
     return { ...u, password, passwordHash: hashPassword(password) };
   });
   const spec = labSpecFrom(stackSpec, users);
-  const secrets: LabSecrets = { stack, users, platform: generateLocalSecrets(spec) };
-  fs.mkdirSync(LAB_DIR, { recursive: true });
-  fs.writeFileSync(SECRETS_FILE, JSON.stringify(secrets, null, 2) + "\n", { mode: 0o600 });
-  return { spec, secrets };
+  const certificates = generateCertificates(spec, allHosts(spec), [{ name: "portal", dnsNames: [`portal.${spec.platformDomain}`, "localhost"], ips: ["127.0.0.1"] }]);
+  const platform = generateLocalSecrets(spec, certificates);
+  return { spec, secrets: save({ stack, users, platform, portal: certificates.extra.portal }) };
 }

@@ -120,6 +120,20 @@ describe("dovecot", function () {
       }
     });
 
+    it("refuses every login of a disabled user (nologin), on the maildrop and on smtp-out's SASL, and still has the mailbox", () => {
+      const [first, ...rest] = staging.spec.users;
+      const spec: PlatformSpec = { ...staging.spec, users: [{ ...first, disabled: true }, ...rest] };
+      const linesOf = (frag: Fragment, p: string) => fileOf(frag, p).content.trim().split("\n");
+      const ctx = (role: "maildrop" | "smtp-out") => ({ ...staging.ctx(hostsOf(spec, role)[0]), spec });
+      const entry = (lines: string[], user: string) => lines.find((l) => l.startsWith(`${user}:`))?.split(":").slice(7).join(":").split(" ");
+      const mailbox = linesOf(dovecotMaildrop(ctx("maildrop")), "/etc/dovecot/users");
+      const sasl = linesOf(dovecotAuth(ctx("smtp-out")), SASL_USERS);
+      for (const lines of [mailbox, sasl]) {
+        assert.ok(entry(lines, first.address)?.includes("nologin=y"), first.address);
+        for (const u of rest) assert.ok(!entry(lines, u.address)?.includes("nologin=y"), u.address);
+      }
+    });
+
     it("replicates only in replicated mode, to the peer, with the password outside world-readable files", () => {
       const [zrh, ams] = hostsOf(prod.spec, "maildrop");
       const frag = maildrop(prod);

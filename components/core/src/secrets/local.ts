@@ -37,37 +37,52 @@ function openssl(args: string[], cwd: string): void {
   execFileSync("openssl", args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
 }
 
-/** A CA and one certificate per host, made with openssl in a temporary directory. */
-export function generateCertificates(spec: PlatformSpec, hostList: Host[]): { ca: string; hosts: Record<string, Certificate> } {
+/** A certificate besides the hosts' from the same CA (the lab's portal): its names and addresses. */
+export interface ExtraCertificate {
+  name: string;
+  dnsNames: string[];
+  ips: string[];
+}
+
+export interface LocalCertificates {
+  ca: string;
+  hosts: Record<string, Certificate>;
+  extra: Record<string, Certificate>;
+}
+
+/** A CA and one certificate per host (and per extra), made with openssl in a temporary directory; the CA's key is not kept. */
+export function generateCertificates(spec: PlatformSpec, hostList: Host[], extras: ExtraCertificate[] = []): LocalCertificates {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mailplatform-ca-"));
   try {
     openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "825",
       "-subj", `/CN=${spec.platformDomain} internal CA`, "-keyout", "ca.key", "-out", "ca.crt"], dir);
-    const hosts: Record<string, Certificate> = {};
-    for (const host of hostList) {
-      const san = [...certificateNames(spec, host).map((n) => `DNS:${n}`), `IP:${host.address}`].join(",");
+    const issue = (subject: string, dnsNames: string[], ips: string[]): Certificate => {
+      const san = [...dnsNames.map((n) => `DNS:${n}`), ...ips.map((ip) => `IP:${ip}`)].join(",");
       fs.writeFileSync(path.join(dir, "ext.cnf"),
         `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n`);
       openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-        "-subj", `/CN=${host.fqdn}`, "-keyout", "host.key", "-out", "host.csr"], dir);
+        "-subj", `/CN=${subject}`, "-keyout", "host.key", "-out", "host.csr"], dir);
       openssl(["x509", "-req", "-in", "host.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
         "-days", "825", "-extfile", "ext.cnf", "-out", "host.crt"], dir);
-      hosts[host.name] = {
+      return {
         certificatePem: fs.readFileSync(path.join(dir, "host.crt"), "utf8"),
         privateKeyPem: fs.readFileSync(path.join(dir, "host.key"), "utf8"),
       };
-    }
-    return { ca: fs.readFileSync(path.join(dir, "ca.crt"), "utf8"), hosts };
+    };
+    const hosts = Object.fromEntries(hostList.map((h) => [h.name, issue(h.fqdn, certificateNames(spec, h), [h.address])]));
+    const extra = Object.fromEntries(extras.map((e) => [e.name, issue(e.dnsNames[0], e.dnsNames, e.ips)]));
+    return { ca: fs.readFileSync(path.join(dir, "ca.crt"), "utf8"), hosts, extra };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-export function generateLocalSecrets(spec: PlatformSpec): PlatformSecrets {
+/** Local secrets; `certificates` when the caller made them (with extras) already. */
+export function generateLocalSecrets(spec: PlatformSpec, certificates?: LocalCertificates): PlatformSecrets {
   return platformSecrets(spec, {
     password: (_id, length) => randomPassword(length),
     ldapBindPassword: () => randomPassword(32),
     dkimKey: (_domain, _selector, algorithm) => generateKeyPair(algorithm),
-    certificates: (hosts) => generateCertificates(spec, hosts),
+    certificates: (hosts) => certificates ?? generateCertificates(spec, hosts),
   });
 }

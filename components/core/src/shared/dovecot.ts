@@ -13,6 +13,9 @@ export interface PasswdEntry {
 }
 
 /** A passwd-file of users and hashes, readable by the auth process (user dovecot) only. */
+/** passdb extra field of a disabled user: the password may match, the login is refused all the same. */
+export const DISABLED_LOGIN = "nologin=y";
+
 export function passwdFile(path: string, entries: PasswdEntry[]): HostFile {
   // Empty uid..shell fields: the userdb's defaults apply; a line without them has no userdb info at all.
   const line = (e: PasswdEntry) => `${e.user}:${e.hash}::::::${(e.extra ?? []).join(" ")}`;

@@ -104,6 +104,7 @@ export const REFERENCE = {
     address: { kind: "address", doc: "Login name and mailbox address; must be in a hosted domain." },
     passwordHash: { kind: "passwordHash", doc: "From `doveadm pw -s BLF-CRYPT` (or SHA512-CRYPT, ARGON2ID...). Plain passwords are refused." },
     quota: { kind: "size", computed: "quota.default", doc: "Mailbox quota, e.g. 10G." },
+    state: { kind: "enum", values: ["active", "disabled"], default: "active", doc: "`disabled`: mail is still delivered and kept, but nobody can log in (IMAP, POP3, ManageSieve, submission)." },
   },
   directory: {
     type: { kind: "enum", values: ["ldap"], default: "ldap", doc: "Directory kind." },

@@ -38,6 +38,8 @@ export interface User {
   passwordHash: string;
   /** Bytes; undefined means the platform default. */
   quotaBytes?: number;
+  /** Mail is still delivered, but every login is refused. */
+  disabled?: true;
 }
 
 export interface Alias {

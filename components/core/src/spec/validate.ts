@@ -44,11 +44,12 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
     const address = u.string("address");
     const passwordHash = u.string("passwordHash");
     const quotaBytes = u.has("quota") ? u.size("quota") : undefined;
+    const disabled = u.oneOf("state") === "disabled" ? (true as const) : undefined;
     if (address && !isHosted(address)) {
       u.fail("address", `${JSON.stringify(address)} is in ${domainOf(address)}, which is not a hosted domain (mailplatform:domains)`);
     }
     // Kept when only the hash is wrong, so cross-checks do not report the address as undefined too.
-    return address ? { address, passwordHash: passwordHash ?? "", quotaBytes } : undefined;
+    return address ? { address, passwordHash: passwordHash ?? "", quotaBytes, ...(disabled ? { disabled } : {}) } : undefined;
   });
   const rawUsers = r.value["users"];
   if ((!Array.isArray(rawUsers) || rawUsers.length === 0) && !directory) {

@@ -1,0 +1,262 @@
+// The portal's pages: plain DOM code over the JSON API (/api). The server decides everything; this
+// only shows it, and shows each refused change's messages next to the fields they name.
+"use strict";
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
+let session = null;
+let domain = null;
+let view = null;
+let preview = null;
+
+async function api(method, url, body) {
+  const headers = { accept: "application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (session && method !== "GET") headers["x-csrf-token"] = session.csrfToken;
+  const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
+  const data = res.headers.get("content-type")?.includes("json") ? await res.json() : {};
+  if (!res.ok) throw Object.assign(new Error(data.error || res.statusText), { status: res.status, errors: data.errors || [] });
+  return data;
+}
+
+const text = (el, value) => { el.textContent = value ?? ""; return el; };
+function cell(row, value, cls) { const td = row.insertCell(); text(td, value); if (cls) td.className = cls; return td; }
+function button(label, onClick) { const b = document.createElement("button"); b.type = "button"; text(b, label); b.addEventListener("click", onClick); return b; }
+
+/** Clears a form's messages, then shows the server's: each next to its field, the rest above the form's button. */
+function showErrors(form, err) {
+  $$(".error", form).forEach((e) => text(e, ""));
+  if (!err) return;
+  const list = err.errors && err.errors.length ? err.errors : [{ field: "", message: err.message }];
+  for (const e of list) {
+    const target = $(`.error[data-for="${e.field}"]`, form) || $('.error[data-for=""]', form);
+    text(target, (target.textContent ? target.textContent + "\n" : "") + e.message);
+  }
+}
+
+function onSubmit(form, handler) {
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    showErrors(form);
+    const ok = $(".ok", form);
+    if (ok) text(ok, "");
+    try {
+      await handler(Object.fromEntries(new FormData(form)));
+    } catch (err) {
+      showErrors(form, err);
+    }
+  });
+}
+
+async function start() {
+  try {
+    session = await api("GET", "/api/session");
+  } catch {
+    session = null;
+  }
+  render();
+}
+
+function render() {
+  $("#signin").hidden = !!session;
+  $("#signout").hidden = !session;
+  $("#staff").hidden = !session || session.principal.kind === "user";
+  $("#operator").hidden = !session || session.principal.kind !== "operator";
+  $("#user").hidden = !session || session.principal.kind !== "user";
+  if (!session) return text($("#who"), "");
+  const p = session.principal;
+  text($("#who"), p.kind === "user" ? p.address : `${p.name} (${p.kind})`);
+  if (p.kind === "user") loadMe();
+  else loadDomains();
+  if (p.kind === "operator") loadPlatform();
+}
+
+onSubmit($("#signin-form"), async (f) => {
+  const r = await api("POST", "/api/session", f);
+  session = { ...r };
+  session = await api("GET", "/api/session");
+  $("#signin-form").reset();
+  render();
+});
+$("#signout").addEventListener("click", async () => { await api("DELETE", "/api/session"); session = null; render(); });
+
+// --- staff: domains ------------------------------------------------------------------------------
+async function loadDomains() {
+  const domains = await api("GET", "/api/domains");
+  const sel = $("#domain");
+  sel.replaceChildren(...domains.map((d) => Object.assign(document.createElement("option"), { value: d, textContent: d })));
+  if (!domains.includes(domain)) domain = domains[0];
+  sel.value = domain;
+  await loadDomain();
+}
+$("#domain").addEventListener("change", (ev) => { domain = ev.target.value; loadDomain(); });
+
+async function loadDomain() {
+  if (!domain) return;
+  view = await api("GET", `/api/domains/${encodeURIComponent(domain)}`);
+  $$(".at").forEach((e) => text(e, `@${domain}`));
+  const mb = $("#mailboxes tbody");
+  mb.replaceChildren();
+  for (const m of view.mailboxes) {
+    const row = mb.insertRow();
+    cell(row, m.address);
+    cell(row, m.quota || "default");
+    cell(row, m.state);
+    const actions = row.insertCell();
+    actions.append(
+      button("Reset password", () => { const f = $("#reset-form"); f.hidden = false; f.dataset.address = m.address; f.dataset.version = m.version; text($(".target", f), m.address); }),
+      button(m.state === "disabled" ? "Enable" : "Disable", () => change("PATCH", `/api/mailboxes/${encodeURIComponent(m.address)}`, { version: m.version, state: m.state === "disabled" ? "active" : "disabled" })),
+      button("Delete", () => change("DELETE", `/api/mailboxes/${encodeURIComponent(m.address)}?version=${m.version}`)),
+    );
+  }
+  const rt = $("#routes tbody");
+  rt.replaceChildren();
+  for (const [kind, items] of [["aliases", view.aliases], ["lists", view.lists], ["forwards", view.forwards]]) {
+    for (const o of items) {
+      const row = rt.insertRow();
+      cell(row, kind.replace(/e?s$/, ""));
+      cell(row, o.address);
+      cell(row, [].concat(o.to ?? o.members).join(", "));
+      row.insertCell().append(button("Delete", () => change("DELETE", `/api/${kind}/${encodeURIComponent(o.address)}?version=${o.version}`)));
+    }
+  }
+  $("#catchall-form [name=catchAll]").value = view.catchAll || "";
+}
+
+/** A change from a table's button: errors appear in an alert-free line above the tables. */
+async function change(method, url, body) {
+  try {
+    await api(method, url, body);
+  } catch (err) {
+    showErrors($("#mailbox-form"), err);
+  }
+  await loadDomain();
+}
+
+onSubmit($("#mailbox-form"), async (f) => {
+  await api("POST", `/api/domains/${encodeURIComponent(domain)}/mailboxes`, f);
+  $("#mailbox-form").reset();
+  await loadDomain();
+});
+onSubmit($("#reset-form"), async (f) => {
+  const form = $("#reset-form");
+  await api("PATCH", `/api/mailboxes/${encodeURIComponent(form.dataset.address)}`, { version: form.dataset.version, password: f.password });
+  form.reset();
+  form.hidden = true;
+  await loadDomain();
+});
+onSubmit($("#route-form"), async (f) => {
+  const body = f.kind === "lists" ? { address: f.address, members: f.to } : { address: f.address, to: f.to };
+  await api("POST", `/api/domains/${encodeURIComponent(domain)}/${f.kind}`, body);
+  $("#route-form").reset();
+  await loadDomain();
+});
+onSubmit($("#catchall-form"), async (f) => {
+  await api("PUT", `/api/domains/${encodeURIComponent(domain)}/catch-all`, { version: view.version, catchAll: f.catchAll });
+  await loadDomain();
+});
+$("#dns-check").addEventListener("click", async () => {
+  const tb = $("#dns tbody");
+  tb.replaceChildren();
+  for (const r of await api("GET", `/api/domains/${encodeURIComponent(domain)}/dns`)) {
+    const row = tb.insertRow();
+    cell(row, r.name);
+    cell(row, r.type);
+    cell(row, r.value.length > 80 ? r.value.slice(0, 77) + "..." : r.value);
+    cell(row, r.matches ? "matches" : r.published.length ? `differs: ${r.published.join(" | ").slice(0, 60)}` : "not published", r.matches ? "match" : "mismatch");
+  }
+});
+
+// --- staff: preview and apply --------------------------------------------------------------------
+$("#preview").addEventListener("click", async () => {
+  preview = await api("GET", "/api/changes");
+  const box = $("#changeset");
+  box.replaceChildren();
+  if (preview.hosts.length === 0 && preview.resources.length === 0) box.append(text(document.createElement("p"), "No changes: every host runs this configuration."));
+  for (const h of preview.hosts) {
+    const div = document.createElement("div");
+    div.className = "host-change";
+    div.append(text(document.createElement("h3"), `${h.host} (${h.role}): reloads ${h.services.map((s) => `${s.service} (${s.action})`).join(", ") || "nothing"}`));
+    const ul = document.createElement("ul");
+    for (const f of h.files) ul.append(text(document.createElement("li"), `${f.change}: ${f.path}`));
+    div.append(ul);
+    box.append(div);
+  }
+  for (const r of preview.resources) box.append(text(document.createElement("p"), `${r.op} ${r.type} ${r.urn}`));
+  $("#apply").disabled = preview.hosts.length === 0 && preview.resources.length === 0;
+});
+
+$("#apply").addEventListener("click", async () => {
+  $("#apply").disabled = true;
+  const result = $("#apply-result");
+  try {
+    const { id } = await api("POST", "/api/applies", { configVersion: preview.configVersion });
+    const table = $("#progress");
+    table.hidden = false;
+    const tb = $("tbody", table);
+    tb.replaceChildren();
+    const rows = new Map();
+    text(result, "Applying…");
+    const events = new EventSource(`/api/applies/${id}/events`);
+    events.onmessage = (m) => {
+      const e = JSON.parse(m.data);
+      if (e.done) {
+        events.close();
+        text(result, `Apply ${e.done.outcome}: ${e.done.summary || ""}`);
+        result.className = `state-${e.done.outcome}`;
+        if (session.principal.kind === "operator") loadPlatform();
+        return;
+      }
+      const key = e.host || `log-${rows.size}`;
+      const row = rows.get(key) || tb.insertRow();
+      rows.set(key, row);
+      row.replaceChildren();
+      cell(row, e.host || "");
+      cell(row, e.state, `state-${e.state}`);
+      cell(row, e.message || e.summary || "");
+    };
+  } catch (err) {
+    text(result, err.message);
+    result.className = "state-failed";
+  }
+});
+
+// --- operators --------------------------------------------------------------------------------------
+async function loadPlatform() {
+  const p = await api("GET", "/api/platform");
+  const hosts = $("#hosts tbody");
+  hosts.replaceChildren();
+  for (const h of p.hosts) { const row = hosts.insertRow(); cell(row, h.name); cell(row, h.role); cell(row, h.state, h.state === "up" ? "match" : "mismatch"); cell(row, h.detail); }
+  const applies = $("#applies tbody");
+  applies.replaceChildren();
+  for (const a of p.applies) { const row = applies.insertRow(); cell(row, a.startedAt); cell(row, a.who); cell(row, a.outcome, `state-${a.outcome}`); cell(row, a.summary); }
+  const dkim = await api("GET", "/api/dkim");
+  $("#selectors").replaceChildren(...dkim.selectors.map((s) => text(document.createElement("li"), `${s.name}: ${s.state}`)));
+  $("#dkim-form").dataset.version = dkim.version;
+  const audit = $("#audit tbody");
+  audit.replaceChildren();
+  for (const e of (await api("GET", "/api/audit")).slice(0, 30)) { const row = audit.insertRow(); cell(row, e.at); cell(row, e.who); cell(row, e.action); cell(row, e.object); cell(row, e.outcome); }
+}
+onSubmit($("#dkim-form"), async (f) => {
+  await api("POST", "/api/dkim/rotate", { ...f, version: $("#dkim-form").dataset.version });
+  await loadPlatform();
+});
+
+// --- mail users ------------------------------------------------------------------------------------
+let me = null;
+async function loadMe() {
+  me = await api("GET", "/api/me");
+  text($("#me"), me.address);
+  $("#forward-form [name=to]").value = me.forward ? me.forward.to.join(", ") : "";
+}
+onSubmit($("#password-form"), async (f) => {
+  await api("PUT", "/api/me/password", f);
+  $("#password-form").reset();
+  text($("#password-form .ok"), "Saved. Your new password is being applied to the platform.");
+});
+onSubmit($("#forward-form"), async (f) => {
+  await api("PUT", "/api/me/forward", { version: me.forward?.version, to: f.to });
+  await loadMe();
+  text($("#forward-form .ok"), "Saved and being applied.");
+});
+
+start();

@@ -1,0 +1,243 @@
+// The portal's API without a browser: sessions, CSRF, sign-in limits, security headers, every
+// change through the core's validation (messages on the fields they name, nothing written when
+// refused), optimistic concurrency, secrets kept from the browser, and authorisation on every
+// route: a domain administrator of one domain can neither read nor change another.
+import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import { hashPassword, verifyPassword } from "../../portal/passwords";
+import { readRaw } from "../../portal/stack-config";
+import { Client, PASSWORD, testPortal, TestPortal, USER, USER_PASSWORD } from "./support";
+
+describe("portal API", function () {
+  this.timeout(60_000);
+  let portal: TestPortal;
+  let operator: Client;
+  let adminCom: Client;
+  let adminOrg: Client;
+  const config = () => fs.readFileSync(portal.configFile, "utf8");
+
+  beforeEach(async () => {
+    portal = await testPortal();
+    [operator, adminCom, adminOrg] = await Promise.all(["olga", "adam", "oscar"].map((n) => portal.client(n)));
+  });
+  afterEach(async () => {
+    await portal.runner.idle();
+    await portal.app.close();
+    fs.rmSync(portal.dir, { recursive: true, force: true });
+  });
+
+  it("answers 401 to every API route without a session, and serves the OpenAPI document", async () => {
+    const routes: [string, string][] = [
+      ["GET", "/api/session"], ["GET", "/api/domains"], ["GET", "/api/domains/staging.example.com"], ["POST", "/api/domains/staging.example.com/mailboxes"],
+      ["PATCH", "/api/mailboxes/alice@staging.example.com"], ["DELETE", "/api/aliases/postmaster@staging.example.com"], ["GET", "/api/changes"],
+      ["POST", "/api/applies"], ["GET", "/api/platform"], ["GET", "/api/audit"], ["GET", "/api/me"], ["PUT", "/api/me/password"], ["GET", "/api/dkim"],
+    ];
+    for (const [method, url] of routes) {
+      const res = await portal.app.inject({ method: method as "GET", url, payload: method === "GET" ? undefined : {} });
+      assert.equal(res.statusCode, 401, `${method} ${url}`);
+    }
+    const doc = (await portal.app.inject({ method: "GET", url: "/api/openapi.json" })).json();
+    assert.equal(doc.openapi, "3.1.0");
+    for (const [, url] of routes) {
+      const template = url.replace("staging.example.com/mailboxes", "{domain}/mailboxes").replace(/\/api\/domains\/[^/]+$/, "/api/domains/{domain}").replace(/mailboxes\/[^/]+$/, "mailboxes/{address}").replace(/aliases\/[^/]+$/, "{collection}/{address}");
+      assert.ok(doc.paths[template], `${url} is described (${template})`);
+    }
+  });
+
+  it("sets the security headers and a strict, HTTP-only session cookie", async () => {
+    const res = await portal.app.inject({ method: "GET", url: "/" });
+    assert.match(String(res.headers["content-security-policy"]), /default-src 'self'/);
+    assert.match(String(res.headers["content-security-policy"]), /script-src 'self'(;|$)/);
+    assert.equal(res.headers["x-frame-options"], "SAMEORIGIN");
+    assert.equal(res.headers["x-content-type-options"], "nosniff");
+    assert.ok(res.headers["strict-transport-security"]);
+    const signIn = await portal.app.inject({ method: "POST", url: "/api/session", payload: { login: "olga", password: PASSWORD } });
+    assert.match(String(signIn.headers["set-cookie"]), /portal-session=.*HttpOnly.*SameSite=Strict/i);
+  });
+
+  it("refuses a change without the session's CSRF token", async () => {
+    const before = config();
+    const res = await adminCom.request("POST", "/api/domains/staging.example.com/mailboxes", { address: "eve", password: "long enough pw" }, { csrf: false });
+    assert.equal(res.status, 403);
+    assert.equal(config(), before);
+  });
+
+  it("limits sign-in attempts per client and login", async () => {
+    const limited = await testPortal({ signInLimit: 3 });
+    try {
+      const attempt = (password: string) => limited.app.inject({ method: "POST", url: "/api/session", payload: { login: "olga", password } });
+      assert.deepEqual([(await attempt("wrong")).statusCode, (await attempt("wrong")).statusCode, (await attempt("wrong")).statusCode], [401, 401, 401]);
+      assert.equal((await attempt(PASSWORD)).statusCode, 429);
+      assert.equal((await limited.app.inject({ method: "POST", url: "/api/session", payload: { login: "adam", password: PASSWORD } })).statusCode, 200);
+    } finally {
+      await limited.app.close();
+      fs.rmSync(limited.dir, { recursive: true, force: true });
+    }
+  });
+
+  it("lets a domain administrator neither read nor change another domain, on any route", async () => {
+    const before = config();
+    const view = (await operator.request("GET", "/api/domains/staging.example.com")).json;
+    const alice = view.mailboxes.find((m: { address: string }) => m.address === "alice@staging.example.com");
+    const alias = view.aliases[0];
+    const attempts: [string, string, unknown?][] = [
+      ["GET", "/api/domains/staging.example.com"],
+      ["GET", "/api/domains/staging.example.com/dns"],
+      ["POST", "/api/domains/staging.example.com/mailboxes", { address: "mallory", password: "long enough pw" }],
+      ["POST", "/api/domains/staging.example.com/aliases", { address: "x", to: "alice@staging.example.com" }],
+      ["PATCH", "/api/mailboxes/alice@staging.example.com", { version: alice.version, password: "taken over!!" }],
+      ["DELETE", `/api/mailboxes/alice@staging.example.com?version=${alice.version}`],
+      ["PUT", `/api/aliases/${alias.address}`, { version: alias.version, to: "bob@staging.example.com" }],
+      ["DELETE", `/api/aliases/${alias.address}?version=${alias.version}`],
+      ["PUT", "/api/domains/staging.example.com/catch-all", { version: view.version, catchAll: "bob@staging.example.com" }],
+      ["POST", "/api/dkim/rotate", { step: "publish", selector: "s2", version: "x" }],
+      ["GET", "/api/platform"],
+      ["GET", "/api/audit"],
+    ];
+    for (const [method, url, body] of attempts) {
+      const res = await adminOrg.request(method, url, body);
+      assert.equal(res.status, 403, `${method} ${url}: ${JSON.stringify(res.json)}`);
+    }
+    assert.deepEqual((await adminOrg.request("GET", "/api/domains")).json, ["staging.example.org"]);
+    assert.equal(config(), before);
+    assert.ok(portal.audit.recent().some((e) => e.who === "oscar" && e.outcome === "denied"));
+    // The same requests are the other domain's administrator's to make.
+    assert.equal((await adminCom.request("GET", "/api/domains/staging.example.com")).status, 200);
+    assert.equal((await adminCom.request("POST", "/api/domains/staging.example.com/mailboxes", { address: "mallory", password: "long enough pw" })).status, 201);
+  });
+
+  it("creates a mailbox with a hash the platform's Dovecot verifies, and never shows a hash", async () => {
+    const res = await adminCom.request("POST", "/api/domains/staging.example.com/mailboxes", { address: "erin", password: "erin's new password", quota: "2G" });
+    assert.equal(res.status, 201);
+    assert.ok(!JSON.stringify(res.json).includes("BLF-CRYPT") && !JSON.stringify(res.json).includes("passwordHash"));
+    const stored = (readRaw(portal.configFile).users as { address: string; passwordHash: string; quota?: string }[]).find((u) => u.address === "erin@staging.example.com")!;
+    assert.equal(stored.quota, "2G");
+    assert.match(stored.passwordHash, /^\{BLF-CRYPT\}\$2y\$10\$/);
+    execFileSync("doveadm", ["pw", "-t", stored.passwordHash, "-p", "erin's new password"], { stdio: "pipe" });
+    assert.throws(() => execFileSync("doveadm", ["pw", "-t", stored.passwordHash, "-p", "wrong"], { stdio: "pipe" }));
+    const audit = portal.audit.recent()[0];
+    assert.deepEqual([audit.who, audit.action, audit.object, audit.outcome], ["adam", "create mailbox", "erin@staging.example.com", "ok"]);
+  });
+
+  it("verifies hashes made by doveadm pw, as the platform stores them", async () => {
+    const hash = execFileSync("doveadm", ["pw", "-s", "BLF-CRYPT", "-p", "from doveadm"], { encoding: "utf8" }).trim();
+    assert.equal(await verifyPassword("from doveadm", hash), true);
+    assert.equal(await verifyPassword("something else", hash), false);
+    assert.equal(await verifyPassword("x", "{SSHA512}abc"), false);
+    assert.notEqual(await hashPassword("same"), await hashPassword("same"));
+  });
+
+  it("refuses invalid input with the core's messages on the fields they name, and changes nothing", async () => {
+    const before = config();
+    const bad = await adminCom.request("POST", "/api/domains/staging.example.com/aliases", { address: "sales", to: "someone@partner.example" });
+    assert.equal(bad.status, 422);
+    assert.deepEqual(bad.json.errors, [{ field: "to", message: `mailplatform:aliases[1].to: "someone@partner.example" is outside the hosted domains; use mailplatform:forwards for outside addresses` }]);
+    const badMailbox = await adminCom.request("POST", "/api/domains/staging.example.com/mailboxes", { address: "Bad Name", password: "long enough pw", quota: "lots" });
+    assert.equal(badMailbox.status, 422);
+    assert.deepEqual(badMailbox.json.errors.map((e: { field: string }) => e.field).sort(), ["address", "quota"]);
+    assert.match(badMailbox.json.errors.find((e: { field: string }) => e.field === "quota").message, /^mailplatform:users\[\d+\]\.quota: "lots" is not a size/);
+    const short = await adminCom.request("POST", "/api/domains/staging.example.com/mailboxes", { address: "frank", password: "short" });
+    assert.deepEqual(short.json.errors, [{ field: "password", message: "password: must be at least 10 characters" }]);
+    const loop = await adminCom.request("POST", "/api/domains/staging.example.com/lists", { address: "loop", members: "loop@staging.example.com" });
+    assert.equal(loop.status, 422);
+    assert.match(loop.json.errors[0].message, /forms a loop/);
+    assert.equal(config(), before);
+    assert.equal(portal.audit.recent().filter((e) => e.who === "adam" && e.outcome === "refused").length, 3);
+  });
+
+  it("gives the second of two editors of the same object a conflict, not a silent overwrite", async () => {
+    const view = (await adminCom.request("GET", "/api/domains/staging.example.com")).json;
+    const bob = view.mailboxes.find((m: { address: string }) => m.address === "bob@staging.example.com");
+    const first = await adminCom.request("PATCH", `/api/mailboxes/bob@staging.example.com`, { version: bob.version, quota: "3G" });
+    assert.equal(first.status, 200);
+    const afterFirst = config();
+    const second = await operator.request("PATCH", `/api/mailboxes/bob@staging.example.com`, { version: bob.version, quota: "5G" });
+    assert.equal(second.status, 409);
+    assert.match(second.json.error, /changed by someone else/);
+    assert.equal(config(), afterFirst);
+    const stale = await operator.request("DELETE", `/api/mailboxes/bob@staging.example.com?version=${bob.version}`);
+    assert.equal(stale.status, 409);
+    assert.equal((await adminCom.request("POST", "/api/domains/staging.example.com/mailboxes", { address: "bob", password: "long enough pw" })).status, 409);
+  });
+
+  it("disables a mailbox (the config says so, the core renders it) and the user can no longer sign in", async () => {
+    const user = await portal.client(USER, USER_PASSWORD);
+    assert.equal((await user.request("GET", "/api/me")).status, 200);
+    const dora = (await adminCom.request("GET", "/api/domains/staging.example.com")).json.mailboxes.find((m: { address: string }) => m.address === USER);
+    assert.equal((await adminCom.request("PATCH", `/api/mailboxes/${USER}`, { version: dora.version, state: "disabled" })).status, 200);
+    assert.equal(portal.target.spec(readRaw(portal.configFile)).users.find((u) => u.address === USER)?.disabled, true);
+    await assert.rejects(portal.client(USER, USER_PASSWORD), /401/);
+  });
+
+  it("lets a mail user change only their own password, applied at once; their forward goes through the core's validation", async () => {
+    const user = await portal.client(USER, USER_PASSWORD);
+    for (const [method, url] of [["GET", "/api/domains"], ["GET", "/api/domains/staging.example.com"], ["GET", "/api/changes"], ["GET", "/api/platform"]]) {
+      assert.equal((await user.request(method, url)).status, 403, url);
+    }
+    const alice = (await operator.request("GET", "/api/domains/staging.example.com")).json.mailboxes[0];
+    assert.equal((await user.request("PATCH", `/api/mailboxes/${alice.address}`, { version: alice.version, password: "taken over!!" })).status, 403);
+    const wrong = await user.request("PUT", "/api/me/password", { current: "not it at all", password: "a brand new password" });
+    assert.deepEqual(wrong.json.errors, [{ field: "current", message: "current: is not your current password" }]);
+    assert.equal((await user.request("PUT", "/api/me/password", { current: USER_PASSWORD, password: "a brand new password" })).status, 202);
+    await portal.runner.idle();
+    await assert.rejects(portal.client(USER, USER_PASSWORD), /401/);
+    const again = await portal.client(USER, "a brand new password");
+    // The core's model: an address is a mailbox or a forward, not both; its refusal reaches the form.
+    const before = config();
+    const forward = await again.request("PUT", "/api/me/forward", { to: "dora@partner.example" });
+    assert.equal(forward.status, 422);
+    assert.deepEqual(forward.json.errors.map((e: { field: string }) => e.field), ["address"]);
+    assert.match(forward.json.errors[0].message, /is already defined at mailplatform:users/);
+    assert.equal(config(), before);
+    // The password change reached the hosts: nothing left to apply.
+    assert.deepEqual((await operator.request("GET", "/api/changes")).json.hosts, []);
+    assert.deepEqual(portal.runner.recent().map((a) => [a.who, a.outcome]), [[USER, "ok"]]);
+  });
+
+  it("previews a change set and applies it, streaming progress per host; the audit log says who did what", async () => {
+    await adminCom.request("POST", "/api/domains/staging.example.com/mailboxes", { address: "gina", password: "long enough pw" });
+    const preview = (await adminCom.request("GET", "/api/changes")).json;
+    assert.ok(preview.hosts.length > 0);
+    const started = await adminCom.request("POST", "/api/applies", { configVersion: preview.configVersion });
+    assert.equal(started.status, 202);
+    await portal.runner.idle();
+    const events = await adminCom.request("GET", `/api/applies/${started.json.id}/events`);
+    const data = String(events.json).split("\n\n").filter(Boolean).map((l) => JSON.parse(l.replace(/^data: /, "")));
+    assert.deepEqual(data.filter((e) => e.state === "applied").map((e) => e.host), preview.hosts.map((h: { host: string }) => h.host));
+    assert.equal(data[data.length - 1].done.outcome, "ok");
+    assert.deepEqual((await adminCom.request("GET", "/api/changes")).json.hosts, []);
+    const platform = (await operator.request("GET", "/api/platform")).json;
+    assert.equal(platform.applies[0].who, "adam");
+    const actions = portal.audit.recent().map((e) => `${e.who} ${e.action} ${e.outcome}`);
+    assert.ok(actions.includes("adam apply started") && actions.includes("adam apply ok") && actions.includes("adam create mailbox ok"));
+  });
+
+  it("shows a domain's DNS records and whether the resolver's answers match", async () => {
+    const records = (await adminCom.request("GET", "/api/domains/staging.example.com/dns")).json as { name: string; type: string; value: string; matches: boolean }[];
+    const mx = records.find((r) => r.type === "MX" && r.name === "staging.example.com")!;
+    assert.ok(mx && !mx.matches);
+    portal.target.published.set(`${mx.name} MX`, [mx.value.toUpperCase()]);
+    const again = (await adminCom.request("GET", "/api/domains/staging.example.com/dns")).json as typeof records;
+    assert.equal(again.find((r) => r.type === "MX" && r.value === mx.value)!.matches, true);
+    assert.ok(records.every((r) => r.name.endsWith("staging.example.com")));
+  });
+
+  it("rotates DKIM by selector: published, activated only once DNS shows it, the old one retired", async () => {
+    const dkim = (await operator.request("GET", "/api/dkim")).json;
+    assert.equal((await adminCom.request("POST", "/api/dkim/rotate", { step: "publish", selector: "s2", version: dkim.version })).status, 403);
+    const published = await operator.request("POST", "/api/dkim/rotate", { step: "publish", selector: "s2", version: dkim.version });
+    assert.deepEqual(published.json.selectors, [{ name: "s1", state: "active" }, { name: "s2", state: "published" }]);
+    const early = await operator.request("POST", "/api/dkim/rotate", { step: "activate", selector: "s2", version: published.json.version });
+    assert.equal(early.status, 409);
+    assert.match(early.json.error, /DNS does not show selector s2/);
+    for (const r of portal.target.dnsRecords(readRaw(portal.configFile)).filter((x) => x.name.startsWith("s2-"))) portal.target.published.set(`${r.name} TXT`, [r.value]);
+    const active = await operator.request("POST", "/api/dkim/rotate", { step: "activate", selector: "s2", version: published.json.version });
+    assert.deepEqual(active.json.selectors, [{ name: "s1", state: "published" }, { name: "s2", state: "active" }]);
+    const retired = await operator.request("POST", "/api/dkim/rotate", { step: "retire", selector: "s1", version: active.json.version });
+    assert.deepEqual(retired.json.selectors, [{ name: "s2", state: "active" }]);
+    const last = await operator.request("POST", "/api/dkim/rotate", { step: "retire", selector: "s2", version: retired.json.version });
+    assert.equal(last.status, 422);
+    assert.match(last.json.errors[0].message, /has no active selector/);
+  });
+});

@@ -1,0 +1,90 @@
+// The portal's pages in Debian's Chromium (playwright-core) against the fake target, without the
+// lab: sign-in, the validator's message next to the field it names with nothing written, a new
+// mailbox, the preview and an apply streaming per-host progress, the operator's platform view.
+// The same flows against the real lab: tests/portal-lab/. Screenshots: test-artifacts/portal/.
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { chromium, Browser, Page } from "playwright-core";
+import { CHROMIUM, CHROMIUM_FLAGS } from "../support/chromium";
+import { readRaw } from "../../portal/stack-config";
+import { PASSWORD, testPortal, TestPortal } from "./support";
+
+const ARTIFACTS = path.resolve(__dirname, "../../test-artifacts/portal");
+
+describe("portal pages in Chromium (fake target)", function () {
+  this.timeout(120_000);
+  let portal: TestPortal;
+  let browser: Browser;
+  let page: Page;
+  let url: string;
+  const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const signIn = async (login: string) => {
+    await page.goto(url);
+    await page.fill("#signin-form [name=login]", login);
+    await page.fill("#signin-form [name=password]", PASSWORD);
+    await page.click("#signin-form button");
+  };
+
+  before(async () => {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    portal = await testPortal({ delayMs: 150 });
+    // The hosts run the stack's config already.
+    await portal.target.apply(readRaw(portal.configFile), () => {});
+    url = await portal.app.listen({ port: 0, host: "127.0.0.1" });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: CHROMIUM_FLAGS,
+    });
+    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  });
+  after(async () => {
+    await browser?.close();
+    await portal.runner.idle();
+    await portal.app.close();
+    fs.rmSync(portal.dir, { recursive: true, force: true });
+  });
+
+  it("shows the validator's message next to the field it names and writes nothing", async () => {
+    await signIn("adam");
+    await page.waitForSelector("#mailboxes tbody tr");
+    const before = fs.readFileSync(portal.configFile, "utf8");
+    await page.fill("#mailbox-form [name=address]", "Not Valid");
+    await page.fill("#mailbox-form [name=password]", "long enough password");
+    await page.fill("#mailbox-form [name=quota]", "lots");
+    await page.click("#mailbox-form button");
+    const address = page.locator('#mailbox-form .error[data-for="address"]');
+    await address.waitFor();
+    assert.match(await address.innerText(), /mailplatform:users\[\d+\]\.address: "Not Valid@staging.example.com" is not an e-mail address \(bad local part\)/);
+    assert.match(await page.locator('#mailbox-form .error[data-for="quota"]').innerText(), /"lots" is not a size/);
+    await shot("pages-invalid-input");
+    assert.equal(fs.readFileSync(portal.configFile, "utf8"), before);
+  });
+
+  it("creates a mailbox, previews which hosts, files and services change, and applies with per-host progress", async () => {
+    await page.fill("#mailbox-form [name=address]", "paula");
+    await page.fill("#mailbox-form [name=password]", "long enough password");
+    await page.fill("#mailbox-form [name=quota]", "");
+    await page.click("#mailbox-form button");
+    await page.waitForSelector('#mailboxes td:text-is("paula@staging.example.com")');
+    await shot("pages-domain");
+    await page.click("#preview");
+    await page.waitForSelector(".host-change");
+    assert.match(await page.locator("#changeset").innerText(), /maildrop-zrh \(maildrop\): reloads dovecot \(reload\), postfix \(reload\)\s+changed: \/etc\/dovecot\/users/);
+    await shot("pages-preview");
+    await page.click("#apply");
+    await page.waitForSelector("#progress .state-pushing");
+    await page.waitForSelector("#apply-result.state-ok");
+    assert.equal(await page.locator("#progress .state-applied").count(), (await page.locator("#progress tbody tr").count()));
+    await shot("pages-applied");
+  });
+
+  it("shows operators the platform: hosts, the last applies and the audit log", async () => {
+    await page.click("#signout");
+    await signIn("olga");
+    await page.waitForSelector("#applies tbody tr");
+    assert.match(await page.locator("#applies").innerText(), /adam\s+ok/);
+    assert.match(await page.locator("#audit").innerText(), /adam\s+create mailbox\s+paula@staging.example.com\s+ok/);
+    await shot("pages-operator");
+  });
+});
