@@ -21,13 +21,14 @@ describe("OpenStack: an ordinary project's rules", () => {
       const cloud = new NonAdminCloud(OPTIONS);
       const spec = loadStackSpec(ROOT, stack);
       const run = await runUnderMocks(spec, {}, cloud.receive);
+      cloud.finish();
       assert.deepEqual(cloud.refusals, []);
       // Every remote command went through the reachability check, so each host is reached.
       assert.ok(run.resources.filter((r) => r.type === T.command).length >= 3 * run.resources.filter((r) => r.type === T.instance).length);
       const needs = quotaNeeds(spec);
       for (const [region, used] of Object.entries(cloud.usage())) {
-        assert.deepEqual([used.securityGroups, used.securityGroupRules, used.instances, used.serverGroups, used.floatingIps, used.volumes, used.gigabytes],
-          [needs[region].securityGroups, needs[region].securityGroupRules, needs[region].instances, needs[region].serverGroups, needs[region].floatingIps, needs[region].volumes, needs[region].volumeGigabytes], region);
+        assert.deepEqual([used.securityGroups, used.securityGroupRules, used.instances, used.serverGroups, used.serverGroupMembers, used.floatingIps, used.volumes, used.gigabytes],
+          [needs[region].securityGroups, needs[region].securityGroupRules, needs[region].instances, needs[region].serverGroups, needs[region].serverGroupMembers, needs[region].floatingIps, needs[region].volumes, needs[region].volumeGigabytes], region);
       }
     });
   }
@@ -62,6 +63,42 @@ describe("OpenStack: an ordinary project's rules", () => {
     assert.throws(() => push({ ...zrh, proxy: { ...zrh.proxy, hostKey: ams.proxy.hostKey } }), /host key is not pinned .*mismatch/);
     assert.throws(() => push({ ...zrh, proxy: undefined }), /10\.30\.1\.21 is not a floating IP/);
     push(zrh);
+  });
+
+  it("gives a region with a single VM no server group, and the others one holding all their VMs", async () => {
+    const raw = readStackConfig(`${ROOT}/Pulumi.staging.yaml`);
+    const lil = { name: "lil", region: "fr-lil-1", cidr: "10.30.3.0/24", egress: ["198.51.100.130"] };
+    const spec = parseSpec({ ...raw, sites: [...(raw.sites as object[]), lil], placement: { smtpIn: ["zrh", "ams", "lil"], smtpOut: ["zrh", "ams"], frontend: ["zrh", "ams"], webmail: ["ams"] } }, "staging");
+    const cloud = new NonAdminCloud(OPTIONS);
+    const run = await runUnderMocks(spec, {}, cloud.receive);
+    cloud.finish();
+    assert.deepEqual(cloud.refusals, []);
+    const lone = run.resources.find((r) => r.type === T.instance && r.name === "mailplatform-smtp-in-lil")!;
+    assert.equal((unwrapSecrets(lone.inputs) as Record<string, unknown>).schedulerHints, undefined);
+    assert.deepEqual(Object.fromEntries(Object.entries(cloud.usage()).map(([region, u]) => [region, [u.serverGroups, u.serverGroupMembers]])),
+      Object.fromEntries(Object.entries(quotaNeeds(spec)).map(([region, n]) => [region, [n.serverGroups, n.serverGroupMembers]])));
+    assert.equal(quotaNeeds(spec)["fr-lil-1"].serverGroups, 0);
+  });
+
+  it("refuses a server group no two instances joined", () => {
+    const cloud = new NonAdminCloud(OPTIONS);
+    const add = (type: string, name: string, inputs: Record<string, any>) => cloud.receive(request(`openstack:${type}`, name, inputs));
+    add("networking/network:Network", "net", {});
+    add("networking/subnet:Subnet", "sub", { networkId: "net-id", cidr: "10.9.0.0/24" });
+    const vm = (n: number, group: string) => {
+      add("networking/port:Port", `port${n}`, { networkId: "net-id", fixedIps: [{ subnetId: "sub-id", ipAddress: `10.9.0.${n}` }] });
+      add("compute/instance:Instance", `vm${n}`, { networks: [{ port: `port${n}-id` }], schedulerHints: [{ group }] });
+    };
+    add("compute/serverGroup:ServerGroup", "spread", { policies: ["soft-anti-affinity"] });
+    add("compute/serverGroup:ServerGroup", "lone", { policies: ["soft-anti-affinity"] });
+    vm(11, "spread-id");
+    vm(12, "spread-id");
+    vm(13, "lone-id");
+    assert.throws(() => cloud.finish(), /lone: server group in r1 with 1 member\(s\)/);
+    assert.deepEqual(cloud.refusals.filter((r) => r.includes("spread")), []);
+    vm(14, "lone-id");
+    cloud.refusals.length = 0;
+    cloud.finish();
   });
 
   it("refuses the admin-only fields of routers, networks and floating IPs", () => {

@@ -8,6 +8,8 @@
 //   10 instances, 10 server groups of at most 10 members, 50 floating IPs, 10 volumes, 1000 GiB;
 // - a floating IP whose port's subnet has no router with a gateway on the pool's network;
 // - availability zones the service does not have (Nova's and Cinder's are named apart);
+// - a server group that ends up with fewer than two members (finish(), after the run: Nova takes
+//   it, but it keeps nothing apart, so a program that makes one has its placement wrong);
 // - a description longer than 255 characters; a Manila share without a share network (the default share type handles share servers);
 // - a remote command the deploying machine cannot reach: a host that is not a floating IP, or a
 //   target not on the jump host's network, SSH not allowed by the security groups on the way, or
@@ -51,7 +53,8 @@ class Project {
   interfaces: { routerId: string; subnetId: string }[] = [];
   ports = new Map<string, Port>();
   groups = new Map<string, Rule[]>();
-  serverGroups = new Map<string, number>();
+  /** Server group id → its name and how many instances joined it. */
+  serverGroups = new Map<string, { name: string; members: number }>();
   shareNetworks = new Set<string>();
   used = { securityGroups: 1, securityGroupRules: 4, instances: 0, serverGroups: 0, floatingIps: 0, volumes: 0, gigabytes: 0 };
 }
@@ -75,9 +78,18 @@ export class NonAdminCloud {
 
   constructor(readonly options: CloudOptions) {}
 
-  /** Used projects' counters per region, for the report. */
-  usage(): Record<string, Project["used"]> {
-    return Object.fromEntries([...this.projects].map(([region, p]) => [region, { ...p.used }]));
+  /** Used projects' counters per region, and the members of each region's largest server group. */
+  usage(): Record<string, Project["used"] & { serverGroupMembers: number }> {
+    return Object.fromEntries([...this.projects].map(([region, p]) => [region, { ...p.used, serverGroupMembers: Math.max(0, ...[...p.serverGroups.values()].map((g) => g.members)) }]));
+  }
+
+  /** Once every resource is in: refuses the server groups no two instances joined. */
+  finish(): void {
+    const lone = [...this.projects].flatMap(([region, p]) => [...p.serverGroups.values()]
+      .filter((g) => g.members < 2)
+      .map((g) => `${g.name}: server group in ${region} with ${g.members} member(s): anti-affinity keeps nothing apart`));
+    this.refusals.push(...lone);
+    if (lone.length > 0) throw new Error(`the cloud refuses ${lone.join("; ")}`);
   }
 
   /** The hook runUnderMocks calls for every resource; throws (and records) a refusal. */
@@ -158,17 +170,17 @@ export class NonAdminCloud {
         return this.take(p, "floatingIps");
       }
       case "openstack:compute/serverGroup:ServerGroup":
-        p.serverGroups.set(r.id, 0);
+        p.serverGroups.set(r.id, { name: r.name, members: 0 });
         return this.take(p, "serverGroups");
       case "openstack:compute/instance:Instance": {
         if (i.availabilityZone && !this.options.novaZones.includes(i.availabilityZone)) return `Nova has no availability zone ${i.availabilityZone} (it has ${this.options.novaZones.join(", ")})`;
         const ports = (i.networks ?? []).map((n: { port?: string }) => n.port && p.ports.get(n.port));
         if (ports.length === 0 || ports.some((x: Port | undefined) => !x)) return "every NIC must be a port of this project";
         for (const hint of i.schedulerHints ?? []) {
-          const members = p.serverGroups.get(hint.group);
-          if (members === undefined) return `server group ${hint.group} does not exist`;
-          if (members + 1 > SERVER_GROUP_MEMBERS) return `quota exceeded: server group members ${members + 1} > ${SERVER_GROUP_MEMBERS}`;
-          p.serverGroups.set(hint.group, members + 1);
+          const group = p.serverGroups.get(hint.group);
+          if (group === undefined) return `server group ${hint.group} does not exist`;
+          if (group.members + 1 > SERVER_GROUP_MEMBERS) return `quota exceeded: server group members ${group.members + 1} > ${SERVER_GROUP_MEMBERS}`;
+          group.members += 1;
         }
         const hostKey = typeof i.userData === "string" && i.userData.startsWith("#cloud-config\n") ? JSON.parse(i.userData.slice(14)).ssh_keys?.ed25519_public : undefined;
         for (const port of ports as Port[]) port.hostKey = hostKey;

@@ -1,5 +1,4 @@
-// What every role's cluster shares: a server group per region (anti-affinity), and per host its SSH
-// host key, a port with its planned address, the VM, a floating IP for the public roles, how the
+// What every role's cluster shares: per host its SSH host key, a port with its planned address, the VM, a floating IP for the public roles, how the
 // push reaches it, and the rendered bundle. The role components are thin: they pick the role, add
 // storage, and start the rolling push.
 import { Host, HostBundle, hostsOf, PlatformSecrets, PlatformSpec, renderHost, Role } from "@mailplatform/core";
@@ -10,7 +9,7 @@ import * as tls from "@pulumi/tls";
 import { ConfigPush, PushTarget } from "./config-push";
 import { providerFor, RegionalProviders } from "./providers";
 import { connectionTo, SshAccess } from "./ssh-access";
-import { regionsOf, roleTag } from "./security-groups";
+import { roleTag } from "./security-groups";
 
 /** A site's network as the hosts need it. */
 export interface SiteNetworkRef {
@@ -28,6 +27,8 @@ export interface ClusterArgs {
   networks: Record<string, SiteNetworkRef>;
   /** Region → this role's security group id. */
   securityGroupIds: Record<string, pulumi.Input<string>>;
+  /** Region → the server group its VMs join (server-groups.ts); none where the region has one VM. */
+  serverGroupIds: Record<string, pulumi.Input<string>>;
   /** Region → Nova key pair name. */
   keyPairs: Record<string, pulumi.Input<string>>;
   secrets: pulumi.Input<PlatformSecrets>;
@@ -77,15 +78,12 @@ export function buildHosts(parent: pulumi.ComponentResource, name: string, role:
   const { spec } = args;
   if (publicAddress && !args.externalNetwork) throw new Error(`${name}: ${role} hosts need a floating IP pool (externalNetwork)`);
   const tags = [roleTag(role), `mailplatform-stack=${spec.stack}`];
-  const serverGroups = Object.fromEntries(regionsOf(spec, role).map((region) => [region, new openstack.compute.ServerGroup(`${name}-${region}`, {
-    name: `mailplatform-${spec.stack}-${role}`,
-    policies: ["anti-affinity"],
-  }, { parent, provider: providerFor(args.providers, region) })]));
 
   return hostsOf(spec, role).map((host) => {
     const o = { parent, provider: providerFor(args.providers, host.site.region) };
     const id = `${name}-${host.site.name}`;
     const net = args.networks[host.site.name];
+    const serverGroup = args.serverGroupIds[host.site.region];
     if (!net) throw new Error(`${name}: no network for site ${host.site.name}`);
     const hostKey = new tls.PrivateKey(`${id}-host-key`, { algorithm: "ED25519" }, { parent });
     const port = new openstack.networking.Port(`${id}-port`, {
@@ -103,7 +101,7 @@ export function buildHosts(parent: pulumi.ComponentResource, name: string, role:
       availabilityZone: host.site.availabilityZone,
       keyPair: args.keyPairs[host.site.region],
       networks: [{ port: port.id }],
-      schedulerHints: [{ group: serverGroups[host.site.region].id }],
+      schedulerHints: serverGroup ? [{ group: serverGroup }] : undefined,
       // Holds the host's private key: secret in the state (Nova shows it only to the VM and admins).
       userData: pulumi.secret(pulumi.all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh]).apply(([privateKeyOpenssh, publicKeyOpenssh]) => userData(host, { privateKeyOpenssh, publicKeyOpenssh }))),
       metadata: { role, site: host.site.name, stack: spec.stack },

@@ -8,6 +8,7 @@ export * from "./webmail";
 export * from "./cluster";
 export * from "./network";
 export * from "./security-groups";
+export * from "./server-groups";
 export * from "./secrets";
 export * from "./config-push";
 export * from "./dns";

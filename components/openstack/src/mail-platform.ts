@@ -14,6 +14,7 @@ import { providerFor, RegionalProviders } from "./providers";
 import { Secrets, SuppliedCertificate } from "./secrets";
 import { QuotaNeeds, quotaNeeds, reportQuotaNeeds } from "./quotas";
 import { SecurityGroups } from "./security-groups";
+import { ServerGroups } from "./server-groups";
 import { OpenStackSettings, SETTINGS_NAMESPACE } from "./settings";
 import { siteJumps, SshAccess } from "./ssh-access";
 import { SmtpInCluster } from "./smtp-in-cluster";
@@ -67,6 +68,7 @@ export class MailPlatform extends pulumi.ComponentResource {
   readonly secrets: Secrets;
   readonly networks: Record<string, SiteNetwork>;
   readonly securityGroups: SecurityGroups;
+  readonly serverGroups: ServerGroups;
   readonly smtpIn: SmtpInCluster;
   readonly smtpOut: SmtpOutCluster;
   readonly maildrop: MaildropCluster;
@@ -93,6 +95,7 @@ export class MailPlatform extends pulumi.ComponentResource {
       site, stack: spec.stack, externalNetwork: settings.externalNetwork,
     }, regional(site.region))]));
     this.securityGroups = new SecurityGroups(`${name}-sg`, { spec, providers }, { parent: this });
+    this.serverGroups = new ServerGroups(`${name}-placement`, { spec, providers }, { parent: this });
 
     this.quotaNeeds = quotaNeeds(spec);
     reportQuotaNeeds(this.quotaNeeds, this);
@@ -117,6 +120,7 @@ export class MailPlatform extends pulumi.ComponentResource {
       providers,
       networks: Object.fromEntries(Object.entries(this.networks).map(([site, n]) => [site, { networkId: n.network.id, subnetId: n.routerInterface.subnetId }])),
       securityGroupIds: Object.fromEntries(Object.entries(this.securityGroups.groups[role]).map(([region, g]) => [region, g.id])),
+      serverGroupIds: Object.fromEntries(Object.entries(this.serverGroups.groups).map(([region, g]) => [region, g.id])),
       keyPairs,
       secrets: this.secrets.values,
       access,

@@ -4,12 +4,15 @@
 import { hostsOf, PlatformSpec, ROLES } from "@mailplatform/core";
 import * as pulumi from "@pulumi/pulumi";
 import { regionsOf, securityGroupRules } from "./security-groups";
+import { serverGroupMembers } from "./server-groups";
 
 export interface QuotaNeeds {
   securityGroups: number;
   securityGroupRules: number;
   instances: number;
   serverGroups: number;
+  /** Members of the region's largest server group. */
+  serverGroupMembers: number;
   floatingIps: number;
   /** Cinder volumes and their GiB (replicated storage). */
   volumes: number;
@@ -22,6 +25,7 @@ export const DEFAULT_QUOTAS: QuotaNeeds = {
   securityGroupRules: 100,
   instances: 10,
   serverGroups: 10,
+  serverGroupMembers: 10,
   floatingIps: 50,
   volumes: 10,
   volumeGigabytes: 1000,
@@ -33,6 +37,7 @@ const PROJECT_DEFAULT_GROUP_RULES = 4;
 export function quotaNeeds(spec: PlatformSpec): Record<string, QuotaNeeds> {
   const regions = [...new Set(spec.sites.map((s) => s.region))];
   const rules = securityGroupRules(spec);
+  const serverGroups = serverGroupMembers(spec);
   return Object.fromEntries(regions.map((region) => {
     const groups = ROLES.filter((role) => regionsOf(spec, role).includes(region)).length;
     const hosts = ROLES.flatMap((role) => hostsOf(spec, role)).filter((h) => h.site.region === region);
@@ -41,7 +46,8 @@ export function quotaNeeds(spec: PlatformSpec): Record<string, QuotaNeeds> {
       securityGroups: groups + 1,
       securityGroupRules: rules.filter((r) => r.region === region).length + groups * DEFAULT_EGRESS_RULES_PER_GROUP + PROJECT_DEFAULT_GROUP_RULES,
       instances: hosts.length,
-      serverGroups: groups,
+      serverGroups: serverGroups[region] ? 1 : 0,
+      serverGroupMembers: serverGroups[region]?.length ?? 0,
       floatingIps: hosts.filter((h) => h.role === "smtp-in" || h.role === "frontend").length,
       volumes,
       volumeGigabytes: volumes * spec.storage.sizeGb,
