@@ -30,6 +30,10 @@ export interface RecordedResource {
   /** Inputs with secrets still wrapped (see isSecretValue). */
   inputs: Record<string, unknown>;
   id: string;
+  /** Aliases the resource was registered with (a renamed type or name). */
+  aliases: { type?: string; name?: string }[];
+  /** A component's registerOutputs, secrets still wrapped, resources as references ({urn}). */
+  outputs?: Record<string, unknown>;
 }
 
 export interface MockRun {
@@ -154,9 +158,27 @@ export interface CloudRequest {
 export type CloudModel = (request: CloudRequest) => void;
 
 /** Runs the program for `spec` under mocks and returns what it registered and output. */
-export async function runUnderMocks(spec: PlatformSpec, inputs: Partial<Omit<ProgramInputs, "spec">> = {}, cloud?: CloudModel): Promise<MockRun> {
+export function runUnderMocks(spec: PlatformSpec, inputs: Partial<Omit<ProgramInputs, "spec">> = {}, cloud?: CloudModel): Promise<MockRun> {
+  return runProgramUnderMocks(spec.stack, () => ({ ...mailPlatformProgram({ spec, settings: mockSettings(), credentials: { authUrl: "https://keystone.invalid:5000/v3" }, ...inputs }) }), cloud);
+}
+
+/** What a program run by runProgramUnderMocks can wait for. */
+export interface MockContext {
+  /** Resolves once the component's registerOutputs has reached the engine (the mock), with what it registered. */
+  outputsRegistered(urn: string): Promise<Record<string, unknown>>;
+}
+
+type Program = (context: MockContext) => Record<string, pulumi.Output<unknown>> | Promise<Record<string, pulumi.Output<unknown>>>;
+
+/** Runs any program of the project under mocks: what it registered, and its outputs. */
+export async function runProgramUnderMocks(stack: string, program: Program, cloud?: CloudModel): Promise<MockRun> {
   const recorded = new Map<string, RecordedResource>();
   const meta = new Map<string, Omit<RecordedResource, "inputs" | "id">>();
+  const registeredOutputs = new Map<string, Record<string, unknown>>();
+  const waiting = new Map<string, (outputs: Record<string, unknown>) => void>();
+  const context: MockContext = {
+    outputsRegistered: (urn) => registeredOutputs.has(urn) ? Promise.resolve(registeredOutputs.get(urn)!) : new Promise((resolve) => waiting.set(urn, resolve)),
+  };
   const regions = new Map<string, string>();
   // A resource the cloud refuses never resolves its outputs, so the run stops at the first refusal.
   let refuse: (e: unknown) => void = () => undefined;
@@ -182,11 +204,27 @@ export async function runUnderMocks(spec: PlatformSpec, inputs: Partial<Omit<Pro
       if (a.token === "openstack:dns/getDnsZone:getDnsZone") return { id: `zone-${a.inputs.name}`, name: a.inputs.name };
       throw new Error(`unexpected invoke ${a.token}`);
     },
-  }, "mailplatform", spec.stack, false);
+  }, "mailplatform", stack, false);
 
   // The mocks see inputs only; parents and dependencies are read off the requests.
-  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: (req: any, cb: unknown) => unknown; newUrn: (p: string, t: string, n: string) => string };
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource: (req: any, cb: unknown) => unknown;
+    registerResourceOutputs: (req: any, cb: (err: unknown, res: unknown) => void) => unknown;
+    newUrn: (p: string, t: string, n: string) => string;
+  };
   const register = monitor.registerResource.bind(monitor);
+  const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+  // The mock keeps a component's registered outputs as a protobuf Struct, which its own getResource
+  // (rehydration) cannot send back: keep them as plain values, as the engine's state does.
+  const resources = (monitor as unknown as { resources: Map<string, { state: unknown }> }).resources;
+  monitor.registerResourceOutputs = (req: any, cb: (err: unknown, res: unknown) => void) => registerOutputs(req, (err: unknown, res: unknown) => {
+    const outputs = req.getOutputs()?.toJavaScript() ?? {};
+    const stored = resources.get(req.getUrn());
+    if (stored) stored.state = outputs;
+    registeredOutputs.set(req.getUrn(), outputs);
+    waiting.get(req.getUrn())?.(outputs);
+    cb(err, res);
+  });
   monitor.registerResource = (req: any, cb: unknown) => {
     const propertyDependencies: Record<string, string[]> = {};
     req.getPropertydependenciesMap().forEach((v: any, k: string) => (propertyDependencies[k] = v.getUrnsList()));
@@ -202,6 +240,7 @@ export async function runUnderMocks(spec: PlatformSpec, inputs: Partial<Omit<Pro
       propertyDependencies,
       additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
       protect: req.getProtect(),
+      aliases: req.getAliasesList().map((a: any) => a.getSpec()).filter((spec: any) => spec).map((spec: any) => ({ type: spec.getType() || undefined, name: spec.getName() || undefined })),
     });
     return register(req, cb);
   };
@@ -211,8 +250,7 @@ export async function runUnderMocks(spec: PlatformSpec, inputs: Partial<Omit<Pro
   const onFailure = (e: unknown) => failures.push(e);
   process.on("unhandledRejection", onFailure);
   try {
-    const out = mailPlatformProgram({ spec, settings: mockSettings(), credentials: { authUrl: "https://keystone.invalid:5000/v3" }, ...inputs });
-    const entries = Object.entries(out) as [string, pulumi.Output<unknown>][];
+    const entries = Object.entries(await program(context));
     // isSecret is internal to Output; read it the way the SDK does.
     const resolved = await Promise.race([refused, Promise.all(entries.map(([, o]) => {
       const internal = o as unknown as { promise: () => Promise<unknown>; isSecret: Promise<boolean> };
@@ -223,7 +261,7 @@ export async function runUnderMocks(spec: PlatformSpec, inputs: Partial<Omit<Pro
     await new Promise((resolve) => setTimeout(resolve, 50));
     if (failures.length > 0) throw failures[0];
     return {
-      resources: [...recorded.values()],
+      resources: [...recorded.values()].map((r) => (registeredOutputs.has(r.urn) ? { ...r, outputs: registeredOutputs.get(r.urn) } : r)),
       outputs: Object.fromEntries(entries.map(([k], i) => [k, resolved[i][0]])),
       secretOutputs: Object.fromEntries(entries.map(([k], i) => [k, resolved[i][1]])),
     };

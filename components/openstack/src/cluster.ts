@@ -1,7 +1,8 @@
-// What every role's cluster shares: per host its SSH host key, a port with its planned address, the VM, a floating IP for the public roles, how the
-// push reaches it, and the rendered bundle. The role components are thin: they pick the role, add
-// storage, and start the rolling push.
-import { Host, HostBundle, hostsOf, PlatformSecrets, PlatformSpec, renderHost, Role } from "@mailplatform/core";
+// What every role's cluster shares: per host its SSH host key, a port with its planned address, the
+// VM (in its region's server group), a floating IP for the public roles, how the push reaches it,
+// and the rendered bundle. The cluster components are thin: RoleCluster picks the role and starts
+// the rolling push; MaildropCluster adds the mail store first.
+import { Host, HostBundle, hostsOf, PlatformSecrets, PlatformSpec, PUBLIC_ROLES, renderHost, Role } from "@mailplatform/core";
 import * as command from "@pulumi/command";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
@@ -19,6 +20,7 @@ export interface SiteNetworkRef {
 }
 
 export interface ClusterArgs {
+  role: Role;
   /** Plain, not an Input: it decides how many hosts there are and where. */
   spec: PlatformSpec;
   /** Region → provider (plain: resources are bound to providers at construction). */
@@ -73,9 +75,10 @@ export function userData(host: Host, key: HostKey): string {
   return `#cloud-config\n${JSON.stringify(config, null, 2)}\n`;
 }
 
-/** Builds the role's hosts under `parent`; `publicAddress` gives each a floating IP. */
-export function buildHosts(parent: pulumi.ComponentResource, name: string, role: Role, args: ClusterArgs, publicAddress: boolean): ClusterHost[] {
-  const { spec } = args;
+/** Builds the role's hosts under `parent`; the public roles' hosts get a floating IP each. */
+export function buildHosts(parent: pulumi.ComponentResource, name: string, args: ClusterArgs): ClusterHost[] {
+  const { spec, role } = args;
+  const publicAddress = PUBLIC_ROLES.includes(role);
   if (publicAddress && !args.externalNetwork) throw new Error(`${name}: ${role} hosts need a floating IP pool (externalNetwork)`);
   const tags = [roleTag(role), `mailplatform-stack=${spec.stack}`];
 

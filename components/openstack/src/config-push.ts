@@ -5,6 +5,7 @@
 import { Host, HostBundle, hostScript, networkRules, packBundle, PlatformSpec, Role } from "@mailplatform/core";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { outputsOf, rehydrationProps } from "./component";
 import { createHash } from "crypto";
 
 /** Where the provisioning script is installed on every host. */
@@ -52,11 +53,14 @@ export interface HostPush {
   contentHash: pulumi.Output<string>;
 }
 
+const OUTPUTS = ["hosts"] as const;
+
 export class ConfigPush extends pulumi.ComponentResource {
-  readonly hosts: HostPush[];
+  declare readonly hosts: HostPush[];
 
   constructor(name: string, args: ConfigPushArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("mailplatform:index:ConfigPush", name, {}, opts);
+    super("mailplatform:index:ConfigPush", name, rehydrationProps(opts, OUTPUTS), opts);
+    if (opts?.urn) return;
     const healthScript = hostScript("health-check.sh");
     let previous: command.remote.Command | undefined;
     this.hosts = args.targets.map((t) => {
@@ -100,6 +104,6 @@ export class ConfigPush extends pulumi.ComponentResource {
       previous = health;
       return { host: t.host, install, apply, health, stdin, contentHash };
     });
-    this.registerOutputs({});
+    this.registerOutputs(outputsOf(this, OUTPUTS));
   }
 }

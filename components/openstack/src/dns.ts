@@ -4,6 +4,7 @@
 import { DnsRecord, dnsRecords, placeholderPublicAddresses, PlatformSpec, txtStrings } from "@mailplatform/core";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
+import { outputsOf, rehydrationProps } from "./component";
 
 /** One record set: every value of one name and type. */
 export interface RecordSetKey {
@@ -35,11 +36,14 @@ export interface DesignateRecordsArgs {
   zone: string;
 }
 
+const OUTPUTS = ["recordSets"] as const;
+
 export class DesignateRecords extends pulumi.ComponentResource {
-  readonly recordSets: openstack.dns.RecordSet[];
+  declare readonly recordSets: openstack.dns.RecordSet[];
 
   constructor(name: string, args: DesignateRecordsArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("mailplatform:index:DesignateRecords", name, {}, opts);
+    super("mailplatform:index:DesignateRecords", name, rehydrationProps(opts, OUTPUTS), opts);
+    if (opts?.urn) return;
     const { spec, zone } = args;
     const o = { parent: this };
     const zoneId = openstack.dns.getDnsZoneOutput({ name: `${zone}.` }, o).apply((z) => z.id);
@@ -51,6 +55,6 @@ export class DesignateRecords extends pulumi.ComponentResource {
       ttl: spec.dns.ttl,
       records: records.apply((rs) => rs.filter((r) => r.scope === "public" && r.name === k.name && r.type === k.type).map(designateValue)),
     }, o));
-    this.registerOutputs({});
+    this.registerOutputs(outputsOf(this, OUTPUTS));
   }
 }

@@ -1,11 +1,9 @@
 // @mailplatform/openstack: the mail platform on OpenStack, as Pulumi components.
 export * from "./mail-platform";
-export * from "./smtp-in-cluster";
-export * from "./smtp-out-cluster";
+export * from "./role-cluster";
 export * from "./maildrop-cluster";
-export * from "./frontend-cluster";
-export * from "./webmail";
 export * from "./cluster";
+export * from "./component";
 export * from "./network";
 export * from "./security-groups";
 export * from "./server-groups";

@@ -4,6 +4,7 @@
 import { parseSpec } from "@mailplatform/core";
 import * as pulumi from "@pulumi/pulumi";
 import { MailPlatform } from "./mail-platform";
+import { outputsOf, rehydrationProps } from "./component";
 import { regionalProviders } from "./providers";
 import { JumpHostSettings } from "./settings";
 
@@ -29,18 +30,21 @@ export interface MailPlatformStackArgs {
   ldapBindPassword?: pulumi.Input<string>;
 }
 
+const OUTPUTS = ["endpoints", "inventory", "dnsRecords", "zoneFile"] as const;
+
 export class MailPlatformStack extends pulumi.ComponentResource {
   /** Service names, MX targets, public addresses, the internal CA, egress check. */
-  readonly endpoints: pulumi.Output<{ [key: string]: any }>;
+  declare readonly endpoints: pulumi.Output<{ [key: string]: any }>;
   /** Every host: role, site, region, planned and public address, server id. */
-  readonly inventory: pulumi.Output<any[]>;
+  declare readonly inventory: pulumi.Output<any[]>;
   /** Every DNS record (name, type, ttl, value, scope, zone); not secret. */
-  readonly dnsRecords: pulumi.Output<any[]>;
+  declare readonly dnsRecords: pulumi.Output<any[]>;
   /** The records as BIND zone text. */
-  readonly zoneFile: pulumi.Output<string>;
+  declare readonly zoneFile: pulumi.Output<string>;
 
   constructor(name: string, args: MailPlatformStackArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("mailplatform:index:MailPlatformStack", name, {}, opts);
+    super("mailplatform:index:MailPlatformStack", name, rehydrationProps(opts, OUTPUTS), opts);
+    if (opts?.urn) return;
     const spec = parseSpec(args.config, args.stackName ?? pulumi.getStack());
     const providers = regionalProviders(name, spec.sites.map((s) => s.region), args.credentials ?? {}, { parent: this });
     const platform = new MailPlatform(name, {
@@ -57,6 +61,6 @@ export class MailPlatformStack extends pulumi.ComponentResource {
     this.inventory = platform.inventory;
     this.dnsRecords = platform.dnsRecords;
     this.zoneFile = platform.zoneFile;
-    this.registerOutputs({ endpoints: this.endpoints, inventory: this.inventory, dnsRecords: this.dnsRecords, zoneFile: this.zoneFile });
+    this.registerOutputs(outputsOf(this, OUTPUTS));
   }
 }

@@ -1,25 +1,23 @@
-// The whole platform: site networks, security groups, secrets, the five role clusters with their
+// The whole platform: site networks, security groups, secrets, the role clusters with their
 // rolling config pushes, and the DNS records (optionally in Designate). It computes nothing about
 // mail: hosts, addresses, rules, files and records all come from the core.
-import { DnsRecord, dnsRecords, Host, hostScript, PlatformSpec, PublicAddresses, Role, serviceNames, zoneFiles } from "@mailplatform/core";
+import { DnsRecord, dnsRecords, Host, hostScript, PlatformSpec, PUBLIC_ROLES, PublicAddresses, Role, serviceNames, zoneFiles } from "@mailplatform/core";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { ClusterArgs, ClusterOutputs } from "./cluster";
+import { outputsOf, rehydrationProps } from "./component";
 import { DesignateRecords } from "./dns";
-import { FrontendCluster } from "./frontend-cluster";
 import { MaildropCluster } from "./maildrop-cluster";
 import { SiteNetwork } from "./network";
 import { providerFor, RegionalProviders } from "./providers";
 import { Secrets, SuppliedCertificate } from "./secrets";
 import { QuotaNeeds, quotaNeeds, reportQuotaNeeds } from "./quotas";
+import { RoleCluster } from "./role-cluster";
 import { SecurityGroups } from "./security-groups";
 import { ServerGroups } from "./server-groups";
 import { OpenStackSettings, SETTINGS_NAMESPACE } from "./settings";
 import { siteJumps, SshAccess } from "./ssh-access";
-import { SmtpInCluster } from "./smtp-in-cluster";
-import { SmtpOutCluster } from "./smtp-out-cluster";
-import { Webmail } from "./webmail";
 
 export interface MailPlatformArgs {
   /** The validated spec (parseSpec). Plain, not an Input: it decides what exists. */
@@ -64,28 +62,34 @@ export interface Endpoints {
   egress: Record<string, { configured: string[]; published: string[] }>;
 }
 
+const OUTPUTS = [
+  "secrets", "networks", "securityGroups", "serverGroups", "smtpIn", "smtpOut", "maildrop", "frontend", "webmail", "designate",
+  "endpoints", "inventory", "dnsRecords", "zoneFile", "quotaNeeds",
+] as const;
+
 export class MailPlatform extends pulumi.ComponentResource {
-  readonly secrets: Secrets;
-  readonly networks: Record<string, SiteNetwork>;
-  readonly securityGroups: SecurityGroups;
-  readonly serverGroups: ServerGroups;
-  readonly smtpIn: SmtpInCluster;
-  readonly smtpOut: SmtpOutCluster;
-  readonly maildrop: MaildropCluster;
-  readonly frontend: FrontendCluster;
-  readonly webmail: Webmail;
-  readonly designate?: DesignateRecords;
-  readonly endpoints: pulumi.Output<Endpoints>;
-  readonly inventory: pulumi.Output<InventoryEntry[]>;
+  declare readonly secrets: Secrets;
+  declare readonly networks: Record<string, SiteNetwork>;
+  declare readonly securityGroups: SecurityGroups;
+  declare readonly serverGroups: ServerGroups;
+  declare readonly smtpIn: RoleCluster;
+  declare readonly smtpOut: RoleCluster;
+  declare readonly maildrop: MaildropCluster;
+  declare readonly frontend: RoleCluster;
+  declare readonly webmail: RoleCluster;
+  declare readonly designate?: DesignateRecords;
+  declare readonly endpoints: pulumi.Output<Endpoints>;
+  declare readonly inventory: pulumi.Output<InventoryEntry[]>;
   /** Every record the platform needs; not secret. */
-  readonly dnsRecords: pulumi.Output<DnsRecord[]>;
+  declare readonly dnsRecords: pulumi.Output<DnsRecord[]>;
   /** The same records as BIND zone text. */
-  readonly zoneFile: pulumi.Output<string>;
+  declare readonly zoneFile: pulumi.Output<string>;
   /** What the platform takes of each region's project quotas. */
-  readonly quotaNeeds: Record<string, QuotaNeeds>;
+  declare readonly quotaNeeds: Record<string, QuotaNeeds>;
 
   constructor(name: string, args: MailPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("mailplatform:index:MailPlatform", name, {}, opts);
+    super("mailplatform:index:MailPlatform", name, rehydrationProps(opts, OUTPUTS), opts);
+    if (opts?.urn) return;
     const { spec, providers, settings } = args;
     const regions = [...new Set(spec.sites.map((s) => s.region))];
     const regional = (region: string) => ({ parent: this, provider: providerFor(providers, region) });
@@ -115,7 +119,8 @@ export class MailPlatform extends pulumi.ComponentResource {
       : ssh.keyPair!]));
     const publicAccess: SshAccess = { user: ssh.user, privateKey: pulumi.secret(ssh.privateKey ?? deployKey!.privateKeyOpenssh), jumps: {} };
 
-    const clusterArgs = (role: Role, access: SshAccess): ClusterArgs => ({
+    const clusterArgs = <R extends Role>(role: R, access: SshAccess): ClusterArgs & { role: R } => ({
+      role,
       spec,
       providers,
       networks: Object.fromEntries(Object.entries(this.networks).map(([site, n]) => [site, { networkId: n.network.id, subnetId: n.routerInterface.subnetId }])),
@@ -125,16 +130,16 @@ export class MailPlatform extends pulumi.ComponentResource {
       secrets: this.secrets.values,
       access,
       provisionScript: args.provisionScript ?? hostScript("provision.sh"),
-      externalNetwork: role === "smtp-in" || role === "frontend" ? settings.externalNetwork : undefined,
+      externalNetwork: PUBLIC_ROLES.includes(role) ? settings.externalNetwork : undefined,
     });
     const child = { parent: this };
     // The public clusters first: their hosts are the other hosts' jump hosts.
-    this.smtpIn = new SmtpInCluster(`${name}-smtp-in`, clusterArgs("smtp-in", publicAccess), child);
-    this.frontend = new FrontendCluster(`${name}-frontend`, clusterArgs("frontend", publicAccess), child);
+    this.smtpIn = new RoleCluster(`${name}-smtp-in`, clusterArgs("smtp-in", publicAccess), child);
+    this.frontend = new RoleCluster(`${name}-frontend`, clusterArgs("frontend", publicAccess), child);
     const jumps = siteJumps(spec, settings.jumpHosts ?? {}, [...this.smtpIn.hosts, ...this.frontend.hosts]
       .map((h) => ({ host: h.host, hostKey: h.pinnedHostKey, publicAddress: h.floatingIp?.address })));
     const access: SshAccess = { ...publicAccess, jumps };
-    this.smtpOut = new SmtpOutCluster(`${name}-smtp-out`, clusterArgs("smtp-out", access), child);
+    this.smtpOut = new RoleCluster(`${name}-smtp-out`, clusterArgs("smtp-out", access), child);
     this.maildrop = new MaildropCluster(`${name}-maildrop`, {
       ...clusterArgs("maildrop", access),
       volumeType: settings.volumeType,
@@ -142,7 +147,7 @@ export class MailPlatform extends pulumi.ComponentResource {
       shareNetworkId: settings.shareNetworkId,
       protectStore: settings.protectMailStore,
     }, child);
-    this.webmail = new Webmail(`${name}-webmail`, clusterArgs("webmail", access), child);
+    this.webmail = new RoleCluster(`${name}-webmail`, clusterArgs("webmail", access), child);
 
     const clusters: ClusterOutputs[] = [this.smtpIn, this.smtpOut, this.maildrop, this.frontend, this.webmail];
     const hosts = clusters.flatMap((c) => c.hosts);
@@ -183,7 +188,7 @@ export class MailPlatform extends pulumi.ComponentResource {
       egress: egress.apply((actual) => Object.fromEntries(spec.sites.map((s) => [s.name, { configured: s.egress, published: actual[s.name] }]))),
     }) as pulumi.Output<Endpoints>;
 
-    this.registerOutputs({ endpoints: this.endpoints, inventory: this.inventory, dnsRecords: this.dnsRecords, zoneFile: this.zoneFile });
+    this.registerOutputs(outputsOf(this, OUTPUTS));
   }
 }
 

@@ -6,10 +6,12 @@ import * as command from "@pulumi/command";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { buildHosts, ClusterArgs, ClusterHost, ClusterOutputs, pushConfig } from "./cluster";
+import { outputsOf, rehydrationProps } from "./component";
 import { ConfigPush } from "./config-push";
 import { providerFor } from "./providers";
 
 export interface MaildropClusterArgs extends ClusterArgs {
+  role: "maildrop";
   /** Cinder volume type (replicated mode). */
   volumeType?: pulumi.Input<string>;
   /** Manila share type (shared mode). */
@@ -20,22 +22,28 @@ export interface MaildropClusterArgs extends ClusterArgs {
   protectStore?: boolean;
 }
 
+const OUTPUTS = ["hosts", "push", "volumes", "shareNetwork", "share", "shareAccess", "mounts"] as const;
+
 export class MaildropCluster extends pulumi.ComponentResource implements ClusterOutputs {
-  readonly hosts: ClusterHost[];
-  readonly push: ConfigPush;
+  declare readonly hosts: ClusterHost[];
+  declare readonly push: ConfigPush;
   /** Replicated mode: one volume per host name. */
-  readonly volumes: Record<string, openstack.blockstorage.Volume> = {};
+  declare readonly volumes: Record<string, openstack.blockstorage.Volume>;
   /** Shared mode: the share network the stack made (unless one was given), the share and its access rules. */
-  readonly shareNetwork?: openstack.sharedfilesystem.ShareNetwork;
-  readonly share?: openstack.sharedfilesystem.Share;
-  readonly shareAccess: openstack.sharedfilesystem.ShareAccess[] = [];
+  declare readonly shareNetwork?: openstack.sharedfilesystem.ShareNetwork;
+  declare readonly share?: openstack.sharedfilesystem.Share;
+  declare readonly shareAccess: openstack.sharedfilesystem.ShareAccess[];
   /** The mount commands, per host name. */
-  readonly mounts: Record<string, command.remote.Command> = {};
+  declare readonly mounts: Record<string, command.remote.Command>;
 
   constructor(name: string, args: MaildropClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("mailplatform:index:MaildropCluster", name, {}, opts);
+    super("mailplatform:index:MaildropCluster", name, rehydrationProps(opts, OUTPUTS), opts);
+    if (opts?.urn) return;
     const { spec } = args;
-    this.hosts = buildHosts(this, name, "maildrop", args, false);
+    this.volumes = {};
+    this.shareAccess = [];
+    this.mounts = {};
+    this.hosts = buildHosts(this, name, args);
     const root = mailRoot(spec);
     const protect = args.protectStore ?? true;
     const script = hostScript("mount-mailstore.sh");
@@ -101,6 +109,6 @@ export class MaildropCluster extends pulumi.ComponentResource implements Cluster
       }
     }
     this.push = pushConfig(this, name, args, this.hosts, Object.fromEntries(Object.entries(this.mounts).map(([host, m]) => [host, [m]])));
-    this.registerOutputs({ servers: this.hosts.map((h) => h.server.id), share: this.share?.id });
+    this.registerOutputs(outputsOf(this, OUTPUTS));
   }
 }

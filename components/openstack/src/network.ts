@@ -3,6 +3,7 @@
 import { ADDRESS_OFFSET, cidrSize, isIPv6, nthAddress, Site } from "@mailplatform/core";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
+import { outputsOf, rehydrationProps } from "./component";
 
 /** First address DHCP may hand out: above every planned host address. */
 export const DHCP_POOL_OFFSET = Math.max(...Object.values(ADDRESS_OFFSET)) + 13;
@@ -22,17 +23,20 @@ export interface SiteNetworkArgs {
   externalNetwork: pulumi.Input<string>;
 }
 
+const OUTPUTS = ["network", "subnet", "router", "routerInterface", "snatAddresses"] as const;
+
 export class SiteNetwork extends pulumi.ComponentResource {
-  readonly network: openstack.networking.Network;
-  readonly subnet: openstack.networking.Subnet;
-  readonly router: openstack.networking.Router;
+  declare readonly network: openstack.networking.Network;
+  declare readonly subnet: openstack.networking.Subnet;
+  declare readonly router: openstack.networking.Router;
   /** Floating IPs need the router attached first. */
-  readonly routerInterface: openstack.networking.RouterInterface;
+  declare readonly routerInterface: openstack.networking.RouterInterface;
   /** The router's external addresses of the site network's IP version: where its SNAT sends from. */
-  readonly snatAddresses: pulumi.Output<string[]>;
+  declare readonly snatAddresses: pulumi.Output<string[]>;
 
   constructor(name: string, args: SiteNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("mailplatform:index:SiteNetwork", name, {}, opts);
+    super("mailplatform:index:SiteNetwork", name, rehydrationProps(opts, OUTPUTS), opts);
+    if (opts?.urn) return;
     const { site, stack } = args;
     const o = { parent: this };
     const netName = `mailplatform-${stack}-${site.name}`;
@@ -52,6 +56,6 @@ export class SiteNetwork extends pulumi.ComponentResource {
     this.routerInterface = new openstack.networking.RouterInterface(`${name}-router-if`, { routerId: this.router.id, subnetId: this.subnet.id }, o);
     this.snatAddresses = this.router.externalFixedIps.apply((ips) =>
       (ips ?? []).map((ip) => ip.ipAddress ?? "").filter((a) => a !== "" && isIPv6(a) === isIPv6(site.cidr)));
-    this.registerOutputs({ network: this.network, subnet: this.subnet, router: this.router });
+    this.registerOutputs(outputsOf(this, OUTPUTS));
   }
 }

@@ -5,6 +5,7 @@ import { certificateNames, DkimPublicKeys, dkimPublicKeys, Host, platformSecrets
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
+import { outputsOf, rehydrationProps } from "./component";
 
 export interface SuppliedCertificate {
   /** The certificate chain every host presents (tls.mode `supplied`). */
@@ -26,16 +27,19 @@ export const CA_VALIDITY_HOURS = 10 * 365 * 24;
 export const HOST_CERT_VALIDITY_HOURS = 825 * 24;
 export const HOST_CERT_RENEWAL_HOURS = 30 * 24;
 
+const OUTPUTS = ["values", "dkimPublicKeys", "caCertificatePem"] as const;
+
 export class Secrets extends pulumi.ComponentResource {
   /** Everything the renderers need; secret. */
-  readonly values: pulumi.Output<PlatformSecrets>;
+  declare readonly values: pulumi.Output<PlatformSecrets>;
   /** DKIM public keys per domain and selector, for DNS; not secret. */
-  readonly dkimPublicKeys: pulumi.Output<DkimPublicKeys>;
+  declare readonly dkimPublicKeys: pulumi.Output<DkimPublicKeys>;
   /** The CA clients inside the platform trust; not secret. */
-  readonly caCertificatePem: pulumi.Output<string>;
+  declare readonly caCertificatePem: pulumi.Output<string>;
 
   constructor(name: string, args: SecretsArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("mailplatform:index:Secrets", name, {}, opts);
+    super("mailplatform:index:Secrets", name, rehydrationProps(opts, OUTPUTS), opts);
+    if (opts?.urn) return;
     const spec = args.spec;
     const parent = { parent: this };
     const shape = platformSecrets(spec, {
@@ -53,7 +57,7 @@ export class Secrets extends pulumi.ComponentResource {
     this.caCertificatePem = shape.caCertificatePem;
     this.dkimPublicKeys = pulumi.output(dkimPublicKeys(shape.dkim)) as pulumi.Output<DkimPublicKeys>;
     this.values = pulumi.secret(pulumi.output(shape)) as pulumi.Output<PlatformSecrets>;
-    this.registerOutputs({ values: this.values, dkimPublicKeys: this.dkimPublicKeys, caCertificatePem: this.caCertificatePem });
+    this.registerOutputs(outputsOf(this, OUTPUTS));
   }
 
   /** An internal CA signing one certificate per host, for the names the host answers to. */

@@ -5,6 +5,7 @@
 import { hostsOf, isIPv6, jumpHosts, networkRules, PlatformSpec, Role, ROLES, Source } from "@mailplatform/core";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
+import { outputsOf, rehydrationProps } from "./component";
 import { providerFor, RegionalProviders } from "./providers";
 
 export type Ethertype = "IPv4" | "IPv6";
@@ -95,13 +96,16 @@ export interface SecurityGroupsArgs {
   providers: RegionalProviders;
 }
 
+const OUTPUTS = ["groups", "rules"] as const;
+
 export class SecurityGroups extends pulumi.ComponentResource {
   /** Group per role and region. */
-  readonly groups: Record<Role, Record<string, openstack.networking.SecGroup>>;
-  readonly rules: openstack.networking.SecGroupRule[];
+  declare readonly groups: Record<Role, Record<string, openstack.networking.SecGroup>>;
+  declare readonly rules: openstack.networking.SecGroupRule[];
 
   constructor(name: string, args: SecurityGroupsArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("mailplatform:index:SecurityGroups", name, {}, opts);
+    super("mailplatform:index:SecurityGroups", name, rehydrationProps(opts, OUTPUTS), opts);
+    if (opts?.urn) return;
     const { spec, providers } = args;
     const groups = {} as Record<Role, Record<string, openstack.networking.SecGroup>>;
     for (const role of ROLES) {
@@ -123,6 +127,6 @@ export class SecurityGroups extends pulumi.ComponentResource {
       // Rules have no tags: the role leads the description, for the policy pack.
       description: `[${roleTag(r.role)}] ${r.description}`,
     }, { parent: this, provider: providerFor(providers, r.region) }));
-    this.registerOutputs({ groups: this.groups });
+    this.registerOutputs(outputsOf(this, OUTPUTS));
   }
 }

@@ -9,6 +9,7 @@
 import { Host, hostsOf, PlatformSpec, ROLES } from "@mailplatform/core";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
+import { outputsOf, rehydrationProps } from "./component";
 import { providerFor, RegionalProviders } from "./providers";
 
 /** Nova API 2.15 or later; the provider asks for it when the policy is a soft one. */
@@ -29,17 +30,20 @@ export interface ServerGroupsArgs {
   providers: RegionalProviders;
 }
 
+const OUTPUTS = ["groups"] as const;
+
 export class ServerGroups extends pulumi.ComponentResource {
   /** Region → its group (regions with more than one VM). */
-  readonly groups: Record<string, openstack.compute.ServerGroup>;
+  declare readonly groups: Record<string, openstack.compute.ServerGroup>;
 
   constructor(name: string, args: ServerGroupsArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("mailplatform:index:ServerGroups", name, {}, opts);
+    super("mailplatform:index:ServerGroups", name, rehydrationProps(opts, OUTPUTS), opts);
+    if (opts?.urn) return;
     const { spec, providers } = args;
     this.groups = Object.fromEntries(Object.keys(serverGroupMembers(spec)).map((region) => [region, new openstack.compute.ServerGroup(`${name}-${region}`, {
       name: `mailplatform-${spec.stack}`,
       policies: [SERVER_GROUP_POLICY],
     }, { parent: this, provider: providerFor(providers, region) })]));
-    this.registerOutputs({ groups: this.groups });
+    this.registerOutputs(outputsOf(this, OUTPUTS));
   }
 }

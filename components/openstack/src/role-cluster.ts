@@ -1,0 +1,42 @@
+// The cluster of a role without state: smtp-in (one MX per site, each with its own public address:
+// DNSBL needs the client's real address), smtp-out (submission relays, site-local), frontend (the
+// NGINX proxies, public) and webmail (Roundcube behind the frontends, site-local). Each is the role's
+// hosts and their rolling push, nothing else. They were four identical classes; each role's old type
+// token stays as an alias, so an existing stack finds the component and, through it, its children.
+import { Role } from "@mailplatform/core";
+import * as pulumi from "@pulumi/pulumi";
+import { buildHosts, ClusterArgs, ClusterHost, ClusterOutputs, pushConfig } from "./cluster";
+import { outputsOf, rehydrationProps } from "./component";
+import { ConfigPush } from "./config-push";
+
+/** The roles a RoleCluster builds; the maildrop, which holds the mailboxes, is MaildropCluster. */
+export type StatelessRole = Exclude<Role, "maildrop">;
+
+/** The type each role's cluster was registered under before RoleCluster. */
+export const LEGACY_CLUSTER_TYPES: Record<StatelessRole, string> = {
+  "smtp-in": "mailplatform:index:SmtpInCluster",
+  "smtp-out": "mailplatform:index:SmtpOutCluster",
+  frontend: "mailplatform:index:FrontendCluster",
+  webmail: "mailplatform:index:Webmail",
+};
+
+export interface RoleClusterArgs extends ClusterArgs {
+  role: StatelessRole;
+}
+
+const OUTPUTS = ["hosts", "push"] as const;
+
+export class RoleCluster extends pulumi.ComponentResource implements ClusterOutputs {
+  static readonly TYPE = "mailplatform:index:RoleCluster";
+  declare readonly hosts: ClusterHost[];
+  declare readonly push: ConfigPush;
+
+  constructor(name: string, args: RoleClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super(RoleCluster.TYPE, name, rehydrationProps(opts, OUTPUTS),
+      opts.urn ? opts : pulumi.mergeOptions(opts, { aliases: [{ type: LEGACY_CLUSTER_TYPES[args.role] }] }));
+    if (opts.urn) return;
+    this.hosts = buildHosts(this, name, args);
+    this.push = pushConfig(this, name, args, this.hosts);
+    this.registerOutputs(outputsOf(this, OUTPUTS));
+  }
+}
