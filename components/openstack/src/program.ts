@@ -62,26 +62,28 @@ export function readRawConfig(): Record<string, unknown> {
   return raw;
 }
 
-type Obj = Record<string, unknown>;
-const objectAt = (raw: Obj, key: string): Obj | undefined => (typeof raw[key] === "object" && raw[key] !== null ? (raw[key] as Obj) : undefined);
+/** A secret field of a `mailplatform:*` object key, read as a secret so it stays one in state. */
+function secretField(key: string, field: string): pulumi.Output<string> {
+  return new pulumi.Config(NAMESPACE).requireSecretObject<Record<string, unknown>>(key).apply((o) => String(o[field]));
+}
 
 /**
  * The program's inputs from the running stack's config: the spec from `mailplatform:*`, the
  * OpenStack settings from `mailplatform-openstack:*`, credentials from `openstack:*`. The secrets the
- * operator supplies (directory bind password, supplied TLS key) go on as secrets.
+ * operator supplies (directory bind password, supplied TLS key, the push's SSH key, the cloud
+ * password) are read with getSecret*, never as plain config.
  */
 export function readStackInputs(): ProgramInputs {
   const raw = readRawConfig();
   const spec = parseSpec(raw, pulumi.getStack());
-  const directory = objectAt(raw, "directory");
-  const tls = objectAt(raw, "tls");
+  const tls = raw.tls as Record<string, unknown> | undefined;
   return {
     spec,
     settings: readSettings(),
     credentials: credentialsFromConfig(),
-    ldapBindPassword: spec.directory ? pulumi.secret(String(directory?.bindPassword)) : undefined,
+    ldapBindPassword: spec.directory ? secretField("directory", "bindPassword") : undefined,
     suppliedCertificate: spec.tls.mode === "supplied"
-      ? { certificatePem: String(tls?.certificate), privateKeyPem: pulumi.secret(String(tls?.key)) }
+      ? { certificatePem: String(tls?.certificate), privateKeyPem: secretField("tls", "key") }
       : undefined,
   };
 }
