@@ -53,7 +53,13 @@ export interface Fault {
   /** How long the fault lasts under traffic before recovery. */
   holdMs: number;
   recover(p: Platform): Promise<void>;
+  /** The goal for the longest time an IMAP login through a frontend may not get through. */
+  loginWithinMs: number;
 }
+
+/** A backend that refuses moves clients on within 2 s; one that goes silent, within 5 s. */
+const REFUSING_MS = 2_000;
+const SILENT_MS = 5_000;
 
 export interface RowResult {
   fault: string;
@@ -70,6 +76,20 @@ export interface RowResult {
 }
 
 const quiet = () => undefined;
+
+/** Both replicas hold everything within this long of a heal or start. */
+const EQUAL_WITHIN_MS = 10_000;
+
+/** The goals a row missed: a lost or unacknowledged message, replicas apart too long, logins blocked too long. */
+export function missedGoals(p: Platform, fault: Fault, row: RowResult): string[] {
+  return [
+    row.lost.length > 0 && `${row.lost.length} acknowledged messages stored nowhere: ${row.lost.slice(0, 5).join(", ")}`,
+    row.acknowledged < row.sent && `${row.sent - row.acknowledged} of ${row.sent} never acknowledged`,
+    p.replicated && (row.equalAfterMs === null || row.equalAfterMs > EQUAL_WITHIN_MS) &&
+      `replicas equal after ${row.equalAfterMs ?? "never"} ms (goal ${EQUAL_WITHIN_MS})`,
+    row.longestLoginOutageMs > fault.loginWithinMs && `no IMAP login for ${row.longestLoginOutageMs} ms (goal ${fault.loginWithinMs})`,
+  ].filter((m): m is string => typeof m === "string");
+}
 
 export function platform(): Platform {
   const inventory = readInventory();
@@ -209,6 +229,8 @@ function brokenSmtpInBundles(p: Platform, dir: string): Map<string, string> {
 const crash = (role: Role, which: 0 | 1, then: "start" | "replace", label: string): Fault => ({
   name: `${label} crash, then ${then}`,
   holdMs: 15_000,
+  // Its address stays, with nothing listening: connections are refused.
+  loginWithinMs: REFUSING_MS,
   inject: (p) => labCrash(p.role(role)[which], quiet),
   recover: (p) => (then === "start" ? labStart : labReplace)(p.role(role)[which], quiet),
 });
@@ -223,12 +245,14 @@ export const FAULTS: Fault[] = [
     name: "replica partition 60 s, then heal",
     replicatedOnly: true,
     holdMs: 60_000,
+    loginWithinMs: REFUSING_MS,
     inject: async (p) => labPartition(p.role("maildrop")[0], p.role("maildrop")[1], quiet),
     recover: async () => labHeal(quiet),
   },
   {
     name: "maildrop primary frozen, then thawed",
     holdMs: 15_000,
+    loginWithinMs: SILENT_MS,
     inject: (p) => labFreeze(first(p, "maildrop"), quiet),
     recover: async (p) => labThaw(first(p, "maildrop"), quiet),
   },
@@ -238,12 +262,14 @@ export const FAULTS: Fault[] = [
   {
     name: "Rspamd down on an smtp-in (4xx), then up",
     holdMs: 15_000,
+    loginWithinMs: REFUSING_MS,
     inject: async (p) => stopService(first(p, "smtp-in"), "rspamd"),
     recover: async (p) => startService(first(p, "smtp-in"), "rspamd"),
   },
   {
     name: "config push fails its check on the first smtp-in",
     holdMs: 0,
+    loginWithinMs: REFUSING_MS,
     inject: async (p) => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "faults-push-"));
       try {

@@ -1,11 +1,12 @@
 // The fault suite's short form (npm run faults runs the whole of it on prod): each row sends real
 // traffic while one cloud failure happens, then counts the stores. No acknowledged message may be
-// lost, and with the replicated pair the replicas must agree within 10 s of the recovery.
+// lost, the replicas must agree within 10 s of the recovery, and IMAP logins get through within the
+// row's bound (missedGoals).
 import { strict as assert } from "assert";
 import * as path from "path";
 import { loadStackSpec } from "@mailplatform/core";
 import { DEFAULT_STACK } from "../../lab";
-import { FAULTS, platform, RowResult, runRow, SHORT, table } from "../faults/suite";
+import { FAULTS, missedGoals, platform, RowResult, runRow, SHORT, table } from "../faults/suite";
 import { setupLab, wantedStack } from "./harness";
 
 // The shared store has no replica pair to partition: such rows belong to replicated stacks only.
@@ -27,9 +28,7 @@ describe("lab: faults under traffic (short form)", function () {
       const row = await runRow(p, fault, SHORT, () => undefined);
       rows.push(row);
       assert.ok(row.acknowledged > 0, `nothing was acknowledged: ${row.notes.join("; ")}`);
-      assert.deepEqual(row.lost, [], `acknowledged but stored nowhere (${row.notes.join("; ")})`);
-      if (p.replicated) assert.ok(row.equalAfterMs !== null && row.equalAfterMs <= 10_000, `replicas equal after ${row.equalAfterMs} ms`);
-      assert.equal(row.acknowledged, row.sent, `not every message was acknowledged: ${row.notes.join("; ")}`);
+      assert.deepEqual(missedGoals(p, fault, row), [], row.notes.join("; "));
     });
   }
 });

@@ -10,6 +10,8 @@ import { hostsOf } from "../../topology";
 
 /** How often the replicator is asked for failed users. */
 const INTERVAL_SECONDS = 2;
+/** A sync exchanges data every few milliseconds; this long without any, it is stuck. */
+const STALL_SECONDS = 20;
 
 export function replicaResync(ctx: RenderContext): Fragment {
   const { spec, host } = ctx;
@@ -28,6 +30,7 @@ export function replicaResync(ctx: RenderContext): Fragment {
         `PEER_HOST=${peer.address}`,
         `PEER_PORT=${INTERNAL.doveadm}`,
         `INTERVAL=${INTERVAL_SECONDS}`,
+        `STALL=${STALL_SECONDS}`,
       ],
     }),
   };
