@@ -17,7 +17,7 @@ import { AuditLog } from "./audit";
 import { AccessError, mayManageDomain, Principal, principalName, requireAddress, requireDomain, requireOperator, requireStaff, signIn } from "./auth";
 import { rotate, RotationStep, selectorsOf, selectorsVersion } from "./dkim";
 import { checkRecords, domainRecords } from "./dns-check";
-import { Collection, currentObject, domainView, Edited, editObject, EditError, hostedDomains, quotaValue, setCatchAll } from "./edits";
+import { changedMailbox, Collection, currentObject, domainView, Edited, editObject, EditError, forwardView, hostedDomains, MailboxChange, quotaValue, setCatchAll } from "./edits";
 import { OPENAPI } from "./openapi";
 import { hashPassword, passwordProblem, verifyPassword } from "./passwords";
 import { RawConfig, readRaw, versionOf, writeRaw } from "./stack-config";
@@ -59,6 +59,14 @@ function sessionKey(stateDir: string): Buffer {
 /** A list from a form: one string (comma, space or newline separated) or a list. */
 const addressList = (v: unknown): string[] =>
   Array.isArray(v) ? v.map(String) : typeof v === "string" ? v.split(/[\s,]+/).filter(Boolean) : [];
+
+/** The forward settings a request sets, as they go into the config (keepCopy unchecked: the core refuses a non-boolean). */
+function forwardChange(body: { forwardTo?: unknown; keepCopy?: unknown }): MailboxChange {
+  return {
+    ...(body.forwardTo !== undefined ? { forwardTo: addressList(body.forwardTo) } : {}),
+    ...(body.keepCopy !== undefined ? { keepCopy: body.keepCopy } : {}),
+  };
+}
 
 export async function buildPortal(opts: PortalOptions): Promise<Portal> {
   const { target, stateDir } = opts;
@@ -188,7 +196,7 @@ export async function buildPortal(opts: PortalOptions): Promise<Portal> {
     commit(p, "create mailbox", address, (raw) => editObject(raw, "mailboxes", address, undefined, { address, passwordHash, ...(quota ? { quota } : {}) }));
     return reply.code(201).send(domainView(config(), domain));
   });
-  app.patch<{ Params: { address: string }; Body: { version?: string; password?: string; quota?: string; state?: string } }>("/api/mailboxes/:address", async (req) => {
+  app.patch<{ Params: { address: string }; Body: { version?: string; password?: string; quota?: string; state?: string; forwardTo?: unknown; keepCopy?: unknown } }>("/api/mailboxes/:address", async (req) => {
     const p = principal(req);
     requireStaff(p);
     const { address } = req.params;
@@ -199,13 +207,14 @@ export async function buildPortal(opts: PortalOptions): Promise<Portal> {
       if (problem) throw new ValidationError([{ field: "password", message: `password: ${problem}` }]);
     }
     const passwordHash = body.password !== undefined ? await hashPassword(body.password) : undefined;
-    commit(p, passwordHash ? "reset password" : "change mailbox", address, (raw) => {
-      const current = currentObject(raw, "mailboxes", address) ?? {};
-      const quota = body.quota !== undefined ? quotaOf(body.quota) : current.quota;
-      const state = body.state !== undefined ? body.state : current.state;
-      const next = { address, passwordHash: passwordHash ?? current.passwordHash, ...(quota ? { quota } : {}), ...(state && state !== "active" ? { state } : {}) };
-      return editObject(raw, "mailboxes", address, String(body.version ?? ""), next);
-    });
+    const change: MailboxChange = {
+      ...(passwordHash ? { passwordHash } : {}),
+      ...(body.quota !== undefined ? { quota: quotaOf(body.quota) } : {}),
+      ...(body.state !== undefined ? { state: body.state || undefined } : {}),
+      ...forwardChange(body),
+    };
+    commit(p, passwordHash ? "reset password" : "change mailbox", address, (raw) =>
+      editObject(raw, "mailboxes", address, String(body.version ?? ""), changedMailbox(currentObject(raw, "mailboxes", address) ?? { address }, change)));
     return domainView(config(), domainOf(address));
   });
 
@@ -321,8 +330,8 @@ export async function buildPortal(opts: PortalOptions): Promise<Portal> {
   };
   app.get("/api/me", async (req) => {
     const p = me(req);
-    const forward = currentObject(config(), "forwards", p.address);
-    return { address: p.address, forward: forward ? { to: forward.to, version: versionOf(forward) } : null };
+    const mailbox = currentObject(config(), "mailboxes", p.address) ?? {};
+    return { address: p.address, ...forwardView(mailbox), version: versionOf(mailbox) };
   });
   app.put<{ Body: { current?: string; password?: string } }>("/api/me/password", async (req, reply) => {
     const p = me(req);
@@ -340,12 +349,12 @@ export async function buildPortal(opts: PortalOptions): Promise<Portal> {
     runner.applySoon(p.address);
     return reply.code(202).send({ ok: true, applying: true });
   });
-  app.put<{ Body: { version?: string; to?: unknown } }>("/api/me/forward", async (req, reply) => {
+  // The own mailbox's forwards: only the signed-in user's, applied at once like their password.
+  app.put<{ Body: { version?: string; forwardTo?: unknown; keepCopy?: unknown } }>("/api/me/forwards", async (req, reply) => {
     const p = me(req);
-    requireAddress(p, p.address);
-    const to = addressList(req.body?.to);
-    const version = req.body?.version ? String(req.body.version) : undefined;
-    commit(p, "change own forward", p.address, (raw) => editObject(raw, "forwards", p.address, version, to.length > 0 ? { address: p.address, to } : null));
+    const change = forwardChange(req.body ?? {});
+    commit(p, "change own forwards", p.address, (raw) =>
+      editObject(raw, "mailboxes", p.address, String(req.body?.version ?? ""), changedMailbox(currentObject(raw, "mailboxes", p.address) ?? { address: p.address }, change)));
     runner.applySoon(p.address);
     return reply.code(202).send({ ok: true, applying: true });
   });

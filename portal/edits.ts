@@ -1,5 +1,5 @@
-// The objects a domain is made of in the stack config (mailboxes, aliases, distribution lists,
-// forwards, the catch-all) as the portal shows and edits them: pure functions from a raw config to
+// The objects a domain is made of in the stack config (mailboxes with their own forwards, aliases,
+// distribution lists, forwards, the catch-all) as the portal shows and edits them: pure functions from a raw config to
 // a raw config. Every object carries a version (a hash of its raw value); an edit names the version
 // it was made on, and a different one is a conflict: two editors never silently overwrite.
 import { domainOf } from "@mailplatform/core";
@@ -19,10 +19,15 @@ export class EditError extends Error {
 
 const listOf = (raw: RawConfig, key: string): Obj[] => (Array.isArray(raw[key]) ? (raw[key] as Obj[]) : []);
 
+/** A mailbox's own forward as the pages show it, defaults filled in. */
+export function forwardView(mailbox: Obj): { forwardTo: unknown[]; keepCopy: unknown } {
+  return { forwardTo: Array.isArray(mailbox.forwardTo) ? mailbox.forwardTo : [], keepCopy: mailbox.keepCopy ?? true };
+}
+
 /** What the browser may see of an object: never a password hash. */
 function view(collection: Collection, o: Obj): Obj {
   if (collection !== "mailboxes") return o;
-  return { address: o.address, quota: o.quota ?? null, state: o.state ?? "active" };
+  return { address: o.address, quota: o.quota ?? null, state: o.state ?? "active", ...forwardView(o) };
 }
 
 export interface DomainView {
@@ -99,6 +104,23 @@ export function setCatchAll(raw: RawConfig, domain: string, version: string, cat
   if (versionOf(domains[i]) !== version) throw new EditError(409, `${domain}'s settings were changed by someone else meanwhile: reload and edit again`);
   domains[i] = catchAll ? { name: domain, catchAll } : domain;
   return { raw: { ...raw, domains }, key: `domains[${i}]` };
+}
+
+/** Settings of a mailbox a change may set; a key that is present is set, even to undefined (the default). */
+export type MailboxChange = Partial<Record<"passwordHash" | "quota" | "state" | "forwardTo" | "keepCopy", unknown>>;
+
+/**
+ * The mailbox's raw value with the change made. Settings at their default are left out, so the
+ * config says only what differs; keepCopy goes with the last forward target, without which it
+ * means nothing. Values are not checked here: the core's validation does that.
+ */
+export function changedMailbox(current: Obj, change: MailboxChange): Obj {
+  const next: Obj = { ...current, ...change };
+  if (next.quota === undefined) delete next.quota;
+  if (next.state === undefined || next.state === "active") delete next.state;
+  if (Array.isArray(next.forwardTo) && next.forwardTo.length === 0) delete next.forwardTo;
+  if (next.keepCopy === true || next.forwardTo === undefined) delete next.keepCopy;
+  return next;
 }
 
 /** A quota as the form sends it: empty for the default, else a size (2G). */

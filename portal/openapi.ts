@@ -12,6 +12,11 @@ const CHANGE = { ...STANDARD, "404": ok("no such object", ref("Error")), "409": 
 const addressParam = { name: "address", in: "path", required: true, schema: { type: "string", format: "email" } };
 const domainParam = { name: "domain", in: "path", required: true, schema: { type: "string" } };
 const collectionParam = { name: "collection", in: "path", required: true, schema: { enum: ["aliases", "lists", "forwards"] } };
+// A mailbox's own forward (users[].forwardTo, keepCopy), as the API shows and takes it.
+const FORWARDS = {
+  forwardTo: { description: "hosted or outside addresses: a list, or one comma separated string; empty: no forwarding", oneOf: [{ type: "array", items: { type: "string", format: "email" } }, { type: "string" }] },
+  keepCopy: { type: "boolean", description: "the mailbox keeps a copy of what it forwards (default true)" },
+};
 const body = (properties: Record<string, object>, required: string[] = []) => ({ required: true, ...json({ type: "object", properties, required }) });
 
 export const OPENAPI = {
@@ -26,7 +31,7 @@ export const OPENAPI = {
         type: "object",
         properties: {
           domain: { type: "string" }, catchAll: { type: ["string", "null"] }, version: { type: "string" },
-          mailboxes: { type: "array", items: { type: "object", properties: { address: { type: "string" }, quota: { type: ["string", "null"] }, state: { enum: ["active", "disabled"] }, version: { type: "string" } } } },
+          mailboxes: { type: "array", items: { type: "object", properties: { address: { type: "string" }, quota: { type: ["string", "null"] }, state: { enum: ["active", "disabled"] }, ...FORWARDS, version: { type: "string" } } } },
           aliases: { type: "array", items: { type: "object" } }, lists: { type: "array", items: { type: "object" } }, forwards: { type: "array", items: { type: "object" } },
         },
       },
@@ -54,7 +59,7 @@ export const OPENAPI = {
     "/api/domains/{domain}/mailboxes": { post: { summary: "Create a mailbox (the password is hashed on the server)", parameters: [domainParam], requestBody: body({ address: { type: "string", description: "local part" }, password: { type: "string" }, quota: { type: "string" } }, ["address", "password"]), responses: { "201": ok("the domain", ref("Domain")), ...CHANGE } } },
     "/api/domains/{domain}/{collection}": { post: { summary: "Create an alias (to), list (members) or forward (to)", parameters: [domainParam, collectionParam], requestBody: body({ address: { type: "string" }, to: {}, members: {} }, ["address"]), responses: { "201": ok("the domain", ref("Domain")), ...CHANGE } } },
     "/api/mailboxes/{address}": {
-      patch: { summary: "Reset the password, change quota or state", parameters: [addressParam], requestBody: body({ version: { type: "string" }, password: { type: "string" }, quota: { type: "string" }, state: { enum: ["active", "disabled"] } }, ["version"]), responses: { "200": ok("the domain", ref("Domain")), ...CHANGE } },
+      patch: { summary: "Reset the password, change quota, state or the mailbox's own forwards; fields left out stay as they are", parameters: [addressParam], requestBody: body({ version: { type: "string" }, password: { type: "string" }, quota: { type: "string" }, state: { enum: ["active", "disabled"] }, ...FORWARDS }, ["version"]), responses: { "200": ok("the domain", ref("Domain")), ...CHANGE } },
       delete: { summary: "Delete a mailbox", parameters: [addressParam, { name: "version", in: "query", required: true, schema: { type: "string" } }], responses: { "200": ok("the domain", ref("Domain")), ...CHANGE } },
     },
     "/api/{collection}/{address}": {
@@ -71,8 +76,8 @@ export const OPENAPI = {
     "/api/applies/{id}/events": { get: { summary: "Progress per host as server-sent events, ending with {done}", parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], responses: { "200": { description: "text/event-stream" }, ...STANDARD } } },
     "/api/platform": { get: { summary: "Hosts, their health, the last applies (operators)", responses: { "200": ok("the platform"), ...STANDARD } } },
     "/api/audit": { get: { summary: "The audit log, newest first (operators)", responses: { "200": ok("entries"), ...STANDARD } } },
-    "/api/me": { get: { summary: "A mail user's own address and forward", responses: { "200": ok("the user"), ...STANDARD } } },
+    "/api/me": { get: { summary: "A mail user's own address, forwards and the mailbox's version", responses: { "200": ok("the user", { type: "object", properties: { address: { type: "string" }, ...FORWARDS, version: { type: "string" } } }), ...STANDARD } } },
     "/api/me/password": { put: { summary: "Change the own password (current one required); applied at once", requestBody: body({ current: { type: "string" }, password: { type: "string" } }, ["current", "password"]), responses: { "202": ok("saved, applying"), ...CHANGE } } },
-    "/api/me/forward": { put: { summary: "Set (or clear, with no addresses) the own forward; applied at once", requestBody: body({ version: { type: "string" }, to: {} }), responses: { "202": ok("saved, applying"), ...CHANGE } } },
+    "/api/me/forwards": { put: { summary: "Set (or clear, with no addresses) the own mailbox's forwards and whether it keeps a copy; applied at once", requestBody: body({ version: { type: "string" }, ...FORWARDS }, ["version"]), responses: { "202": ok("saved, applying"), ...CHANGE } } },
   },
 };

@@ -52,8 +52,10 @@ function another(s: Setting & { default: ConfigValue }): ConfigValue | undefined
       return s.default === s.max ? s.default - 1 : s.default + 1;
     case "enum":
       return s.values.find((v) => v !== s.default);
+    case "boolean":
+      return !s.default;
     case "list":
-      return s.of === "ip" ? ["192.0.2.53"] : ["10.9.0.0/24"];
+      return s.of === "ip" ? ["192.0.2.53"] : s.of === "address" ? ["someone@partner.example"] : ["10.9.0.0/24"];
     case "objects":
       return [];
     case "size":

@@ -47,6 +47,21 @@ function onSubmit(form, handler) {
   });
 }
 
+// --- a mailbox's own forwards: the same fields in the user's form and in the staff's ------------------
+for (const form of $$("form.forwards")) form.insertBefore($("#forward-fields").content.cloneNode(true), $("button", form));
+
+/** Fills a forwards form from a mailbox ({ forwardTo, keepCopy }). */
+function showForwards(form, mailbox) {
+  $("[name=forwardTo]", form).value = mailbox.forwardTo.join(", ");
+  $("[name=keepCopy]", form).checked = mailbox.keepCopy !== false;
+}
+
+/** What a forwards form sets, as the API takes it. */
+const forwardsOf = (form) => ({ forwardTo: $("[name=forwardTo]", form).value, keepCopy: $("[name=keepCopy]", form).checked });
+
+/** A mailbox's forwards as one table cell. */
+const forwardsText = (m) => (m.forwardTo.length ? `${m.forwardTo.join(", ")}${m.keepCopy === false ? " (forward only)" : " (keeps a copy)"}` : "");
+
 async function start() {
   try {
     session = await api("GET", "/api/session");
@@ -101,9 +116,13 @@ async function loadDomain() {
     cell(row, m.address);
     cell(row, m.quota || "default");
     cell(row, m.state);
+    cell(row, forwardsText(m));
     const actions = row.insertCell();
+    /** Opens a form below the tables for this mailbox. */
+    const open = (form) => { form.hidden = false; form.dataset.address = m.address; form.dataset.version = m.version; text($(".target", form), m.address); showErrors(form); return form; };
     actions.append(
-      button("Reset password", () => { const f = $("#reset-form"); f.hidden = false; f.dataset.address = m.address; f.dataset.version = m.version; text($(".target", f), m.address); }),
+      button("Reset password", () => open($("#reset-form"))),
+      button("Forwards", () => showForwards(open($("#mailbox-forward-form")), m)),
       button(m.state === "disabled" ? "Enable" : "Disable", () => change("PATCH", `/api/mailboxes/${encodeURIComponent(m.address)}`, { version: m.version, state: m.state === "disabled" ? "active" : "disabled" })),
       button("Delete", () => change("DELETE", `/api/mailboxes/${encodeURIComponent(m.address)}?version=${m.version}`)),
     );
@@ -141,6 +160,12 @@ onSubmit($("#reset-form"), async (f) => {
   const form = $("#reset-form");
   await api("PATCH", `/api/mailboxes/${encodeURIComponent(form.dataset.address)}`, { version: form.dataset.version, password: f.password });
   form.reset();
+  form.hidden = true;
+  await loadDomain();
+});
+onSubmit($("#mailbox-forward-form"), async () => {
+  const form = $("#mailbox-forward-form");
+  await api("PATCH", `/api/mailboxes/${encodeURIComponent(form.dataset.address)}`, { version: form.dataset.version, ...forwardsOf(form) });
   form.hidden = true;
   await loadDomain();
 });
@@ -246,15 +271,15 @@ let me = null;
 async function loadMe() {
   me = await api("GET", "/api/me");
   text($("#me"), me.address);
-  $("#forward-form [name=to]").value = me.forward ? me.forward.to.join(", ") : "";
+  showForwards($("#forward-form"), me);
 }
 onSubmit($("#password-form"), async (f) => {
   await api("PUT", "/api/me/password", f);
   $("#password-form").reset();
   text($("#password-form .ok"), "Saved. Your new password is being applied to the platform.");
 });
-onSubmit($("#forward-form"), async (f) => {
-  await api("PUT", "/api/me/forward", { version: me.forward?.version, to: f.to });
+onSubmit($("#forward-form"), async () => {
+  await api("PUT", "/api/me/forwards", { version: me.version, ...forwardsOf($("#forward-form")) });
   await loadMe();
   text($("#forward-form .ok"), "Saved and being applied.");
 });

@@ -16,6 +16,7 @@ describe("portal API", function () {
   let adminCom: Client;
   let adminOrg: Client;
   const config = () => fs.readFileSync(portal.configFile, "utf8");
+  const mailbox = (address: string) => (readRaw(portal.configFile).users as Record<string, unknown>[]).find((u) => u.address === address)!;
 
   beforeEach(async () => {
     portal = await testPortal();
@@ -31,7 +32,7 @@ describe("portal API", function () {
     const routes: [string, string][] = [
       ["GET", "/api/session"], ["GET", "/api/domains"], ["GET", "/api/domains/staging.example.com"], ["POST", "/api/domains/staging.example.com/mailboxes"],
       ["PATCH", "/api/mailboxes/alice@staging.example.com"], ["DELETE", "/api/aliases/postmaster@staging.example.com"], ["GET", "/api/changes"],
-      ["POST", "/api/applies"], ["GET", "/api/platform"], ["GET", "/api/audit"], ["GET", "/api/me"], ["PUT", "/api/me/password"], ["GET", "/api/dkim"],
+      ["POST", "/api/applies"], ["GET", "/api/platform"], ["GET", "/api/audit"], ["GET", "/api/me"], ["PUT", "/api/me/password"], ["PUT", "/api/me/forwards"], ["GET", "/api/dkim"],
     ];
     for (const [method, url] of routes) {
       const res = await portal.app.inject({ method: method as "GET", url, payload: method === "GET" ? undefined : {} });
@@ -170,7 +171,7 @@ describe("portal API", function () {
     await assert.rejects(portal.client(USER, USER_PASSWORD), /401/);
   });
 
-  it("lets a mail user change only their own password, applied at once; their forward goes through the core's validation", async () => {
+  it("lets a mail user change only their own password, applied at once", async () => {
     const user = await portal.client(USER, USER_PASSWORD);
     for (const [method, url] of [["GET", "/api/domains"], ["GET", "/api/domains/staging.example.com"], ["GET", "/api/changes"], ["GET", "/api/platform"]]) {
       assert.equal((await user.request(method, url)).status, 403, url);
@@ -182,17 +183,63 @@ describe("portal API", function () {
     assert.equal((await user.request("PUT", "/api/me/password", { current: USER_PASSWORD, password: "a brand new password" })).status, 202);
     await portal.runner.idle();
     await assert.rejects(portal.client(USER, USER_PASSWORD), /401/);
-    const again = await portal.client(USER, "a brand new password");
-    // The core's model: an address is a mailbox or a forward, not both; its refusal reaches the form.
-    const before = config();
-    const forward = await again.request("PUT", "/api/me/forward", { to: "dora@partner.example" });
-    assert.equal(forward.status, 422);
-    assert.deepEqual(forward.json.errors.map((e: { field: string }) => e.field), ["address"]);
-    assert.match(forward.json.errors[0].message, /is already defined at mailplatform:users/);
-    assert.equal(config(), before);
+    await portal.client(USER, "a brand new password");
     // The password change reached the hosts: nothing left to apply.
     assert.deepEqual((await operator.request("GET", "/api/changes")).json.hosts, []);
     assert.deepEqual(portal.runner.recent().map((a) => [a.who, a.outcome]), [[USER, "ok"]]);
+  });
+
+  it("lets a mail user set their own mailbox's forwards and keep-copy, through the core's validation, applied at once; and no one else's", async () => {
+    const user = await portal.client(USER, USER_PASSWORD);
+    const me = (await user.request("GET", "/api/me")).json;
+    assert.deepEqual([me.address, me.forwardTo, me.keepCopy], [USER, [], true]);
+    const hashBefore = mailbox(USER).passwordHash;
+
+    // The core's refusals, on the fields they name; nothing written.
+    const before = config();
+    const refused = await user.request("PUT", "/api/me/forwards", { version: me.version, forwardTo: `${USER}, nobody@staging.example.com`, keepCopy: "no" });
+    assert.equal(refused.status, 422);
+    assert.deepEqual(refused.json.errors.map((e: { field: string }) => e.field).sort(), ["forwardTo", "forwardTo", "keepCopy"]);
+    assert.ok(refused.json.errors.some((e: { message: string }) => /users\[\d+\]\.forwardTo\[0\]: "dora@staging.example.com" is the mailbox itself/.test(e.message)));
+    assert.equal(config(), before);
+
+    const set = await user.request("PUT", "/api/me/forwards", { version: me.version, forwardTo: "dora@partner.example, alice@staging.example.com", keepCopy: false });
+    assert.equal(set.status, 202);
+    await portal.runner.idle();
+    assert.deepEqual(portal.target.spec(readRaw(portal.configFile)).users.find((u) => u.address === USER)?.forward, { to: ["dora@partner.example", "alice@staging.example.com"], keepCopy: false });
+    assert.equal(mailbox(USER).passwordHash, hashBefore);
+    assert.deepEqual(portal.runner.recent().map((a) => [a.who, a.outcome]), [[USER, "ok"]]);
+    assert.deepEqual((await operator.request("GET", "/api/changes")).json.hosts, []);
+    // Made on the old version: a conflict, not an overwrite.
+    assert.equal((await user.request("PUT", "/api/me/forwards", { version: me.version, forwardTo: "" })).status, 409);
+
+    // Another mailbox's forwards: only staff routes name one, and they refuse a mail user.
+    const alice = (await operator.request("GET", "/api/domains/staging.example.com")).json.mailboxes[0];
+    const untouched = config();
+    assert.equal((await user.request("PATCH", `/api/mailboxes/${alice.address}`, { version: alice.version, forwardTo: "dora@partner.example" })).status, 403);
+    assert.equal(config(), untouched);
+  });
+
+  it("lets domain administrators set the forwards of their own domain's mailboxes only, keeping the rest of the mailbox", async () => {
+    const dora = () => (adminCom.request("GET", "/api/domains/staging.example.com")).then((r) => r.json.mailboxes.find((m: { address: string }) => m.address === USER));
+    const first = await dora();
+    assert.equal((await adminOrg.request("PATCH", `/api/mailboxes/${USER}`, { version: first.version, forwardTo: "x@partner.example" })).status, 403);
+    const quota = await adminCom.request("PATCH", `/api/mailboxes/${USER}`, { version: first.version, quota: "1G" });
+    const set = await adminCom.request("PATCH", `/api/mailboxes/${USER}`, { version: (await dora()).version, forwardTo: ["dora@partner.example"], keepCopy: true });
+    assert.deepEqual([quota.status, set.status], [200, 200]);
+    const shown = await dora();
+    assert.deepEqual([shown.forwardTo, shown.keepCopy, shown.quota], [["dora@partner.example"], true, "1G"]);
+    // keepCopy true is the default: the config says only what differs.
+    assert.deepEqual(Object.keys(mailbox(USER)).sort(), ["address", "forwardTo", "passwordHash", "quota"]);
+    const user = await portal.client(USER, USER_PASSWORD);
+    assert.deepEqual((await user.request("GET", "/api/me")).json.forwardTo, ["dora@partner.example"]);
+    // Cleared: the mailbox keeps its mail again, and forwardTo and keepCopy leave the config.
+    await adminCom.request("PATCH", `/api/mailboxes/${USER}`, { version: shown.version, keepCopy: false });
+    assert.equal((await adminCom.request("PATCH", `/api/mailboxes/${USER}`, { version: (await dora()).version, forwardTo: "" })).status, 200);
+    assert.deepEqual(Object.keys(mailbox(USER)).sort(), ["address", "passwordHash", "quota"]);
+    assert.equal(portal.target.spec(readRaw(portal.configFile)).users.find((u) => u.address === USER)?.forward, undefined);
+    // Staff preview and apply it like any change.
+    assert.ok((await adminCom.request("GET", "/api/changes")).json.hosts.some((h: { role: string }) => h.role === "smtp-in"));
   });
 
   it("previews a change set and applies it, streaming progress per host; the audit log says who did what", async () => {

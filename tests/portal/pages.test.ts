@@ -1,6 +1,7 @@
 // The portal's pages in Debian's Chromium (playwright-core) against the fake target, without the
 // lab: sign-in, the validator's message next to the field it names with nothing written, a new
-// mailbox, the preview and an apply streaming per-host progress, the operator's platform view.
+// mailbox, the preview and an apply streaming per-host progress, the operator's platform view, a mail
+// user forwarding their mail and a domain administrator changing that forward.
 // The same flows against the real lab: tests/portal-lab/. Screenshots: test-artifacts/portal/.
 import { strict as assert } from "assert";
 import * as fs from "fs";
@@ -8,7 +9,7 @@ import * as path from "path";
 import { chromium, Browser, Page } from "playwright-core";
 import { CHROMIUM, CHROMIUM_FLAGS } from "../support/chromium";
 import { readRaw } from "../../portal/stack-config";
-import { PASSWORD, testPortal, TestPortal } from "./support";
+import { PASSWORD, testPortal, TestPortal, USER, USER_PASSWORD } from "./support";
 
 const ARTIFACTS = path.resolve(__dirname, "../../test-artifacts/portal");
 
@@ -19,10 +20,10 @@ describe("portal pages in Chromium (fake target)", function () {
   let page: Page;
   let url: string;
   const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-  const signIn = async (login: string) => {
+  const signIn = async (login: string, password = PASSWORD) => {
     await page.goto(url);
     await page.fill("#signin-form [name=login]", login);
-    await page.fill("#signin-form [name=password]", PASSWORD);
+    await page.fill("#signin-form [name=password]", password);
     await page.click("#signin-form button");
   };
 
@@ -86,5 +87,51 @@ describe("portal pages in Chromium (fake target)", function () {
     assert.match(await page.locator("#applies").innerText(), /adam\s+ok/);
     assert.match(await page.locator("#audit").innerText(), /adam\s+create mailbox\s+paula@staging.example.com\s+ok/);
     await shot("pages-operator");
+  });
+
+  it("lets a mail user forward their mail: the validator's message on the field, then saved, applied and shown", async () => {
+    await page.click("#signout");
+    await signIn(USER, USER_PASSWORD);
+    const form = page.locator("#forward-form");
+    await form.locator("[name=forwardTo]").waitFor();
+    assert.equal(await form.locator("[name=keepCopy]").isChecked(), true);
+    const before = fs.readFileSync(portal.configFile, "utf8");
+    await form.locator("[name=forwardTo]").fill(USER);
+    await form.locator("button").click();
+    const error = form.locator('.error[data-for="forwardTo"]');
+    await error.waitFor();
+    assert.match(await error.innerText(), /forwardTo\[0\]: "dora@staging.example.com" is the mailbox itself/);
+    assert.equal(fs.readFileSync(portal.configFile, "utf8"), before);
+
+    await form.locator("[name=forwardTo]").fill("dora@partner.example");
+    await form.locator("[name=keepCopy]").uncheck();
+    await form.locator("button").click();
+    await page.waitForSelector("#forward-form .ok:text-matches('applied')");
+    assert.equal(await error.innerText(), "");
+    await portal.runner.idle();
+    assert.deepEqual(portal.target.spec(readRaw(portal.configFile)).users.find((u) => u.address === USER)?.forward, { to: ["dora@partner.example"], keepCopy: false });
+    assert.equal(portal.runner.recent()[0].who, USER);
+    // What the page shows after a reload is what the server holds.
+    await page.reload();
+    await page.waitForFunction(`document.querySelector("#forward-form [name=forwardTo]").value === "dora@partner.example"`);
+    assert.equal(await form.locator("[name=keepCopy]").isChecked(), false);
+    await shot("pages-user-forwards");
+  });
+
+  it("shows domain administrators their users' forwards and lets them change them", async () => {
+    await page.click("#signout");
+    await signIn("adam");
+    const row = page.locator("#mailboxes tr", { hasText: USER });
+    await row.waitFor();
+    assert.match(await row.innerText(), /dora@partner\.example \(forward only\)/);
+    await row.locator("button", { hasText: "Forwards" }).click();
+    const form = page.locator("#mailbox-forward-form");
+    assert.equal(await form.locator("[name=forwardTo]").inputValue(), "dora@partner.example");
+    await form.locator("[name=keepCopy]").check();
+    await form.locator("button").click();
+    await page.waitForSelector(`#mailboxes tr:has-text("${USER}"):has-text("(keeps a copy)")`);
+    assert.equal(await form.isHidden(), true);
+    assert.deepEqual(portal.target.spec(readRaw(portal.configFile)).users.find((u) => u.address === USER)?.forward, { to: ["dora@partner.example"], keepCopy: true });
+    await shot("pages-domain-forwards");
   });
 });

@@ -3,6 +3,7 @@
 // and the hosted address space (aliases, lists, forwards, devnull, catch-all, RFC 2142, LDAP).
 import { daemons } from "../daemons";
 import { file, Fragment, HostFile, lines, RenderContext, secretFile } from "../files";
+import { User } from "../spec/types";
 import { TLS_CA, TLS_CERT, TLS_KEY } from "./tls";
 
 export const POSTFIX_DIR = "/etc/postfix";
@@ -186,12 +187,16 @@ const RFC2142 = ["postmaster", "abuse"];
  * The hosted address space as one virtual alias table, the same on every MTA: users and devnull
  * addresses map to themselves (so they are "listed", and a catch-all cannot swallow them), aliases,
  * lists and forwards expand, RFC 2142 names go to the postmaster, and each domain's catch-all
- * (`@domain`) comes last and matches only its own domain.
+ * (`@domain`) comes last and matches only its own domain. A mailbox with its own forward expands
+ * to its targets, and to itself first when it keeps a copy: Postfix delivers an address that
+ * expands to itself instead of expanding it again. Outside targets leave, like forwards, with the
+ * SRS sender smtp-in's cleanup gave the message.
  */
 export function virtualAliases(ctx: RenderContext): Table {
   const { spec } = ctx;
+  const mailbox = (u: User): string[] => (u.forward ? [...(u.forward.keepCopy ? [u.address] : []), ...u.forward.to] : [u.address]);
   const defined = new Map<string, string>([
-    ...spec.users.map((u): [string, string] => [u.address, u.address]),
+    ...spec.users.map((u): [string, string] => [u.address, mailbox(u).join(", ")]),
     ...spec.aliases.map((a): [string, string] => [a.address, a.to]),
     ...spec.lists.map((l): [string, string] => [l.address, l.members.join(", ")]),
     ...spec.forwards.map((f): [string, string] => [f.address, f.to.join(", ")]),

@@ -128,6 +128,17 @@ export class Reader<P extends RefPath> {
     return v;
   }
 
+  /** true or false; a refused value reads as its default. */
+  boolean(key: KeyOfKind<P, "boolean">): boolean {
+    const fallback = this.setting<"boolean">(key).default;
+    const v = this.value[key];
+    if (typeof v !== "boolean") {
+      this.problems.add(this.child(key), `must be true or false, not ${show(v)}`);
+      return fallback;
+    }
+    return v;
+  }
+
   /** A size in bytes (2G, 500M, or plain bytes). */
   size(key: KeyOfKind<P, "size">): number | undefined {
     const bytes = parseSize(this.value[key]);

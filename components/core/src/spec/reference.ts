@@ -20,7 +20,7 @@ export type ValueKind =
   | "pem";
 
 /** A config value as a stack file would write it. */
-export type ConfigValue = string | number | readonly ConfigValue[] | { readonly [key: string]: ConfigValue };
+export type ConfigValue = string | number | boolean | readonly ConfigValue[] | { readonly [key: string]: ConfigValue };
 
 /**
  * A default is a config value the validator reads as if the stack had written it. A default that
@@ -34,6 +34,7 @@ export type Setting = Doc &
   (
     | ({ kind: ValueKind; secret?: true } & Defaulted<string>)
     | { kind: "integer"; min: number; max: number; default: number }
+    | { kind: "boolean"; default: boolean }
     | ({ kind: "enum"; values: readonly (string | number)[] } & ({ default: string | number } | { computed: string }))
     | ({ kind: "list"; of: ValueKind } & Defaulted<readonly string[]>)
     /** A list of mappings whose settings are at `<path>.<key>[]`. */
@@ -105,6 +106,8 @@ export const REFERENCE = {
     passwordHash: { kind: "passwordHash", doc: "From `doveadm pw -s BLF-CRYPT` (or SHA512-CRYPT, ARGON2ID...). Plain passwords are refused." },
     quota: { kind: "size", computed: "quota.default", doc: "Mailbox quota, e.g. 10G." },
     state: { kind: "enum", values: ["active", "disabled"], default: "active", doc: "`disabled`: mail is still delivered and kept, but nobody can log in (IMAP, POP3, ManageSieve, submission)." },
+    forwardTo: { kind: "list", of: "address", default: [], doc: "Where the mailbox's mail is forwarded: hosted or outside addresses. Outside ones leave with the envelope sender rewritten by SRS, as mailplatform:forwards do." },
+    keepCopy: { kind: "boolean", default: true, doc: "With forwardTo: the mailbox keeps a copy of what it forwards. `false`: forwarded only." },
   },
   directory: {
     type: { kind: "enum", values: ["ldap"], default: "ldap", doc: "Directory kind." },
@@ -250,6 +253,8 @@ function typeOf(path: string, key: string, s: Setting): string {
   switch (s.kind) {
     case "integer":
       return "integer";
+    case "boolean":
+      return "boolean";
     case "enum":
       return typeof s.values[0] === "number" ? "integer" : "string";
     case "list":
@@ -266,6 +271,7 @@ function typeOf(path: string, key: string, s: Setting): string {
 function allowedOf(s: Setting): string {
   if (s.kind === "integer") return `${s.min} to ${s.max}`;
   if (s.kind === "enum") return s.values.map(code).join(", ");
+  if (s.kind === "boolean") return "`true`, `false`";
   return "—";
 }
 

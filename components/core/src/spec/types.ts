@@ -40,6 +40,15 @@ export interface User {
   quotaBytes?: number;
   /** Mail is still delivered, but every login is refused. */
   disabled?: true;
+  /** The mailbox's own forward, when it has one. */
+  forward?: UserForward;
+}
+
+export interface UserForward {
+  /** Hosted or outside addresses; never the mailbox itself. */
+  to: string[];
+  /** The mailbox also keeps each message; false: forwarded only. */
+  keepCopy: boolean;
 }
 
 export interface Alias {

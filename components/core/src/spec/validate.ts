@@ -4,7 +4,7 @@ import { Problems, Reader, SpecError } from "./reader";
 import { WEBMAIL_RELAY_USER } from "../relay-users";
 import { KeyAt, KeyOfKind, keysOf, RefPath, ValueKind } from "./reference";
 import { cidrsOverlap, domainOf, isIPv6 } from "./syntax";
-import { Access, DkimSelector, DnsSettings, DnsblZone, HostedDomain, LdapDirectory, Limits, PlatformSpec, Placement, Role, ROLES, Site } from "./types";
+import { Access, DkimSelector, DnsSettings, DnsblZone, HostedDomain, LdapDirectory, Limits, PlatformSpec, Placement, Role, ROLES, Site, UserForward } from "./types";
 
 export const NAMESPACE = "mailplatform";
 
@@ -40,6 +40,7 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
   const isHosted = (a: string) => hosted.has(domainOf(a));
 
   const directory = readDirectory(r);
+  const forwardKeys: ForwardKeys = new Map();
   const users = r.list("users", (u) => {
     const address = u.string("address");
     const passwordHash = u.string("passwordHash");
@@ -48,8 +49,10 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
     if (address && !isHosted(address)) {
       u.fail("address", `${JSON.stringify(address)} is in ${domainOf(address)}, which is not a hosted domain (mailplatform:domains)`);
     }
+    const forward = readUserForward(u, address);
+    if (forward && address) forwardKeys.set(address, { key: u.child("forwardTo"), targets: forward.keys });
     // Kept when only the hash is wrong, so cross-checks do not report the address as undefined too.
-    return address ? { address, passwordHash: passwordHash ?? "", quotaBytes, ...(disabled ? { disabled } : {}) } : undefined;
+    return address ? { address, passwordHash: passwordHash ?? "", quotaBytes, ...(disabled ? { disabled } : {}), ...(forward ? { forward: forward.forward } : {}) } : undefined;
   });
   const rawUsers = r.value["users"];
   if ((!Array.isArray(rawUsers) || rawUsers.length === 0) && !directory) {
@@ -148,7 +151,7 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
     dns,
     postmaster: postmaster ?? "",
   };
-  checkAddressing(problems, spec);
+  checkAddressing(problems, spec, forwardKeys);
   if (problems.list.length > 0) throw new SpecError(problems.list);
   return spec;
 }
@@ -161,6 +164,19 @@ function defaultPostmaster(r: Reader<"">, domains: HostedDomain[], ...defined: {
     r.fail("postmaster", "is not set and no hosted domain defines postmaster@: set it to an address that receives mail (DSNs and RFC 2142 mail go there)");
   }
   return found;
+}
+
+/** Config keys of the mailbox forwards, by mailbox: of forwardTo, and of each target (users[3].forwardTo[1]). */
+type ForwardKeys = Map<string, { key: string; targets: string[] }>;
+
+/** A mailbox's own forward: its targets (never itself, each once), whether it keeps a copy, and each target's config key. */
+function readUserForward(u: Reader<"users[]">, address: string | undefined): { forward: UserForward; keys: string[] } | undefined {
+  const to = u.strings("forwardTo", (t) => (t === address ? "is the mailbox itself: keepCopy says whether the mailbox keeps its mail" : undefined));
+  duplicatesIn(u, "forwardTo", to);
+  const keepCopy = u.boolean("keepCopy");
+  const rawTo = Array.isArray(u.value["forwardTo"]) ? (u.value["forwardTo"] as unknown[]) : [];
+  if (!keepCopy && rawTo.length === 0) u.fail("keepCopy", "is false but forwardTo is empty: the mailbox's mail would go nowhere");
+  return to.length > 0 ? { forward: { to, keepCopy }, keys: to.map((t) => u.child(`forwardTo[${rawTo.indexOf(t)}]`)) } : undefined;
 }
 
 function hostedAddress<P extends RefPath>(r: Reader<P>, key: KeyOfKind<P, ValueKind>, isHosted: (a: string) => boolean): string | undefined {
@@ -358,9 +374,9 @@ function readDns(r: Reader<"">, defaultMtaSts: DnsSettings["mtaStsMode"]): DnsSe
 
 /**
  * Cross-checks of the whole address space: every hosted address is defined once, every hosted
- * target resolves, and no alias or list expands back into itself.
+ * target resolves, and no alias, list or mailbox forward expands back into itself.
  */
-function checkAddressing(problems: Problems, spec: PlatformSpec): void {
+function checkAddressing(problems: Problems, spec: PlatformSpec, forwardKeys: ForwardKeys): void {
   const hosted = new Set(spec.domains.map((d) => d.name));
   const owners = new Map<string, string>();
   const claim = (address: string, key: string) => {
@@ -383,6 +399,9 @@ function checkAddressing(problems: Problems, spec: PlatformSpec): void {
     }
   };
   spec.aliases.forEach((a, i) => unresolved(a.to, `aliases[${i}].to`));
+  for (const [address, { targets }] of forwardKeys) {
+    spec.users.find((u) => u.address === address)?.forward?.to.forEach((t, j) => unresolved(t, targets[j]));
+  }
   spec.lists.forEach((l, i) => l.members.forEach((m, j) => unresolved(m, `lists[${i}].members[${j}]`)));
   spec.domains.forEach((d, i) => {
     if (!d.catchAll) return;
@@ -395,11 +414,14 @@ function checkAddressing(problems: Problems, spec: PlatformSpec): void {
   if (spec.postmaster) unresolved(spec.postmaster, "postmaster");
   if (spec.dns.reportAddress) unresolved(spec.dns.reportAddress, "dns.reportAddress");
 
-  // Loops: follow alias and list edges between hosted addresses.
+  // Loops: follow alias, list and mailbox-forward edges between hosted addresses. A mailbox that
+  // keeps a copy maps to itself too, which Postfix does not expand again: that is no loop.
+  // Mailboxes first: a loop through one is reported at its forwardTo, which its user can change.
   const edges = new Map<string, string[]>();
+  spec.users.forEach((u) => u.forward && edges.set(u.address, u.forward.to));
   spec.aliases.forEach((a) => edges.set(a.address, [a.to]));
   spec.lists.forEach((l) => edges.set(l.address, l.members));
-  const keyOf = (a: string) => owners.get(a) ?? a;
+  const keyOf = (a: string) => forwardKeys.get(a)?.key ?? owners.get(a) ?? a;
   const reported = new Set<string>();
   const visit = (a: string, path: string[]) => {
     const at = path.indexOf(a);
