@@ -87,6 +87,7 @@ export function missedGoals(p: Platform, fault: Fault, row: RowResult): string[]
     row.acknowledged < row.sent && `${row.sent - row.acknowledged} of ${row.sent} never acknowledged`,
     p.replicated && (row.equalAfterMs === null || row.equalAfterMs > EQUAL_WITHIN_MS) &&
       `replicas equal after ${row.equalAfterMs ?? "never"} ms (goal ${EQUAL_WITHIN_MS})`,
+    p.replicated && row.stored.backup !== row.stored.primary && `the replicas differ at the end: ${row.stored.primary} / ${row.stored.backup}`,
     row.longestLoginOutageMs > fault.loginWithinMs && `no IMAP login for ${row.longestLoginOutageMs} ms (goal ${fault.loginWithinMs})`,
   ].filter((m): m is string => typeof m === "string");
 }

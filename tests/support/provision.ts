@@ -12,8 +12,9 @@ let bundles = 0;
 export async function provision(box: Sandbox, command: "check" | "apply", b: ProvisionBundle): Promise<string> {
   const dir = `/tmp/bundle-${bundles++}-${b.host.name}`;
   writeBundle(box.path(dir), b);
-  // Sandboxes have no way out either: their build steps take the sources this machine fetched.
-  if (command === "apply") ensureSources([b], () => undefined);
+  // Sandboxes have no way out either: their build steps (which check runs too) take the sources
+  // this machine fetched.
+  ensureSources([b], () => undefined);
   const r = await box.runAsync(`env ${PROVISION_ENV.join(" ")} bash ${SCRIPT} ${command} ${dir}`);
   if (r.status !== 0) throw new Error(`provision.sh ${command} ${b.host.name}: exit ${r.status}\n${r.stderr}`);
   return r.stdout;

@@ -10,8 +10,8 @@ import { hostsOf } from "../../topology";
 
 /** How often the replicator is asked for failed users. */
 const INTERVAL_SECONDS = 2;
-/** A sync exchanges data every few milliseconds; this long without any, it is stuck. */
-const STALL_SECONDS = 20;
+/** A sync exchanges data every few milliseconds; this long without any (a lock wait of -l 30 included), it is ended and retried. */
+const STALL_SECONDS = 5;
 
 export function replicaResync(ctx: RenderContext): Fragment {
   const { spec, host } = ctx;
