@@ -17,7 +17,6 @@ import { PlatformSecrets } from "../../components/core/src/secrets";
 import { machinePasswordHash } from "../../components/core/src/shared/passwords";
 import { TLS_CA } from "../../components/core/src/shared/tls";
 import { PlatformSpec } from "../../components/core/src/spec/types";
-import { WEBMAIL_RELAY_USER } from "../../components/core/src/relay-users";
 import { Host, hostsOf } from "../../components/core/src/topology";
 import { check, startHosts, together } from "../support/provision";
 import { Sandbox } from "../support/sandbox";
@@ -75,18 +74,19 @@ describe("dovecot", function () {
   });
 
   describe("smtp-out (SASL auth only)", () => {
-    it("lists every mailbox user with its hash and every relay client, the webmail's included", () => {
+    it("lists every mailbox user with its hash and every relay client, and no shared webmail user", () => {
       const [host] = hostsOf(prod.spec, "smtp-out");
       const frag = dovecotAuth(prod.ctx(host));
       const users = fileOf(frag, SASL_USERS);
       const lines = users.content.trim().split("\n");
       for (const u of prod.spec.users) assert.ok(lines.includes(`${u.address}:${u.passwordHash}::::::`), u.address);
-      for (const name of [WEBMAIL_RELAY_USER, ...prod.spec.relayClients.map((c) => c.name)]) {
+      for (const name of prod.spec.relayClients.map((c) => c.name)) {
         const line = lines.find((l) => l.startsWith(`${name}:`));
         assert.ok(line, name);
         assert.equal(line.split(":")[1], machinePasswordHash(name, prod.secrets.relayPasswords[name]));
       }
-      assert.equal(lines.length, prod.spec.users.length + 1 + prod.spec.relayClients.length);
+      assert.equal(lines.length, prod.spec.users.length + prod.spec.relayClients.length);
+      assert.ok(!lines.some((l) => l.startsWith("roundcube:")));
       assert.deepEqual([users.secret, users.owner, users.group, users.mode], [true, "root", "dovecot", "0640"]);
     });
 

@@ -19,7 +19,6 @@ import { NGINX_HTTP_CONF, NGINX_STREAM_CONF } from "../../components/core/src/sh
 import { TLS_CA } from "../../components/core/src/shared/tls";
 import { loadStackSpec } from "../../components/core/src/spec/load";
 import { PlatformSpec } from "../../components/core/src/spec/types";
-import { WEBMAIL_RELAY_USER } from "../../components/core/src/relay-users";
 import { hostsOf, serviceNames } from "../../components/core/src/topology";
 import { check, startHosts } from "../support/provision";
 import { Sandbox } from "../support/sandbox";
@@ -155,12 +154,14 @@ for (const stack of ["prod", "staging"]) {
       }
     });
 
-    it("keeps Roundcube's secrets in a www-data-readable secret file and sends as the relay user", () => {
+    it("keeps Roundcube's secrets in a www-data-readable secret file and submits as the logged-in user", () => {
       for (const wm of webmails) {
         const cfg = fileOf(wm, ROUNDCUBE_CONFIG);
         assert.deepEqual([cfg.secret, cfg.owner, cfg.group, cfg.mode], [true, "root", "www-data", "0640"]);
-        assert.ok(cfg.content.includes(`$config['smtp_user'] = '${WEBMAIL_RELAY_USER}';`));
-        assert.ok(cfg.content.includes(`$config['smtp_pass'] = ${php(secrets.relayPasswords[WEBMAIL_RELAY_USER])};`));
+        // Roundcube's %u/%p: the IMAP login and password of the session, never a shared account.
+        assert.ok(cfg.content.includes(`$config['smtp_user'] = '%u';`));
+        assert.ok(cfg.content.includes(`$config['smtp_pass'] = '%p';`));
+        for (const p of Object.values(secrets.relayPasswords)) assert.ok(!cfg.content.includes(p), "no relay password on the webmail");
         assert.ok(cfg.content.includes(`$config['des_key'] = ${php(secrets.roundcubeDesKey)};`));
         assert.ok(cfg.content.includes(`$config['imap_host'] = 'ssl://${serviceNames(spec).imap}:993';`));
         assert.ok(cfg.content.includes(`$config['smtp_host'] = 'tls://${serviceNames(spec).submission}:587';`));
@@ -186,8 +187,8 @@ for (const stack of ["prod", "staging"]) {
     });
 
     it("webmail config passes provision.sh check (nginx -t, php-fpm -t, php -l), and PHP reads back the secrets", async () => {
-      // A password that needs escaping in PHP's single quotes.
-      const tricky = { ...secrets, relayPasswords: { ...secrets.relayPasswords, [WEBMAIL_RELAY_USER]: "it's a \\'quoted\\ secret" } };
+      // A secret that needs escaping in PHP's single quotes.
+      const tricky = { ...secrets, roundcubeDesKey: "it's a \\'quoted\\ key" };
       const wm = renderHost(spec, hostsOf(spec, "webmail")[0], tricky);
       const [out, [box]] = await Promise.all([check(wm), startHosts([wm])]);
       let read: string;
@@ -200,9 +201,8 @@ for (const stack of ["prod", "staging"]) {
       const expected = ["nginx -t", ...php.flatMap((c) => (c.eachFile ? [ROUNDCUBE_CONFIG, MANAGESIEVE_CONFIG].map((f) => `${c.label} ${f}`) : [c.label]))];
       for (const c of expected) assert.ok(out.includes(`check: ${c} ok\n`), `${c} in\n${out}`);
       const config = JSON.parse(read.split("\n").find((l) => l.startsWith("CONFIG "))!.slice(7));
-      assert.equal(config.smtp_pass, tricky.relayPasswords[WEBMAIL_RELAY_USER]);
-      assert.equal(config.smtp_user, WEBMAIL_RELAY_USER);
-      assert.equal(config.des_key, secrets.roundcubeDesKey);
+      assert.deepEqual([config.smtp_user, config.smtp_pass], ["%u", "%p"]);
+      assert.equal(config.des_key, tricky.roundcubeDesKey);
       assert.equal(config.imap_conn_options.ssl.cafile, TLS_CA);
       assert.ok(config.plugins.includes("managesieve"));
     });

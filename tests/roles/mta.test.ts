@@ -7,7 +7,6 @@ import { createHash, verify } from "crypto";
 import * as path from "path";
 import { daemons, HostBundle, HostFile, PlatformSecrets, PlatformSpec, renderHost, Role } from "../../components/core/src";
 import { hostsOf, serviceNames } from "../../components/core/src/topology";
-import { WEBMAIL_RELAY_USER } from "../../components/core/src/relay-users";
 import { SIGNERS } from "../../components/core/src/roles/smtp-out/opendkim";
 import { SASL_AUTH_SOCKET } from "../../components/core/src/shared/spool-sockets";
 import { check, startHosts, together } from "../support/provision";
@@ -147,18 +146,23 @@ for (const stack of STACKS) {
       for (const port of [587, 465]) assert.match(master, new RegExp(`^${port} +inet .* smtpd$`, "m"));
       assert.doesNotMatch(master, /^25 /m);
 
+      // Each address is owned by logins that receive its mail, and nobody else: no shared webmail login.
       const logins = table(b, "/etc/postfix/sender-logins");
-      for (const u of spec.users) assert.deepStrictEqual(list(logins.get(u.address)), [u.address, WEBMAIL_RELAY_USER]);
+      for (const u of spec.users) assert.deepStrictEqual(list(logins.get(u.address)), [u.address]);
       // An alias belongs to the user it reaches; a list to its hosted member users.
       for (const a of spec.aliases.filter((x) => spec.users.some((u) => u.address === x.to))) {
-        assert.deepStrictEqual(list(logins.get(a.address)), [a.to, WEBMAIL_RELAY_USER]);
+        assert.deepStrictEqual(list(logins.get(a.address)), [a.to]);
       }
       for (const l of spec.lists) {
         const users = l.members.filter((m) => spec.users.some((u) => u.address === m));
-        assert.deepStrictEqual(list(logins.get(l.address)), [...users, WEBMAIL_RELAY_USER]);
+        assert.deepStrictEqual(list(logins.get(l.address)), users);
       }
       // Relay clients (servers) send as other addresses of the hosted domains, never a user's own.
-      for (const d of spec.domains) assert.deepStrictEqual(list(logins.get(`@${d.name}`)), [WEBMAIL_RELAY_USER, ...spec.relayClients.map((c) => c.name)]);
+      for (const d of spec.domains) {
+        assert.deepStrictEqual(list(logins.get(`@${d.name}`)), spec.relayClients.map((c) => c.name));
+      }
+      const owners = [...logins.values()].flatMap(list);
+      assert.ok(!owners.includes("roundcube"), "the webmail has no login of its own");
       for (const u of spec.users) for (const c of spec.relayClients) assert.ok(!list(logins.get(u.address)).includes(c.name));
     });
 
@@ -331,16 +335,18 @@ describe("MTA hosts, through provision.sh", function () {
     it(`${stack} smtp-out, running: Dovecot authenticates relay clients and mailbox users over Postfix's socket`, () => {
       const { spec, secrets, box } = live.get(stack)!;
       const auth = (user: string, password: string) => `python3 ${DOVECOT_CLIENT} sasl ${SASL_AUTH_SOCKET.path} ${user} '${password}'`;
-      const machines = [WEBMAIL_RELAY_USER, ...spec.relayClients.map((c) => c.name)];
+      const machines = spec.relayClients.map((c) => c.name);
       const alice = spec.users[0].address;
       const [mode, ...results] = box.ok([
         `stat -c '%a %U %G' ${SASL_AUTH_SOCKET.path}`,
         ...machines.map((m) => auth(m, secrets.relayPasswords[m])),
-        auth(machines[1], "wrong"),
+        auth(machines[0], "wrong"),
         auth(alice, passwordOf(alice)),
+        // The webmail's former shared login is gone: it submits as each user.
+        auth("roundcube", "any-password"),
       ].join("\n")).trim().split("\n");
       assert.equal(mode, "660 postfix postfix");
-      assert.deepEqual(results.map((l) => JSON.parse(l).result), [...machines.map(() => "OK"), "FAIL", "OK"]);
+      assert.deepEqual(results.map((l) => JSON.parse(l).result), [...machines.map(() => "OK"), "FAIL", "OK", "FAIL"]);
     });
   }
 });

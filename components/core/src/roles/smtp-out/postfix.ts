@@ -1,4 +1,4 @@
-// smtp-out's Postfix: submission for users, servers and the webmail. 587 (STARTTLS required) and
+// smtp-out's Postfix: submission for users (the webmail's included, as themselves) and servers. 587 (STARTTLS required) and
 // 465 (implicit TLS) for site-local clients, the same two behind the frontends with the PROXY
 // protocol. SASL via Dovecot, only after TLS; each login may send only as the addresses it owns.
 // The smtp-in and maildrop hosts relay here without SASL (forwards, bounces, vacation replies).
@@ -7,7 +7,7 @@
 // opportunistic TLS).
 import { file, Fragment, RenderContext } from "../../files";
 import { INTERNAL, PORTS, PROXIED } from "../../ports";
-import { relayUserNames, WEBMAIL_RELAY_USER } from "../../relay-users";
+import { relayUserNames } from "../../relay-users";
 import { SASL_AUTH_SOCKET } from "../../shared/spool-sockets";
 import { devnullTransports, hashTable, hostedRelaySection, ldapFiles, ldapMaps, MasterService, postfix, virtualAliases } from "../../shared/postfix";
 import { storeNexthop, storeTransport } from "../../shared/store-delivery";
@@ -23,15 +23,16 @@ export function senderLogins(ctx: RenderContext): [string, string][] {
   // Users own their address, and every alias or list that reaches them.
   const owners = (a: string): string[] =>
     users.has(a) ? [a] : [...new Set([...(aliases.get(a) ?? []), ...(lists.get(a) ?? [])].flatMap(owners))];
-  // The webmail submits for every user under its own login (seed 004), so it owns every address.
+  // The webmail submits as the logged-in user, so it owns nothing of its own.
   const owned = [...users, ...aliases.keys(), ...lists.keys()]
     .map((a): [string, string[]] => [a, owners(a)])
     .filter(([, o]) => o.length > 0)
-    .map(([a, o]): [string, string] => [a, [...o, WEBMAIL_RELAY_USER].join(", ")]);
+    .map(([a, o]): [string, string] => [a, o.join(", ")]);
   // Servers (relay clients) send as any other address of the hosted and platform domains
   // (noreply@, cron@, root@host...), never as a user's own address.
+  const servers = relayUserNames(spec);
   const domains = [...spec.domains.map((d) => d.name), spec.platformDomain];
-  const wildcard = domains.map((d): [string, string] => [`@${d}`, relayUserNames(spec).join(", ")]);
+  const wildcard = servers.length === 0 ? [] : domains.map((d): [string, string] => [`@${d}`, servers.join(", ")]);
   return [...owned, ...wildcard];
 }
 
