@@ -246,7 +246,7 @@ for (const stack of ["prod", "staging"]) {
       const masked = JSON.stringify({ inputs: run.resources.map((r) => mapSecrets(r.inputs, () => "<secret>")), outputs: run.outputs });
       const bundles = ofType(run, T.command).filter((c) => c.name.endsWith("-apply")).map((c) => plain(c).stdin as string).join("");
       const passwords = ofType(run, T.password);
-      assert.equal(passwords.length, 4 + (stack === "prod" ? 2 : 1), "replication, SRS, Rspamd, Roundcube key, one per relay client (none for the webmail)");
+      assert.equal(passwords.length, 5 + (stack === "prod" ? 2 : 1), "replication, SRS, Rspamd's two, Roundcube key, one per relay client (none for the webmail)");
       for (const p of passwords) {
         const value = mockPassword(p.name, plain(p).length);
         assert.ok(!masked.includes(value), `${p.name} leaks`);

@@ -172,15 +172,19 @@ describe("dovecot", function () {
       assert.match(conf, new RegExp(`unix_listener ${LMTP_SOCKET.path} \\{\\s*mode = 0600\\s*user = postfix`));
     });
 
-    it("reports spam and ham to every smtp-in's controller, the password readable by vmail only", () => {
+    it("reports spam and ham to every smtp-in's controller over verified TLS, the learning password readable by vmail only", () => {
       const frag = maildrop(prod);
       assert.deepEqual(fileOf(frag, "/etc/dovecot/rspamd-controllers").content.trim().split("\n"),
-        hostsOf(prod.spec, "smtp-in").map((h) => `${h.address}:${INTERNAL.rspamdController}`));
+        hostsOf(prod.spec, "smtp-in").map((h) => `${h.fqdn}:${INTERNAL.rspamdController}`));
       const curlrc = fileOf(frag, "/etc/dovecot/rspamd-learn.curlrc");
       assert.deepEqual([curlrc.secret, curlrc.group, curlrc.mode], [true, "vmail", "0640"]);
-      for (const f of frag.files!.filter((x) => x.content.includes(prod.secrets.rspamdControllerPassword))) {
+      assert.match(curlrc.content, new RegExp(`^cacert = "${TLS_CA}"$`, "m"));
+      assert.match(fileOf(frag, "/etc/dovecot/sieve-pipe/rspamd-learn").content, /"https:\/\/\$controller\/learn\$class"/);
+      for (const f of frag.files!.filter((x) => x.content.includes(prod.secrets.rspamdEnablePassword))) {
         assert.equal(f.path, curlrc.path);
       }
+      // The read password stays on smtp-in.
+      assert.ok(!frag.files!.some((x) => x.content.includes(prod.secrets.rspamdControllerPassword)));
       assert.deepEqual(frag.files!.filter((f) => f.compile === "sievec").map((f) => path.basename(f.path)).sort(),
         ["report-ham.sieve", "report-spam.sieve", "spam-to-junk.sieve"]);
     });
@@ -285,10 +289,16 @@ describe("dovecot", function () {
       const imap = `${host.address} ${PORTS.imaps} ${host.fqdn} ${TLS_CA} ${alice} ${passwordOf(alice)}`;
       fs.mkdirSync(box.path(out));
       fs.writeFileSync(box.path(`${out}/user.sieve`), 'require ["fileinto"];\nif header :contains "subject" "filter me" { fileinto "Filtered"; }\n');
+      // The fake controllers answer with each smtp-in's own certificate, as its NGINX does.
+      for (const h of hostsOf(live.spec, "smtp-in")) {
+        const cert = live.secrets.hostCertificates[h.name];
+        fs.writeFileSync(box.path(`${out}/${h.address}.crt`), cert.certificatePem + live.secrets.caCertificatePem);
+        fs.writeFileSync(box.path(`${out}/${h.address}.key`), cert.privateKeyPem);
+      }
       // The fake controllers outlive the script, holding none of its output: they die with the sandbox.
       const r = box.run(`set -eu
         py() { python3 ${CLIENT} "$@"; }
-        py controllers ${INTERNAL.rspamdController} ${smtpIn.join(" ")} </dev/null >${out}/learn.jsonl 2>${out}/controllers.log &
+        py controllers ${INTERNAL.rspamdController} ${out} ${smtpIn.join(" ")} </dev/null >${out}/learn.jsonl 2>${out}/controllers.log &
         ${waitFor(LMTP_SOCKET.path)}
         py lmtp ${LMTP_SOCKET.path} ${alice} "hello" > ${out}/lmtp-hello.json
         py lmtp ${LMTP_SOCKET.path} ${alice.replace("@", "+news@")} "cheap pills" yes > ${out}/lmtp-spam.json
@@ -323,7 +333,7 @@ describe("dovecot", function () {
       for (const [kind, subject] of [["spam", "hello"], ["ham", "cheap pills"]]) {
         const hits = learned.filter((l) => l.path === `/learn${kind}` && l.subject === subject);
         assert.deepEqual(hits.map((h) => h.controller).sort(), [...smtpIn].sort(), `${kind} reports`);
-        for (const h of hits) assert.equal(h.password, live.secrets.rspamdControllerPassword);
+        for (const h of hits) assert.equal(h.password, live.secrets.rspamdEnablePassword);
       }
 
       const plain = result("plain.json");

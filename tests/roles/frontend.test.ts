@@ -126,7 +126,18 @@ for (const stack of ["prod", "staging"]) {
       const geo = conf.match(/geo \$webmail_allowed \{([^}]*)\}/)![1];
       assert.deepEqual([...geo.matchAll(/^\s+(\S+) 1;$/gm)].map((m) => m[1]), spec.access.webmailNetworks);
       assert.match(geo, /default 0;/);
-      assert.deepEqual(upstreams(conf).webmail.map((u) => u.member), hostsOf(spec, "webmail").map((h) => `${h.address}:${INTERNAL.webmailHttp}`));
+      assert.deepEqual(upstreams(conf).webmail.map((u) => u.member), hostsOf(spec, "webmail").map((h) => `${h.address}:${INTERNAL.webmailHttps}`));
+      // The hop to the webmail crosses sites: TLS, the webmail's certificate verified against the platform CA.
+      const location = /server_name [^;]*webmail[\s\S]*?location \/ \{([^}]*)\}/.exec(conf)![1];
+      assert.match(location, /proxy_pass https:\/\/webmail;/);
+      assert.match(location, /proxy_ssl_verify on;/);
+      assert.match(location, new RegExp(`proxy_ssl_trusted_certificate ${TLS_CA};`));
+      assert.match(location, new RegExp(`proxy_ssl_name ${serviceNames(spec).webmail};`));
+      for (const wm of webmails) {
+        const wmConf = fileOf(wm, NGINX_HTTP_CONF).content;
+        assert.match(wmConf, new RegExp(`listen ${INTERNAL.webmailHttps} ssl`));
+        assert.doesNotMatch(wmConf, /listen 80\b/);
+      }
       assert.match(conf, new RegExp(`server_name ${serviceNames(spec).webmail};[\\s\\S]*if \\(\\$webmail_allowed = 0\\)`));
     });
 
@@ -227,12 +238,17 @@ describe("frontend, running (prod)", function () {
     const frontend = renderHost(spec, hostsOf(spec, "frontend")[0], secrets);
     let box: Sandbox;
     ({ results, box } = await runLab(frontend, [stranger, primary.address, backup.address, webmail.address, client], {
-      files: { [ca]: secrets.caCertificatePem },
       tcpBackends: [primary, backup].flatMap((h) => [
         { name: h.name, address: h.address, port: PROXIED.imaps },
         { name: h.name, address: h.address, port: PROXIED.managesieve },
       ]),
-      httpBackends: [{ address: webmail.address, port: INTERNAL.webmailHttp }],
+      // The webmail's real certificate: the frontend must verify it against the platform CA.
+      files: {
+        [ca]: secrets.caCertificatePem,
+        "/tmp/webmail.crt": secrets.hostCertificates[webmail.name].certificatePem + secrets.caCertificatePem,
+        "/tmp/webmail.key": secrets.hostCertificates[webmail.name].privateKeyPem,
+      },
+      httpBackends: [{ address: webmail.address, port: INTERNAL.webmailHttps, tls: { cert: "/tmp/webmail.crt", key: "/tmp/webmail.key" } }],
       steps: [
         { kind: "tcp", label: "imapsPrimary", port: PORTS.imaps },
         { kind: "tcp", label: "sieveDenied", port: PORTS.managesieve },
@@ -287,7 +303,8 @@ describe("frontend, running (prod)", function () {
     assert.equal((results.webmailDenied as HttpResult).status, 403);
     const allowed = results.webmailAllowed as HttpResult;
     assert.equal(allowed.status, 200);
-    const seen = JSON.parse(allowed.body) as { headers: Record<string, string> };
+    const seen = JSON.parse(allowed.body) as { headers: Record<string, string>; tls: boolean };
+    assert.equal(seen.tls, true, "the frontend reached the webmail over TLS");
     assert.equal(seen.headers["x-forwarded-for"], client);
     assert.equal(seen.headers["x-forwarded-proto"], "https");
     assert.equal(seen.headers.host, serviceNames(spec).webmail);
@@ -310,18 +327,22 @@ describe("webmail, running (staging)", function () {
 
   before(async () => {
     spec = loadStackSpec(root, "staging");
-    const webmail = renderHost(spec, hostsOf(spec, "webmail")[0], generateLocalSecrets(spec));
+    const secrets = generateLocalSecrets(spec);
+    const webmail = renderHost(spec, hostsOf(spec, "webmail")[0], secrets);
     const frontend = hostsOf(spec, "frontend")[0].address;
     const host = serviceNames(spec).webmail;
+    const ca = "/tmp/ca.crt";
     let box: Sandbox;
     ({ results, box } = await runLab(webmail, [frontend, outsider], {
+      files: { [ca]: secrets.caCertificatePem },
       tcpBackends: [],
       httpBackends: [],
+      // HTTPS only, with a certificate for the webmail's name from the platform CA (what the frontends verify).
       steps: [
-        { kind: "http", label: "login", url: "http://x/", host, from: frontend },
-        { kind: "http", label: "outsider", url: "http://x/", host, from: outsider },
-        { kind: "http", label: "pluginConfig", url: "http://x/plugins/managesieve/config.inc.php", host, from: frontend },
-        { kind: "http", label: "skin", url: "http://x/skins/elastic/styles/styles.min.css", host, from: frontend },
+        { kind: "http", label: "login", url: "https://x/", host, from: frontend, ca },
+        { kind: "http", label: "outsider", url: "https://x/", host, from: outsider, ca },
+        { kind: "http", label: "pluginConfig", url: "https://x/plugins/managesieve/config.inc.php", host, from: frontend, ca },
+        { kind: "http", label: "skin", url: "https://x/skins/elastic/styles/styles.min.css", host, from: frontend, ca },
       ],
     }));
     try {

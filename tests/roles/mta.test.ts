@@ -6,6 +6,8 @@ import * as assert from "assert";
 import { createHash, verify } from "crypto";
 import * as path from "path";
 import { daemons, HostBundle, HostFile, PlatformSecrets, PlatformSpec, renderHost, Role } from "../../components/core/src";
+import { PORTS } from "../../components/core/src/ports";
+import { TLS_CA } from "../../components/core/src/shared/tls";
 import { hostsOf, serviceNames } from "../../components/core/src/topology";
 import { SIGNERS } from "../../components/core/src/roles/smtp-out/opendkim";
 import { SASL_AUTH_SOCKET } from "../../components/core/src/shared/spool-sockets";
@@ -117,6 +119,19 @@ for (const stack of STACKS) {
       assert.match(master, new RegExp(`^maildrop +unix .* lmtp\n(  -o .*\n)*  -o lmtp_tls_security_level=secure\n(  -o .*\n)*  -o lmtp_fallback_relay=${backup.fqdn}:24$`, "m"));
     });
 
+    it("every MTA speaks TLS 1.2 or later only, as server and client, on every listener and hop (LMTP into the store too)", () => {
+      for (const role of MTA_ROLES) {
+        const b = bundleOf(stack, role);
+        const cf = mainCf(b);
+        for (const key of ["smtpd_tls_protocols", "smtpd_tls_mandatory_protocols", "smtp_tls_protocols", "smtp_tls_mandatory_protocols"]) {
+          assert.strictEqual(cf.get(key), ">=TLSv1.2", `${role}: ${key}`);
+        }
+        // No listener or transport lowers it again.
+        assert.doesNotMatch(fileOf(b, "/etc/postfix/master.cf").content, /_tls_(mandatory_)?protocols=(?!>=TLSv1\.2$)/m);
+        if (role !== "maildrop") assert.match(fileOf(b, "/etc/postfix/master.cf").content, /^  -o lmtp_tls_protocols=>=TLSv1\.2$/m);
+      }
+    });
+
     it("smtp-in: PostSRSd rewrites into the platform domain and keeps hosted senders", () => {
       const { spec, secrets } = renderStack(stack);
       const b = bundleOf(stack, "smtp-in");
@@ -142,7 +157,14 @@ for (const stack of STACKS) {
       assert.strictEqual(cf.get("smtpd_client_recipient_rate_limit"), String(spec.limits.submissionRecipientRate));
       assert.deepStrictEqual(list(cf.get("smtpd_milters")), ["inet:127.0.0.1:11332", SIGNERS.rsa.milter, SIGNERS.ed25519.milter]);
       const master = fileOf(b, "/etc/postfix/master.cf").content;
-      for (const port of [10587, 10465]) assert.match(master, new RegExp(`^${port} +inet .* smtpd\\n(  -o .*\\n)*  -o smtpd_upstream_proxy_protocol=haproxy`, "m"));
+      for (const port of [10587, 10465]) {
+        const service = new RegExp(`^${port} +inet .* smtpd\\n((?:  -o .*\\n)*)`, "m").exec(master)?.[1] ?? "";
+        assert.match(service, /^  -o smtpd_upstream_proxy_protocol=haproxy$/m, `${port}`);
+        // Only a SASL login submits there: the client address comes from the PROXY header.
+        assert.match(service, /^  -o mynetworks=127\.0\.0\.0\/8$/m, `${port}`);
+        assert.match(service, /^  -o smtpd_client_restrictions=permit_sasl_authenticated,reject$/m, `${port}`);
+        assert.match(service, /^  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject$/m, `${port}`);
+      }
       for (const port of [587, 465]) assert.match(master, new RegExp(`^${port} +inet .* smtpd$`, "m"));
       assert.doesNotMatch(master, /^25 /m);
 
@@ -161,6 +183,11 @@ for (const stack of STACKS) {
       for (const d of spec.domains) {
         assert.deepStrictEqual(list(logins.get(`@${d.name}`)), spec.relayClients.map((c) => c.name));
       }
+      // The null sender only from $mynetworks (smtp-in's and the maildrops' bounces), never from a login.
+      assert.deepStrictEqual(list(cf.get("smtpd_sender_restrictions")), [
+        "reject_non_fqdn_sender", "reject_authenticated_sender_login_mismatch", "permit_mynetworks", "check_sender_access", "hash:/etc/postfix/null-sender",
+      ]);
+      assert.match(table(b, "/etc/postfix/null-sender").get("<>")!, /^REJECT /);
       const owners = [...logins.values()].flatMap(list);
       assert.ok(!owners.includes("roundcube"), "the webmail has no login of its own");
       for (const u of spec.users) for (const c of spec.relayClients) assert.ok(!list(logins.get(u.address)).includes(c.name));
@@ -230,9 +257,23 @@ for (const stack of STACKS) {
         assert.match(fileOf(b, "/etc/rspamd/override.d/fuzzy_check.conf").content, /enabled = false/);
         for (const f of b.files.filter((x) => x.path.startsWith("/etc/rspamd/"))) assert.doesNotMatch(f.content, /https?:\/\//, f.path);
       }
-      // Only the inbound controller listens on the site address (the maildrops report spam/ham there).
-      assert.ok(fileOf(inbound, "/etc/rspamd/local.d/worker-controller.inc").content.includes(`"${inbound.host.address}:11334"`));
-      assert.ok(!fileOf(outbound, "/etc/rspamd/local.d/worker-controller.inc").content.includes(outbound.host.address));
+      // Separate read and learning passwords; without one only from 127.0.0.1 and ::1.
+      for (const b of [inbound, outbound]) {
+        const controller = fileOf(b, "/etc/rspamd/local.d/worker-controller.inc").content;
+        assert.ok(controller.includes(`enable_password = "${secrets.rspamdEnablePassword}";`));
+        assert.notEqual(secrets.rspamdEnablePassword, secrets.rspamdControllerPassword);
+        assert.match(controller, /^secure_ip = \["127\.0\.0\.1", "::1"\];$/m);
+        // The controller itself listens on loopback only.
+        assert.deepStrictEqual([...controller.matchAll(/bind_socket = "([^"]+)";/g)].map((m) => m[1]), ["127.0.0.1:11335"]);
+      }
+      // The maildrops reach the inbound controller through NGINX's TLS on 11334, and only they.
+      const door = fileOf(inbound, "/etc/nginx/mailplatform/http.conf").content;
+      assert.match(door, /listen 11334 ssl;/);
+      assert.deepStrictEqual([...door.matchAll(/allow (\S+);/g)].map((m) => m[1]), hostsOf(spec, "maildrop").map((h) => h.address));
+      assert.match(door, /deny all;/);
+      assert.match(door, /proxy_pass http:\/\/127\.0\.0\.1:11335;\s*proxy_bind 127\.0\.0\.2;/);
+      assert.match(door, /ssl_protocols TLSv1\.2 TLSv1\.3;/);
+      assert.ok(!outbound.files.some((f) => f.path === "/etc/nginx/mailplatform/http.conf"));
       assert.match(fileOf(inbound, "/etc/rspamd/local.d/actions.conf").content, /greylist = 4;/);
       assert.match(fileOf(outbound, "/etc/rspamd/local.d/greylist.conf").content, /enabled = false;/);
       assert.match(fileOf(outbound, "/etc/rspamd/local.d/ratelimit.conf").content, new RegExp(`rate = "${spec.limits.submissionMessageRate} / 1min"`));
@@ -276,7 +317,7 @@ function dkimValid(headers: [string, string][], body: string, signature: string,
 
 // What `provision.sh check` must report for each role: every checker of the daemons it runs.
 const CHECKERS: Record<string, string[]> = {
-  "smtp-in": ["postfix check", "postconf -n", "postconf -M", "unbound-checkconf", "rspamadm configtest"],
+  "smtp-in": ["postfix check", "postconf -n", "postconf -M", "unbound-checkconf", "rspamadm configtest", "nginx -t"],
   "smtp-out": ["postfix check", "postconf -n", "postconf -M", "unbound-checkconf", "rspamadm configtest", "opendkim -n", `opendkim -n -x ${SIGNERS.ed25519.conf}`],
   maildrop: ["postfix check", "postconf -n", "postconf -M", "unbound-checkconf"],
 };
@@ -330,6 +371,25 @@ describe("MTA hosts, through provision.sh", function () {
           assert.deepStrictEqual(relayed.added, []);
         }
       }
+    });
+
+    it(`${stack} smtp-out, running: a login may not send with the null sender, nor with a From header other than its envelope sender`, () => {
+      const { spec, box } = live.get(stack)!;
+      const [alice, bob] = spec.users.map((u) => u.address);
+      const host = hostsOf(spec, "smtp-out")[0];
+      // To a domain the sandbox's Unbound resolves (the platform's smtp-out name); the message waits in the queue.
+      const submit = (envelope: string, headerFrom: string) =>
+        JSON.parse(box.ok(`python3 ${DOVECOT_CLIENT} submit ${host.fqdn} ${PORTS.submission} ${TLS_CA} ${alice} '${passwordOf(alice)}' '${envelope}' '${headerFrom}' someone@${serviceNames(spec).smtpOut}`).trim().split("\n").pop()!);
+      const own = submit(alice, alice);
+      assert.equal(own.code, 250, JSON.stringify(own));
+      for (const other of [bob, "someone@partner.example"]) {
+        const r = submit(alice, other);
+        assert.equal(r.code, 554, `From: ${other}: ${JSON.stringify(r)}`);
+        assert.match(r.message, /From header must be the envelope sender/);
+      }
+      const bounce = submit("", alice);
+      assert.equal(bounce.code, 554, `null sender: ${JSON.stringify(bounce)}`);
+      assert.match(bounce.message, /null sender is for bounces/);
     });
 
     it(`${stack} smtp-out, running: Dovecot authenticates relay clients and mailbox users over Postfix's socket`, () => {

@@ -47,7 +47,16 @@ function submission(port: number, name: string, implicitTls: boolean, proxied: b
     options: {
       syslog_name: `postfix/${name}`,
       ...(implicitTls ? { smtpd_tls_wrappermode: "yes" } : {}),
-      ...(proxied ? { smtpd_upstream_proxy_protocol: "haproxy" } : {}),
+      // Behind the frontends, the client's address comes from a header: trust no address there
+      // (a forged PROXY header naming an smtp-in would otherwise relay), only a SASL login.
+      ...(proxied
+        ? {
+            smtpd_upstream_proxy_protocol: "haproxy",
+            mynetworks: "127.0.0.0/8",
+            smtpd_client_restrictions: "permit_sasl_authenticated,reject",
+            smtpd_relay_restrictions: "permit_sasl_authenticated,reject",
+          }
+        : {}),
       // Tells the milters (OpenDKIM) this is outgoing mail.
       milter_macro_daemon_name: "ORIGINATING",
       cleanup_service_name: "submission-cleanup",
@@ -64,6 +73,10 @@ export function postfixSmtpOut(ctx: RenderContext): Fragment {
     ...spec.domains.map((d): [string, string] => [d.name, storeNexthop(ctx)]),
   ]);
   const logins = hashTable("sender-logins", "Envelope sender → SASL logins allowed to use it.", senderLogins(ctx));
+  // Bounces come only from the platform's own MTAs ($mynetworks); a login has no business sending one.
+  const nullSender = hashTable("null-sender", "The null sender (smtpd_null_access_lookup_key), for clients outside $mynetworks.", [
+    ["<>", "REJECT 5.7.1 Submitted mail needs a sender address; the null sender is for bounces"],
+  ]);
   const ldap = ldapMaps(ctx);
   const relayingHosts = [...hostsOf(spec, "smtp-in"), ...hostsOf(spec, "maildrop")].map((h) => `${h.address}/32`);
   return postfix(ctx, {
@@ -78,7 +91,7 @@ export function postfixSmtpOut(ctx: RenderContext): Fragment {
       storeTransport(ctx),
     ],
     files: [
-      virtual.file, transport.file, logins.file, ...ldapFiles(ctx),
+      virtual.file, transport.file, logins.file, nullSender.file, ...ldapFiles(ctx),
       file("postfix", SUBMISSION_HEADER_CHECKS, "/^Received: .*with ESMTPSA/ IGNORE\n"),
     ],
     sections: [
@@ -95,7 +108,7 @@ export function postfixSmtpOut(ctx: RenderContext): Fragment {
           smtpd_sasl_authenticated_header: "no",
           smtpd_client_restrictions: ["permit_sasl_authenticated", "permit_mynetworks", "reject"],
           smtpd_sender_login_maps: [logins.ref, ...(ldap ? [ldap.mailboxes.ref] : [])],
-          smtpd_sender_restrictions: ["reject_non_fqdn_sender", "reject_authenticated_sender_login_mismatch"],
+          smtpd_sender_restrictions: ["reject_non_fqdn_sender", "reject_authenticated_sender_login_mismatch", "permit_mynetworks", `check_sender_access ${nullSender.ref}`],
           smtpd_relay_restrictions: ["permit_sasl_authenticated", "permit_mynetworks", "reject_unauth_destination"],
           smtpd_recipient_restrictions: ["reject_non_fqdn_recipient", "reject_unknown_recipient_domain"],
         },

@@ -1,11 +1,12 @@
 // Roundcube (Debian's roundcube-core) on PHP-FPM behind a local NGINX that only the frontends
-// reach; they terminate HTTPS and enforce the webmail allow-list. Roundcube talks to the platform
+// reach, over TLS (they verify its certificate against the platform CA); they terminate the
+// clients' HTTPS and enforce the webmail allow-list. Roundcube talks to the platform
 // like any mail client: IMAP, ManageSieve and submission through the frontends as the logged-in
 // user, TLS verified against the platform CA.
 import { daemons } from "../../daemons";
 import { file, Fragment, RenderContext, secretFile } from "../../files";
 import { INTERNAL, PORTS } from "../../ports";
-import { nginxMainConf, NGINX_HTTP_CONF, webmailUploadLimit } from "../../shared/nginx";
+import { nginxMainConf, NGINX_HTTP_CONF, NGINX_TLS_SERVER, messageUploadLimit } from "../../shared/nginx";
 import { TLS_CA } from "../../shared/tls";
 import { hostsOf, serviceNames } from "../../topology";
 
@@ -90,7 +91,7 @@ ${set("managesieve_vacation", 1)}
 }
 
 function phpPool(ctx: RenderContext): string {
-  const upload = webmailUploadLimit(ctx.spec);
+  const upload = messageUploadLimit(ctx.spec);
   return `; Written by mailplatform. Replaces Debian's default pool: Roundcube is the only PHP on this host.
 [roundcube]
 user = www-data
@@ -117,7 +118,8 @@ php_admin_flag[log_errors] = on
 
 function nginxConf(ctx: RenderContext): string {
   const frontends = hostsOf(ctx.spec, "frontend").map((h) => h.address);
-  return `# Written by mailplatform. Roundcube, for the frontends only (they terminate HTTPS).
+  return `# Written by mailplatform. Roundcube, for the frontends only, over TLS (they cross sites).
+${NGINX_TLS_SERVER}
 
 # Requests are judged by the connecting address, before X-Forwarded-For replaces it.
 geo $realip_remote_addr $from_frontend {
@@ -128,12 +130,12 @@ ${frontends.map((a) => `    ${a} 1;`).join("\n")}
 }
 
 server {
-    listen ${INTERNAL.webmailHttp} default_server;
-    listen [::]:${INTERNAL.webmailHttp} default_server;
+    listen ${INTERNAL.webmailHttps} ssl http2 default_server;
+    listen [::]:${INTERNAL.webmailHttps} ssl http2 default_server;
     server_name ${serviceNames(ctx.spec).webmail};
     root /var/lib/roundcube/public_html;
     index index.php;
-    client_max_body_size ${webmailUploadLimit(ctx.spec)};
+    client_max_body_size ${messageUploadLimit(ctx.spec)};
     add_header X-Robots-Tag "noindex, nofollow" always;
 
     if ($from_frontend = 0) {
