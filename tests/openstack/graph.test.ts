@@ -78,7 +78,7 @@ function openings(e: Expected): [Role, number[], From][] {
     ["frontend", [587, 465, 993, 143, 995, 110, 80, 443], world],
     ["frontend", [4190], { nets: e.sieve }],
     ["frontend", [4190], { role: "webmail" }],
-    ["webmail", [80], { role: "frontend" }],
+    ["webmail", [443], { role: "frontend" }],
     ...ROLES.map((r): [Role, number[], From] => [r, [22], { nets: e.admin }]),
     // The push reaches the site-local hosts through their site's frontend.
     ...(["smtp-out", "maildrop", "webmail"] as Role[]).map((r): [Role, number[], From] => [r, [22], { jump: true }]),
