@@ -5,6 +5,7 @@
 import * as assert from "assert";
 import { createHash, verify } from "crypto";
 import * as path from "path";
+import * as fs from "fs";
 import { daemons, HostBundle, HostFile, PlatformSecrets, PlatformSpec, renderHost, Role } from "../../components/core/src";
 import { PORTS } from "../../components/core/src/ports";
 import { TLS_CA } from "../../components/core/src/shared/tls";
@@ -409,4 +410,58 @@ describe("MTA hosts, through provision.sh", function () {
       assert.deepEqual(results.map((l) => JSON.parse(l).result), [...machines.map(() => "OK"), "FAIL", "OK", "FAIL"]);
     });
   }
+});
+
+describe("smtp-in, running (staging)", function () {
+  this.timeout(300_000);
+  const { spec, secrets } = renderStack("staging");
+  const smtpIn = hostsOf(spec, "smtp-in")[0];
+  const maildrop = hostsOf(spec, "maildrop")[0].address;
+  const stranger = "192.0.2.99";
+  let host: Sandbox;
+  let peer: Sandbox;
+  before(async () => {
+    peer = await Sandbox.start({ hostname: "maildrop", addresses: [maildrop, stranger] });
+    try {
+      [host] = await startHosts([bundleOf("staging", "smtp-in")], { peers: [peer] });
+    } catch (e) {
+      await peer.stop();
+      throw e;
+    }
+    fs.writeFileSync(peer.path("/tmp/ca.crt"), secrets.caCertificatePem);
+  });
+  after(() => Promise.all([host, peer].filter(Boolean).map((b) => b.stop())));
+
+  /** A request to the controller's TLS door from the peer: the HTTP status, 0 when no HTTPS answer. */
+  const controller = (path: string, opts: { password?: string; from?: string; scheme?: string } = {}) =>
+    Number(peer.ok([
+      "curl --silent --output /dev/null --write-out '%{http_code}' --max-time 10 --cacert /tmp/ca.crt",
+      `--resolve ${smtpIn.fqdn}:11334:${smtpIn.address} --interface ${opts.from ?? maildrop}`,
+      opts.password ? `--header 'Password: ${opts.password}'` : "",
+      path.startsWith("/learn") ? "--data-binary 'Subject: x'" : "",
+      `${opts.scheme ?? "https"}://${smtpIn.fqdn}:11334${path} || true`,
+    ].join(" ")).trim() || "0");
+
+  it("Rspamd's controller: TLS only, the maildrops only, the read password reads, only the learning password learns", () => {
+    const refused = [401, 403];
+    assert.equal(controller("/stat", { password: secrets.rspamdControllerPassword }), 200);
+    // NGINX's loopback address is not in secure_ip: no password, no answer.
+    assert.ok(refused.includes(controller("/stat")), "read without a password");
+    assert.ok(refused.includes(controller("/learnspam", { password: secrets.rspamdControllerPassword })), "learning with the read password");
+    assert.ok(!refused.includes(controller("/learnspam", { password: secrets.rspamdEnablePassword })), "learning with the learning password");
+    assert.equal(controller("/stat", { password: secrets.rspamdControllerPassword, from: stranger }), 403);
+    assert.equal(controller("/stat", { password: secrets.rspamdControllerPassword, scheme: "http" }), 400);
+  });
+
+  it("the MX refuses TLS 1.1 and completes TLS 1.2 on 25 (STARTTLS) and 465", () => {
+    const handshake = (port: number, version: string) => peer.ok([
+      `echo | openssl s_client -connect ${smtpIn.address}:${port} -${version} -cipher DEFAULT@SECLEVEL=0`,
+      port === PORTS.smtp ? "-starttls smtp" : "",
+      "2>&1 | grep -E '^ *Protocol *:|Cipher is' || true",
+    ].join(" "));
+    for (const port of [PORTS.smtp, PORTS.submissions]) {
+      assert.match(handshake(port, "tls1_1"), /Cipher is \(NONE\)|^$/, `${port} completed TLS 1.1`);
+      assert.match(handshake(port, "tls1_2"), /Protocol *: TLSv1\.2/, `${port} TLS 1.2`);
+    }
+  });
 });
