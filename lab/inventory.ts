@@ -1,6 +1,6 @@
 // .lab/inventory.json: what is up, where, and how to log in; for the tests and for people.
 import * as fs from "fs";
-import { PlatformSpec, serviceNames, WEBMAIL_RELAY_USER } from "@mailplatform/core";
+import { PlatformSpec, serviceNames } from "@mailplatform/core";
 import { EXTERNAL_MAILDIR } from "./external-mx";
 import { outsideDomains } from "./dns";
 import { CA_FILE, INVENTORY_FILE } from "./paths";
@@ -68,10 +68,7 @@ export function buildInventory(spec: PlatformSpec, hosts: LabHost[], secrets: La
     caCertificate: CA_FILE,
     // Only the lab's passwords still in force: a user whose password was set through the portal has the stack's hash.
     users: secrets.users.filter((u) => spec.users.some((x) => x.address === u.address && x.passwordHash === u.passwordHash)).map((u) => ({ address: u.address, password: u.password, ...(u.quotaBytes !== undefined ? { quotaBytes: u.quotaBytes } : {}) })),
-    // The webmail's own relay login is the platform's, not a client's.
-    relayClients: Object.entries(secrets.platform.relayPasswords)
-      .filter(([name]) => name !== WEBMAIL_RELAY_USER)
-      .map(([name, password]) => ({ name, password })),
+    relayClients: Object.entries(secrets.platform.relayPasswords).map(([name, password]) => ({ name, password })),
     outsideDomains: outsideDomains(spec),
     externalMaildir: EXTERNAL_MAILDIR,
   };

@@ -362,7 +362,7 @@ export const authPlain = (user: string, pass: string) => Buffer.from(`\0${user}\
 /** Rspamd's statistics on an smtp-in, from its controller on loopback (a trusted address there). */
 export function rspamdStat(smtpIn: string): { statfiles: { symbol: string; revision: number }[] } {
   // revision of a Redis statfile: how many messages were learned into that class.
-  return JSON.parse(inHost(smtpIn, ["curl", "--silent", "--fail", "--max-time", "10", `http://127.0.0.1:${INTERNAL.rspamdController}/stat`]));
+  return JSON.parse(inHost(smtpIn, ["curl", "--silent", "--fail", "--max-time", "10", `http://127.0.0.1:${INTERNAL.rspamdControllerLocal}/stat`]));
 }
 
 /** Measurements reported at the end of the run (and kept in .lab/e2e-timings.json). */

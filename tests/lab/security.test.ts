@@ -142,7 +142,7 @@ describe("lab: security", function () {
     const targets = [
       ...lab.role("maildrop").flatMap((h) => maildropPorts.map((port) => ({ host: h.address, port }))),
       ...lab.role("smtp-out").flatMap((h) => smtpOutPorts.map((port) => ({ host: h.address, port }))),
-      ...lab.role("webmail").map((h) => ({ host: h.address, port: INTERNAL.webmailHttp })),
+      ...lab.role("webmail").map((h) => ({ host: h.address, port: INTERNAL.webmailHttps })),
     ];
     for (const from of [lab.stranger, lab.office]) {
       const r = client<{ targets: { host: string; port: number; open: boolean }[] }>("internet", { action: "probe", from, targets, timeoutMs: 2000 });

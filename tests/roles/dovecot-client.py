@@ -32,10 +32,16 @@ def lmtp(sock, rcpt, subject, spam="no", size="0"):
     if spam == "yes":
         headers += "X-Spam: Yes\r\n"
     body = "hello\r\n" + "x" * int(size) + "\r\n"
-    client = smtplib.LMTP(sock)
+    send_and_report(smtplib.LMTP(sock), "sender@partner.example", rcpt, headers + "\r\n" + body)
+
+
+def send_and_report(client, sender, rcpt, message):
+    """Sends one message on an open session and prints the server's verdict (code and text)."""
     try:
-        client.sendmail("sender@partner.example", [rcpt], (headers + "\r\n" + body).encode())
+        client.sendmail(sender, [rcpt], message.encode())
         out({"code": 250})
+    except smtplib.SMTPSenderRefused as e:
+        out({"code": e.smtp_code, "message": e.smtp_error.decode()})
     except smtplib.SMTPRecipientsRefused as e:
         code, msg = e.recipients[rcpt]
         out({"code": code, "message": msg.decode()})
@@ -178,8 +184,8 @@ def sasl(path, user, password):
             return
 
 
-def controllers(port, *addresses):
-    """Fake Rspamd controllers: one JSON line per learn request."""
+def controllers(port, certdir, *addresses):
+    """Fake Rspamd controllers behind TLS (certdir/<address>.crt and .key): one JSON line per learn request."""
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -194,8 +200,20 @@ def controllers(port, *addresses):
 
     for address in addresses:
         server = http.server.HTTPServer((address, int(port)), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(f"{certdir}/{address}.crt", f"{certdir}/{address}.key")
+        server.socket = context.wrap_socket(server.socket, server_side=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
     threading.Event().wait()
+
+
+def submit(fqdn, port, cafile, user, password, envelope, header_from, rcpt):
+    """Submission with STARTTLS (verified for the name) and AUTH; the final reply to the message."""
+    message = f"From: {header_from}\r\nTo: {rcpt}\r\nSubject: submission test\r\n\r\nhello\r\n"
+    client = smtplib.SMTP(fqdn, int(port), local_hostname="client.test")
+    client.starttls(context=tls_context(cafile))
+    client.login(user, password)
+    send_and_report(client, envelope, rcpt, message)
 
 
 if __name__ == "__main__":

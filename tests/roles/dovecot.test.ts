@@ -17,7 +17,6 @@ import { PlatformSecrets } from "../../components/core/src/secrets";
 import { machinePasswordHash } from "../../components/core/src/shared/passwords";
 import { TLS_CA } from "../../components/core/src/shared/tls";
 import { PlatformSpec } from "../../components/core/src/spec/types";
-import { WEBMAIL_RELAY_USER } from "../../components/core/src/relay-users";
 import { Host, hostsOf } from "../../components/core/src/topology";
 import { check, startHosts, together } from "../support/provision";
 import { Sandbox } from "../support/sandbox";
@@ -75,18 +74,19 @@ describe("dovecot", function () {
   });
 
   describe("smtp-out (SASL auth only)", () => {
-    it("lists every mailbox user with its hash and every relay client, the webmail's included", () => {
+    it("lists every mailbox user with its hash and every relay client, and no shared webmail user", () => {
       const [host] = hostsOf(prod.spec, "smtp-out");
       const frag = dovecotAuth(prod.ctx(host));
       const users = fileOf(frag, SASL_USERS);
       const lines = users.content.trim().split("\n");
       for (const u of prod.spec.users) assert.ok(lines.includes(`${u.address}:${u.passwordHash}::::::`), u.address);
-      for (const name of [WEBMAIL_RELAY_USER, ...prod.spec.relayClients.map((c) => c.name)]) {
+      for (const name of prod.spec.relayClients.map((c) => c.name)) {
         const line = lines.find((l) => l.startsWith(`${name}:`));
         assert.ok(line, name);
         assert.equal(line.split(":")[1], machinePasswordHash(name, prod.secrets.relayPasswords[name]));
       }
-      assert.equal(lines.length, prod.spec.users.length + 1 + prod.spec.relayClients.length);
+      assert.equal(lines.length, prod.spec.users.length + prod.spec.relayClients.length);
+      assert.ok(!lines.some((l) => l.startsWith("roundcube:")));
       assert.deepEqual([users.secret, users.owner, users.group, users.mode], [true, "root", "dovecot", "0640"]);
     });
 
@@ -172,15 +172,19 @@ describe("dovecot", function () {
       assert.match(conf, new RegExp(`unix_listener ${LMTP_SOCKET.path} \\{\\s*mode = 0600\\s*user = postfix`));
     });
 
-    it("reports spam and ham to every smtp-in's controller, the password readable by vmail only", () => {
+    it("reports spam and ham to every smtp-in's controller over verified TLS, the learning password readable by vmail only", () => {
       const frag = maildrop(prod);
       assert.deepEqual(fileOf(frag, "/etc/dovecot/rspamd-controllers").content.trim().split("\n"),
-        hostsOf(prod.spec, "smtp-in").map((h) => `${h.address}:${INTERNAL.rspamdController}`));
+        hostsOf(prod.spec, "smtp-in").map((h) => `${h.fqdn}:${INTERNAL.rspamdController}`));
       const curlrc = fileOf(frag, "/etc/dovecot/rspamd-learn.curlrc");
       assert.deepEqual([curlrc.secret, curlrc.group, curlrc.mode], [true, "vmail", "0640"]);
-      for (const f of frag.files!.filter((x) => x.content.includes(prod.secrets.rspamdControllerPassword))) {
+      assert.match(curlrc.content, new RegExp(`^cacert = "${TLS_CA}"$`, "m"));
+      assert.match(fileOf(frag, "/etc/dovecot/sieve-pipe/rspamd-learn").content, /"https:\/\/\$controller\/learn\$class"/);
+      for (const f of frag.files!.filter((x) => x.content.includes(prod.secrets.rspamdEnablePassword))) {
         assert.equal(f.path, curlrc.path);
       }
+      // The read password stays on smtp-in.
+      assert.ok(!frag.files!.some((x) => x.content.includes(prod.secrets.rspamdControllerPassword)));
       assert.deepEqual(frag.files!.filter((f) => f.compile === "sievec").map((f) => path.basename(f.path)).sort(),
         ["report-ham.sieve", "report-spam.sieve", "spam-to-junk.sieve"]);
     });
@@ -285,10 +289,16 @@ describe("dovecot", function () {
       const imap = `${host.address} ${PORTS.imaps} ${host.fqdn} ${TLS_CA} ${alice} ${passwordOf(alice)}`;
       fs.mkdirSync(box.path(out));
       fs.writeFileSync(box.path(`${out}/user.sieve`), 'require ["fileinto"];\nif header :contains "subject" "filter me" { fileinto "Filtered"; }\n');
+      // The fake controllers answer with each smtp-in's own certificate, as its NGINX does.
+      for (const h of hostsOf(live.spec, "smtp-in")) {
+        const cert = live.secrets.hostCertificates[h.name];
+        fs.writeFileSync(box.path(`${out}/${h.address}.crt`), cert.certificatePem + live.secrets.caCertificatePem);
+        fs.writeFileSync(box.path(`${out}/${h.address}.key`), cert.privateKeyPem);
+      }
       // The fake controllers outlive the script, holding none of its output: they die with the sandbox.
       const r = box.run(`set -eu
         py() { python3 ${CLIENT} "$@"; }
-        py controllers ${INTERNAL.rspamdController} ${smtpIn.join(" ")} </dev/null >${out}/learn.jsonl 2>${out}/controllers.log &
+        py controllers ${INTERNAL.rspamdController} ${out} ${smtpIn.join(" ")} </dev/null >${out}/learn.jsonl 2>${out}/controllers.log &
         ${waitFor(LMTP_SOCKET.path)}
         py lmtp ${LMTP_SOCKET.path} ${alice} "hello" > ${out}/lmtp-hello.json
         py lmtp ${LMTP_SOCKET.path} ${alice.replace("@", "+news@")} "cheap pills" yes > ${out}/lmtp-spam.json
@@ -323,7 +333,7 @@ describe("dovecot", function () {
       for (const [kind, subject] of [["spam", "hello"], ["ham", "cheap pills"]]) {
         const hits = learned.filter((l) => l.path === `/learn${kind}` && l.subject === subject);
         assert.deepEqual(hits.map((h) => h.controller).sort(), [...smtpIn].sort(), `${kind} reports`);
-        for (const h of hits) assert.equal(h.password, live.secrets.rspamdControllerPassword);
+        for (const h of hits) assert.equal(h.password, live.secrets.rspamdEnablePassword);
       }
 
       const plain = result("plain.json");

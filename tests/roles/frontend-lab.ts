@@ -14,8 +14,8 @@ export interface LabInput {
   files?: Record<string, string>;
   /** Fake TCP backends: each answers `<name>\n` and records the PROXY header it got. */
   tcpBackends: { name: string; address: string; port: number }[];
-  /** Fake HTTP backends: each answers with the request's headers as JSON. */
-  httpBackends: { address: string; port: number }[];
+  /** Fake HTTP backends: each answers with the request's headers as JSON; over TLS given a certificate and key (paths). */
+  httpBackends: { address: string; port: number; tls?: { cert: string; key: string } }[];
   /** Requests to make, in order; `stop` closes a TCP backend first. */
   steps: LabStep[];
 }
@@ -43,11 +43,13 @@ function tcpBackend(name: string, address: string, port: number): Promise<net.Se
   return new Promise((resolve) => server.listen(port, address, () => resolve(server)));
 }
 
-function httpBackend(address: string, port: number): Promise<http.Server> {
-  const server = http.createServer((req, res) => {
+function httpBackend(b: LabInput["httpBackends"][number]): Promise<http.Server> {
+  const { address, port } = b;
+  const answer: http.RequestListener = (req, res) => {
     res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify({ url: req.url, headers: req.headers }));
-  });
+    res.end(JSON.stringify({ url: req.url, headers: req.headers, tls: "encrypted" in req.socket }));
+  };
+  const server = b.tls ? https.createServer({ cert: fs.readFileSync(b.tls.cert), key: fs.readFileSync(b.tls.key) }, answer) : http.createServer(answer);
   return new Promise((resolve) => server.listen(port, address, () => resolve(server)));
 }
 
@@ -95,7 +97,7 @@ async function main(): Promise<void> {
   for (const [p, content] of Object.entries(input.files ?? {})) fs.writeFileSync(p, content);
   const tcp = new Map<string, net.Server>();
   for (const b of input.tcpBackends) tcp.set(`${b.name}:${b.port}`, await tcpBackend(b.name, b.address, b.port));
-  for (const b of input.httpBackends) await httpBackend(b.address, b.port);
+  for (const b of input.httpBackends) await httpBackend(b);
   for (const step of input.steps) {
     if (step.kind === "stop") {
       await new Promise((r) => tcp.get(`${step.name}:${step.port}`)!.close(r));

@@ -19,7 +19,6 @@ import { NGINX_HTTP_CONF, NGINX_STREAM_CONF } from "../../components/core/src/sh
 import { TLS_CA } from "../../components/core/src/shared/tls";
 import { loadStackSpec } from "../../components/core/src/spec/load";
 import { PlatformSpec } from "../../components/core/src/spec/types";
-import { WEBMAIL_RELAY_USER } from "../../components/core/src/relay-users";
 import { hostsOf, serviceNames } from "../../components/core/src/topology";
 import { check, startHosts } from "../support/provision";
 import { Sandbox } from "../support/sandbox";
@@ -127,7 +126,18 @@ for (const stack of ["prod", "staging"]) {
       const geo = conf.match(/geo \$webmail_allowed \{([^}]*)\}/)![1];
       assert.deepEqual([...geo.matchAll(/^\s+(\S+) 1;$/gm)].map((m) => m[1]), spec.access.webmailNetworks);
       assert.match(geo, /default 0;/);
-      assert.deepEqual(upstreams(conf).webmail.map((u) => u.member), hostsOf(spec, "webmail").map((h) => `${h.address}:${INTERNAL.webmailHttp}`));
+      assert.deepEqual(upstreams(conf).webmail.map((u) => u.member), hostsOf(spec, "webmail").map((h) => `${h.address}:${INTERNAL.webmailHttps}`));
+      // The hop to the webmail crosses sites: TLS, the webmail's certificate verified against the platform CA.
+      const location = /server_name [^;]*webmail[\s\S]*?location \/ \{([^}]*)\}/.exec(conf)![1];
+      assert.match(location, /proxy_pass https:\/\/webmail;/);
+      assert.match(location, /proxy_ssl_verify on;/);
+      assert.match(location, new RegExp(`proxy_ssl_trusted_certificate ${TLS_CA};`));
+      assert.match(location, new RegExp(`proxy_ssl_name ${serviceNames(spec).webmail};`));
+      for (const wm of webmails) {
+        const wmConf = fileOf(wm, NGINX_HTTP_CONF).content;
+        assert.match(wmConf, new RegExp(`listen ${INTERNAL.webmailHttps} ssl`));
+        assert.doesNotMatch(wmConf, /listen 80\b/);
+      }
       assert.match(conf, new RegExp(`server_name ${serviceNames(spec).webmail};[\\s\\S]*if \\(\\$webmail_allowed = 0\\)`));
     });
 
@@ -155,12 +165,14 @@ for (const stack of ["prod", "staging"]) {
       }
     });
 
-    it("keeps Roundcube's secrets in a www-data-readable secret file and sends as the relay user", () => {
+    it("keeps Roundcube's secrets in a www-data-readable secret file and submits as the logged-in user", () => {
       for (const wm of webmails) {
         const cfg = fileOf(wm, ROUNDCUBE_CONFIG);
         assert.deepEqual([cfg.secret, cfg.owner, cfg.group, cfg.mode], [true, "root", "www-data", "0640"]);
-        assert.ok(cfg.content.includes(`$config['smtp_user'] = '${WEBMAIL_RELAY_USER}';`));
-        assert.ok(cfg.content.includes(`$config['smtp_pass'] = ${php(secrets.relayPasswords[WEBMAIL_RELAY_USER])};`));
+        // Roundcube's %u/%p: the IMAP login and password of the session, never a shared account.
+        assert.ok(cfg.content.includes(`$config['smtp_user'] = '%u';`));
+        assert.ok(cfg.content.includes(`$config['smtp_pass'] = '%p';`));
+        for (const p of Object.values(secrets.relayPasswords)) assert.ok(!cfg.content.includes(p), "no relay password on the webmail");
         assert.ok(cfg.content.includes(`$config['des_key'] = ${php(secrets.roundcubeDesKey)};`));
         assert.ok(cfg.content.includes(`$config['imap_host'] = 'ssl://${serviceNames(spec).imap}:993';`));
         assert.ok(cfg.content.includes(`$config['smtp_host'] = 'tls://${serviceNames(spec).submission}:587';`));
@@ -186,8 +198,8 @@ for (const stack of ["prod", "staging"]) {
     });
 
     it("webmail config passes provision.sh check (nginx -t, php-fpm -t, php -l), and PHP reads back the secrets", async () => {
-      // A password that needs escaping in PHP's single quotes.
-      const tricky = { ...secrets, relayPasswords: { ...secrets.relayPasswords, [WEBMAIL_RELAY_USER]: "it's a \\'quoted\\ secret" } };
+      // A secret that needs escaping in PHP's single quotes.
+      const tricky = { ...secrets, roundcubeDesKey: "it's a \\'quoted\\ key" };
       const wm = renderHost(spec, hostsOf(spec, "webmail")[0], tricky);
       const [out, [box]] = await Promise.all([check(wm), startHosts([wm])]);
       let read: string;
@@ -200,9 +212,8 @@ for (const stack of ["prod", "staging"]) {
       const expected = ["nginx -t", ...php.flatMap((c) => (c.eachFile ? [ROUNDCUBE_CONFIG, MANAGESIEVE_CONFIG].map((f) => `${c.label} ${f}`) : [c.label]))];
       for (const c of expected) assert.ok(out.includes(`check: ${c} ok\n`), `${c} in\n${out}`);
       const config = JSON.parse(read.split("\n").find((l) => l.startsWith("CONFIG "))!.slice(7));
-      assert.equal(config.smtp_pass, tricky.relayPasswords[WEBMAIL_RELAY_USER]);
-      assert.equal(config.smtp_user, WEBMAIL_RELAY_USER);
-      assert.equal(config.des_key, secrets.roundcubeDesKey);
+      assert.deepEqual([config.smtp_user, config.smtp_pass], ["%u", "%p"]);
+      assert.equal(config.des_key, tricky.roundcubeDesKey);
       assert.equal(config.imap_conn_options.ssl.cafile, TLS_CA);
       assert.ok(config.plugins.includes("managesieve"));
     });
@@ -227,12 +238,17 @@ describe("frontend, running (prod)", function () {
     const frontend = renderHost(spec, hostsOf(spec, "frontend")[0], secrets);
     let box: Sandbox;
     ({ results, box } = await runLab(frontend, [stranger, primary.address, backup.address, webmail.address, client], {
-      files: { [ca]: secrets.caCertificatePem },
       tcpBackends: [primary, backup].flatMap((h) => [
         { name: h.name, address: h.address, port: PROXIED.imaps },
         { name: h.name, address: h.address, port: PROXIED.managesieve },
       ]),
-      httpBackends: [{ address: webmail.address, port: INTERNAL.webmailHttp }],
+      // The webmail's real certificate: the frontend must verify it against the platform CA.
+      files: {
+        [ca]: secrets.caCertificatePem,
+        "/tmp/webmail.crt": secrets.hostCertificates[webmail.name].certificatePem + secrets.caCertificatePem,
+        "/tmp/webmail.key": secrets.hostCertificates[webmail.name].privateKeyPem,
+      },
+      httpBackends: [{ address: webmail.address, port: INTERNAL.webmailHttps, tls: { cert: "/tmp/webmail.crt", key: "/tmp/webmail.key" } }],
       steps: [
         { kind: "tcp", label: "imapsPrimary", port: PORTS.imaps },
         { kind: "tcp", label: "sieveDenied", port: PORTS.managesieve },
@@ -287,7 +303,8 @@ describe("frontend, running (prod)", function () {
     assert.equal((results.webmailDenied as HttpResult).status, 403);
     const allowed = results.webmailAllowed as HttpResult;
     assert.equal(allowed.status, 200);
-    const seen = JSON.parse(allowed.body) as { headers: Record<string, string> };
+    const seen = JSON.parse(allowed.body) as { headers: Record<string, string>; tls: boolean };
+    assert.equal(seen.tls, true, "the frontend reached the webmail over TLS");
     assert.equal(seen.headers["x-forwarded-for"], client);
     assert.equal(seen.headers["x-forwarded-proto"], "https");
     assert.equal(seen.headers.host, serviceNames(spec).webmail);
@@ -310,18 +327,22 @@ describe("webmail, running (staging)", function () {
 
   before(async () => {
     spec = loadStackSpec(root, "staging");
-    const webmail = renderHost(spec, hostsOf(spec, "webmail")[0], generateLocalSecrets(spec));
+    const secrets = generateLocalSecrets(spec);
+    const webmail = renderHost(spec, hostsOf(spec, "webmail")[0], secrets);
     const frontend = hostsOf(spec, "frontend")[0].address;
     const host = serviceNames(spec).webmail;
+    const ca = "/tmp/ca.crt";
     let box: Sandbox;
     ({ results, box } = await runLab(webmail, [frontend, outsider], {
+      files: { [ca]: secrets.caCertificatePem },
       tcpBackends: [],
       httpBackends: [],
+      // HTTPS only, with a certificate for the webmail's name from the platform CA (what the frontends verify).
       steps: [
-        { kind: "http", label: "login", url: "http://x/", host, from: frontend },
-        { kind: "http", label: "outsider", url: "http://x/", host, from: outsider },
-        { kind: "http", label: "pluginConfig", url: "http://x/plugins/managesieve/config.inc.php", host, from: frontend },
-        { kind: "http", label: "skin", url: "http://x/skins/elastic/styles/styles.min.css", host, from: frontend },
+        { kind: "http", label: "login", url: "https://x/", host, from: frontend, ca },
+        { kind: "http", label: "outsider", url: "https://x/", host, from: outsider, ca },
+        { kind: "http", label: "pluginConfig", url: "https://x/plugins/managesieve/config.inc.php", host, from: frontend, ca },
+        { kind: "http", label: "skin", url: "https://x/skins/elastic/styles/styles.min.css", host, from: frontend, ca },
       ],
     }));
     try {

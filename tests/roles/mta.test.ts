@@ -5,9 +5,11 @@
 import * as assert from "assert";
 import { createHash, verify } from "crypto";
 import * as path from "path";
+import * as fs from "fs";
 import { daemons, HostBundle, HostFile, PlatformSecrets, PlatformSpec, renderHost, Role } from "../../components/core/src";
+import { PORTS } from "../../components/core/src/ports";
+import { TLS_CA } from "../../components/core/src/shared/tls";
 import { hostsOf, serviceNames } from "../../components/core/src/topology";
-import { WEBMAIL_RELAY_USER } from "../../components/core/src/relay-users";
 import { SIGNERS } from "../../components/core/src/roles/smtp-out/opendkim";
 import { SASL_AUTH_SOCKET } from "../../components/core/src/shared/spool-sockets";
 import { check, startHosts, together } from "../support/provision";
@@ -118,6 +120,19 @@ for (const stack of STACKS) {
       assert.match(master, new RegExp(`^maildrop +unix .* lmtp\n(  -o .*\n)*  -o lmtp_tls_security_level=secure\n(  -o .*\n)*  -o lmtp_fallback_relay=${backup.fqdn}:24$`, "m"));
     });
 
+    it("every MTA speaks TLS 1.2 or later only, as server and client, on every listener and hop (LMTP into the store too)", () => {
+      for (const role of MTA_ROLES) {
+        const b = bundleOf(stack, role);
+        const cf = mainCf(b);
+        for (const key of ["smtpd_tls_protocols", "smtpd_tls_mandatory_protocols", "smtp_tls_protocols", "smtp_tls_mandatory_protocols"]) {
+          assert.strictEqual(cf.get(key), ">=TLSv1.2", `${role}: ${key}`);
+        }
+        // No listener or transport lowers it again.
+        assert.doesNotMatch(fileOf(b, "/etc/postfix/master.cf").content, /_tls_(mandatory_)?protocols=(?!>=TLSv1\.2$)/m);
+        if (role !== "maildrop") assert.match(fileOf(b, "/etc/postfix/master.cf").content, /^  -o lmtp_tls_protocols=>=TLSv1\.2$/m);
+      }
+    });
+
     it("smtp-in: PostSRSd rewrites into the platform domain and keeps hosted senders", () => {
       const { spec, secrets } = renderStack(stack);
       const b = bundleOf(stack, "smtp-in");
@@ -143,22 +158,39 @@ for (const stack of STACKS) {
       assert.strictEqual(cf.get("smtpd_client_recipient_rate_limit"), String(spec.limits.submissionRecipientRate));
       assert.deepStrictEqual(list(cf.get("smtpd_milters")), ["inet:127.0.0.1:11332", SIGNERS.rsa.milter, SIGNERS.ed25519.milter]);
       const master = fileOf(b, "/etc/postfix/master.cf").content;
-      for (const port of [10587, 10465]) assert.match(master, new RegExp(`^${port} +inet .* smtpd\\n(  -o .*\\n)*  -o smtpd_upstream_proxy_protocol=haproxy`, "m"));
+      for (const port of [10587, 10465]) {
+        const service = new RegExp(`^${port} +inet .* smtpd\\n((?:  -o .*\\n)*)`, "m").exec(master)?.[1] ?? "";
+        assert.match(service, /^  -o smtpd_upstream_proxy_protocol=haproxy$/m, `${port}`);
+        // Only a SASL login submits there: the client address comes from the PROXY header.
+        assert.match(service, /^  -o mynetworks=127\.0\.0\.0\/8$/m, `${port}`);
+        assert.match(service, /^  -o smtpd_client_restrictions=permit_sasl_authenticated,reject$/m, `${port}`);
+        assert.match(service, /^  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject$/m, `${port}`);
+      }
       for (const port of [587, 465]) assert.match(master, new RegExp(`^${port} +inet .* smtpd$`, "m"));
       assert.doesNotMatch(master, /^25 /m);
 
+      // Each address is owned by logins that receive its mail, and nobody else: no shared webmail login.
       const logins = table(b, "/etc/postfix/sender-logins");
-      for (const u of spec.users) assert.deepStrictEqual(list(logins.get(u.address)), [u.address, WEBMAIL_RELAY_USER]);
+      for (const u of spec.users) assert.deepStrictEqual(list(logins.get(u.address)), [u.address]);
       // An alias belongs to the user it reaches; a list to its hosted member users.
       for (const a of spec.aliases.filter((x) => spec.users.some((u) => u.address === x.to))) {
-        assert.deepStrictEqual(list(logins.get(a.address)), [a.to, WEBMAIL_RELAY_USER]);
+        assert.deepStrictEqual(list(logins.get(a.address)), [a.to]);
       }
       for (const l of spec.lists) {
         const users = l.members.filter((m) => spec.users.some((u) => u.address === m));
-        assert.deepStrictEqual(list(logins.get(l.address)), [...users, WEBMAIL_RELAY_USER]);
+        assert.deepStrictEqual(list(logins.get(l.address)), users);
       }
       // Relay clients (servers) send as other addresses of the hosted domains, never a user's own.
-      for (const d of spec.domains) assert.deepStrictEqual(list(logins.get(`@${d.name}`)), [WEBMAIL_RELAY_USER, ...spec.relayClients.map((c) => c.name)]);
+      for (const d of spec.domains) {
+        assert.deepStrictEqual(list(logins.get(`@${d.name}`)), spec.relayClients.map((c) => c.name));
+      }
+      // The null sender only from $mynetworks (smtp-in's and the maildrops' bounces), never from a login.
+      assert.deepStrictEqual(list(cf.get("smtpd_sender_restrictions")), [
+        "reject_non_fqdn_sender", "reject_authenticated_sender_login_mismatch", "permit_mynetworks", "check_sender_access", "hash:/etc/postfix/null-sender",
+      ]);
+      assert.match(table(b, "/etc/postfix/null-sender").get("<>")!, /^REJECT /);
+      const owners = [...logins.values()].flatMap(list);
+      assert.ok(!owners.includes("roundcube"), "the webmail has no login of its own");
       for (const u of spec.users) for (const c of spec.relayClients) assert.ok(!list(logins.get(u.address)).includes(c.name));
     });
 
@@ -226,9 +258,23 @@ for (const stack of STACKS) {
         assert.match(fileOf(b, "/etc/rspamd/override.d/fuzzy_check.conf").content, /enabled = false/);
         for (const f of b.files.filter((x) => x.path.startsWith("/etc/rspamd/"))) assert.doesNotMatch(f.content, /https?:\/\//, f.path);
       }
-      // Only the inbound controller listens on the site address (the maildrops report spam/ham there).
-      assert.ok(fileOf(inbound, "/etc/rspamd/local.d/worker-controller.inc").content.includes(`"${inbound.host.address}:11334"`));
-      assert.ok(!fileOf(outbound, "/etc/rspamd/local.d/worker-controller.inc").content.includes(outbound.host.address));
+      // Separate read and learning passwords; without one only from 127.0.0.1 and ::1.
+      for (const b of [inbound, outbound]) {
+        const controller = fileOf(b, "/etc/rspamd/local.d/worker-controller.inc").content;
+        assert.ok(controller.includes(`enable_password = "${secrets.rspamdEnablePassword}";`));
+        assert.notEqual(secrets.rspamdEnablePassword, secrets.rspamdControllerPassword);
+        assert.match(controller, /^secure_ip = \["127\.0\.0\.1", "::1"\];$/m);
+        // The controller itself listens on loopback only.
+        assert.deepStrictEqual([...controller.matchAll(/bind_socket = "([^"]+)";/g)].map((m) => m[1]), ["127.0.0.1:11335"]);
+      }
+      // The maildrops reach the inbound controller through NGINX's TLS on 11334, and only they.
+      const door = fileOf(inbound, "/etc/nginx/mailplatform/http.conf").content;
+      assert.match(door, /listen 11334 ssl;/);
+      assert.deepStrictEqual([...door.matchAll(/allow (\S+);/g)].map((m) => m[1]), hostsOf(spec, "maildrop").map((h) => h.address));
+      assert.match(door, /deny all;/);
+      assert.match(door, /proxy_pass http:\/\/127\.0\.0\.1:11335;\s*proxy_bind 127\.0\.0\.2;/);
+      assert.match(door, /ssl_protocols TLSv1\.2 TLSv1\.3;/);
+      assert.ok(!outbound.files.some((f) => f.path === "/etc/nginx/mailplatform/http.conf"));
       assert.match(fileOf(inbound, "/etc/rspamd/local.d/actions.conf").content, /greylist = 4;/);
       assert.match(fileOf(outbound, "/etc/rspamd/local.d/greylist.conf").content, /enabled = false;/);
       assert.match(fileOf(outbound, "/etc/rspamd/local.d/ratelimit.conf").content, new RegExp(`rate = "${spec.limits.submissionMessageRate} / 1min"`));
@@ -272,7 +318,7 @@ function dkimValid(headers: [string, string][], body: string, signature: string,
 
 // What `provision.sh check` must report for each role: every checker of the daemons it runs.
 const CHECKERS: Record<string, string[]> = {
-  "smtp-in": ["postfix check", "postconf -n", "postconf -M", "unbound-checkconf", "rspamadm configtest"],
+  "smtp-in": ["postfix check", "postconf -n", "postconf -M", "unbound-checkconf", "rspamadm configtest", "nginx -t"],
   "smtp-out": ["postfix check", "postconf -n", "postconf -M", "unbound-checkconf", "rspamadm configtest", "opendkim -n", `opendkim -n -x ${SIGNERS.ed25519.conf}`],
   maildrop: ["postfix check", "postconf -n", "postconf -M", "unbound-checkconf"],
 };
@@ -328,19 +374,94 @@ describe("MTA hosts, through provision.sh", function () {
       }
     });
 
+    it(`${stack} smtp-out, running: a login may not send with the null sender, nor with a From header other than its envelope sender`, () => {
+      const { spec, box } = live.get(stack)!;
+      const [alice, bob] = spec.users.map((u) => u.address);
+      const host = hostsOf(spec, "smtp-out")[0];
+      // To a domain the sandbox's Unbound resolves (the platform's smtp-out name); the message waits in the queue.
+      const submit = (envelope: string, headerFrom: string) =>
+        JSON.parse(box.ok(`python3 ${DOVECOT_CLIENT} submit ${host.fqdn} ${PORTS.submission} ${TLS_CA} ${alice} '${passwordOf(alice)}' '${envelope}' '${headerFrom}' someone@${serviceNames(spec).smtpOut}`).trim().split("\n").pop()!);
+      const own = submit(alice, alice);
+      assert.equal(own.code, 250, JSON.stringify(own));
+      for (const other of [bob, "someone@partner.example"]) {
+        const r = submit(alice, other);
+        assert.equal(r.code, 554, `From: ${other}: ${JSON.stringify(r)}`);
+        assert.match(r.message, /From header must be the envelope sender/);
+      }
+      const bounce = submit("", alice);
+      assert.equal(bounce.code, 554, `null sender: ${JSON.stringify(bounce)}`);
+      assert.match(bounce.message, /null sender is for bounces/);
+    });
+
     it(`${stack} smtp-out, running: Dovecot authenticates relay clients and mailbox users over Postfix's socket`, () => {
       const { spec, secrets, box } = live.get(stack)!;
       const auth = (user: string, password: string) => `python3 ${DOVECOT_CLIENT} sasl ${SASL_AUTH_SOCKET.path} ${user} '${password}'`;
-      const machines = [WEBMAIL_RELAY_USER, ...spec.relayClients.map((c) => c.name)];
+      const machines = spec.relayClients.map((c) => c.name);
       const alice = spec.users[0].address;
       const [mode, ...results] = box.ok([
         `stat -c '%a %U %G' ${SASL_AUTH_SOCKET.path}`,
         ...machines.map((m) => auth(m, secrets.relayPasswords[m])),
-        auth(machines[1], "wrong"),
+        auth(machines[0], "wrong"),
         auth(alice, passwordOf(alice)),
+        // The webmail's former shared login is gone: it submits as each user.
+        auth("roundcube", "any-password"),
       ].join("\n")).trim().split("\n");
       assert.equal(mode, "660 postfix postfix");
-      assert.deepEqual(results.map((l) => JSON.parse(l).result), [...machines.map(() => "OK"), "FAIL", "OK"]);
+      assert.deepEqual(results.map((l) => JSON.parse(l).result), [...machines.map(() => "OK"), "FAIL", "OK", "FAIL"]);
     });
   }
+});
+
+describe("smtp-in, running (staging)", function () {
+  this.timeout(300_000);
+  const { spec, secrets } = renderStack("staging");
+  const smtpIn = hostsOf(spec, "smtp-in")[0];
+  const maildrop = hostsOf(spec, "maildrop")[0].address;
+  const stranger = "192.0.2.99";
+  let host: Sandbox;
+  let peer: Sandbox;
+  before(async () => {
+    peer = await Sandbox.start({ hostname: "maildrop", addresses: [maildrop, stranger] });
+    try {
+      [host] = await startHosts([bundleOf("staging", "smtp-in")], { peers: [peer] });
+    } catch (e) {
+      await peer.stop();
+      throw e;
+    }
+    fs.writeFileSync(peer.path("/tmp/ca.crt"), secrets.caCertificatePem);
+  });
+  after(() => Promise.all([host, peer].filter(Boolean).map((b) => b.stop())));
+
+  /** A request to the controller's TLS door from the peer: the HTTP status, 0 when no HTTPS answer. */
+  const controller = (path: string, opts: { password?: string; from?: string; scheme?: string } = {}) =>
+    Number(peer.ok([
+      "curl --silent --output /dev/null --write-out '%{http_code}' --max-time 10 --cacert /tmp/ca.crt",
+      `--resolve ${smtpIn.fqdn}:11334:${smtpIn.address} --interface ${opts.from ?? maildrop}`,
+      opts.password ? `--header 'Password: ${opts.password}'` : "",
+      path.startsWith("/learn") ? "--data-binary 'Subject: x'" : "",
+      `${opts.scheme ?? "https"}://${smtpIn.fqdn}:11334${path} || true`,
+    ].join(" ")).trim() || "0");
+
+  it("Rspamd's controller: TLS only, the maildrops only, the read password reads, only the learning password learns", () => {
+    const refused = [401, 403];
+    assert.equal(controller("/stat", { password: secrets.rspamdControllerPassword }), 200);
+    // NGINX's loopback address is not in secure_ip: no password, no answer.
+    assert.ok(refused.includes(controller("/stat")), "read without a password");
+    assert.ok(refused.includes(controller("/learnspam", { password: secrets.rspamdControllerPassword })), "learning with the read password");
+    assert.ok(!refused.includes(controller("/learnspam", { password: secrets.rspamdEnablePassword })), "learning with the learning password");
+    assert.equal(controller("/stat", { password: secrets.rspamdControllerPassword, from: stranger }), 403);
+    assert.equal(controller("/stat", { password: secrets.rspamdControllerPassword, scheme: "http" }), 400);
+  });
+
+  it("the MX refuses TLS 1.1 and completes TLS 1.2 on 25 (STARTTLS) and 465", () => {
+    const handshake = (port: number, version: string) => peer.ok([
+      `echo | openssl s_client -connect ${smtpIn.address}:${port} -${version} -cipher DEFAULT@SECLEVEL=0`,
+      port === PORTS.smtp ? "-starttls smtp" : "",
+      "2>&1 | grep -E '^ *Protocol *:|Cipher is' || true",
+    ].join(" "));
+    for (const port of [PORTS.smtp, PORTS.submissions]) {
+      assert.match(handshake(port, "tls1_1"), /Cipher is \(NONE\)|^$/, `${port} completed TLS 1.1`);
+      assert.match(handshake(port, "tls1_2"), /Protocol *: TLSv1\.2/, `${port} TLS 1.2`);
+    }
+  });
 });

@@ -5,7 +5,7 @@ export { SpecError } from "./spec/reader";
 export { parseSpec, NAMESPACE, TOP_LEVEL_KEYS, ROLE_KEYS } from "./spec/validate";
 export { REFERENCE, referenceMarkdown, settingsTable } from "./spec/reference";
 export type { Setting } from "./spec/reference";
-export { WEBMAIL_RELAY_USER, relayUserNames } from "./relay-users";
+export { relayUserNames } from "./relay-users";
 export { loadStackSpec, readStackConfig } from "./spec/load";
 export * from "./topology";
 export * from "./files";

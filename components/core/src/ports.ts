@@ -36,8 +36,10 @@ export const INTERNAL = {
   lmtp: 24,
   /** Dovecot doveadm (dsync replication) between the maildrop pair. */
   doveadm: 12345,
-  /** Rspamd controller on smtp-in: the maildrops report spam/ham here. */
+  /** Rspamd controller on smtp-in, behind NGINX's TLS: the maildrops report spam/ham here. */
   rspamdController: 11334,
+  /** Rspamd controller itself, loopback only (NGINX passes the maildrops' reports on to it). */
+  rspamdControllerLocal: 11335,
   /** Rspamd milter (proxy worker), loopback only. */
   rspamdMilter: 11332,
   /** Rspamd normal worker, loopback only. */
@@ -48,6 +50,6 @@ export const INTERNAL = {
   srsForward: 10001,
   srsReverse: 10002,
   redis: 6379,
-  /** Roundcube's local HTTP server on the webmail host. */
-  webmailHttp: 80,
+  /** Roundcube's NGINX on the webmail host (HTTPS, for the frontends only). */
+  webmailHttps: 443,
 } as const;

@@ -1,11 +1,9 @@
-// The SASL users of smtp-out that are not mailboxes: the webmail's own and the servers configured
-// as relay clients. Their passwords are generated (in-stack, by the lab), smtp-out stores hashes.
+// The SASL users of smtp-out that are not mailboxes: the servers configured as relay clients. Their
+// passwords are generated (in-stack, by the lab), smtp-out stores hashes. The webmail has none: it
+// submits as the logged-in user (roles/webmail/roundcube.ts).
 import { PlatformSpec } from "./spec/types";
 
-/** The webmail's own SASL user; a relay client may not take its name. */
-export const WEBMAIL_RELAY_USER = "roundcube";
-
-/** Every relay user's name, the webmail's first. */
+/** Every relay user's name. */
 export function relayUserNames(spec: PlatformSpec): string[] {
-  return [WEBMAIL_RELAY_USER, ...spec.relayClients.map((c) => c.name)];
+  return spec.relayClients.map((c) => c.name);
 }

@@ -23,8 +23,10 @@ export interface SecretsShape<Secret, Pair, Cert, CaCert> {
   replicationPassword: Secret;
   /** PostSRSd secret, shared by every smtp-in so any of them can reverse another's rewrite. */
   srsSecret: Secret;
-  /** Password of Rspamd's controller (web UI, learning). */
+  /** Password of Rspamd's controller for reading (web UI, statistics). */
   rspamdControllerPassword: Secret;
+  /** Rspamd controller's enable_password (learning): the maildrops hold it, not the read password. */
+  rspamdEnablePassword: Secret;
   /** Roundcube's des_key (24 characters). */
   roundcubeDesKey: Secret;
   /** Plain passwords of the relay SASL users, including the webmail's own; smtp-out stores only hashes. */
@@ -65,6 +67,7 @@ export function platformSecrets<S, P, C, A>(spec: PlatformSpec, make: SecretMake
     // One SRS secret for the whole smtp-in cluster: any of them must reverse another's rewrite.
     srsSecret: make.password("srs", 32),
     rspamdControllerPassword: make.password("rspamd-controller", 32),
+    rspamdEnablePassword: make.password("rspamd-enable", 32),
     roundcubeDesKey: make.password("roundcube-des-key", 24),
     relayPasswords,
     ldapBindPassword: spec.directory ? make.ldapBindPassword() : undefined,

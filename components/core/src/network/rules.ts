@@ -47,7 +47,7 @@ export function networkRules(spec: PlatformSpec): NetworkRule[] {
   allow("frontend", [PORTS.managesieve], { kind: "networks", name: "sieve", cidrs: spec.access.sieveNetworks }, "ManageSieve from the allowed networks");
   allow("frontend", [PORTS.managesieve], role("webmail"), "the webmail's Sieve editor");
 
-  allow("webmail", [INTERNAL.webmailHttp], role("frontend"), "webmail behind the frontends");
+  allow("webmail", [INTERNAL.webmailHttps], role("frontend"), "webmail behind the frontends (HTTPS)");
 
   for (const r of ROLES) allow(r, [PORTS.ssh], { kind: "networks", name: "admin", cidrs: spec.access.adminNetworks }, "SSH from the admin networks");
   // The deploying machine reaches the public hosts at their own addresses, the others through their site's jump host.

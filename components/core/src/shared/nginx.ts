@@ -4,17 +4,41 @@
 // (and stream) configuration in NGINX_DIR.
 import { file, HostFile } from "../files";
 import { PlatformSpec } from "../spec/types";
+import { TLS_CA, TLS_CERT, TLS_KEY } from "./tls";
 
 export const NGINX_DIR = "/etc/nginx/mailplatform";
 export const NGINX_HTTP_CONF = `${NGINX_DIR}/http.conf`;
 export const NGINX_STREAM_CONF = `${NGINX_DIR}/stream.conf`;
 
 /**
- * Largest HTTP request body on the webmail path (frontend and webmail NGINX, PHP): one message of
- * the platform's maximum size uploaded as attachments, plus a MiB for the form around it.
+ * Largest HTTP request body that carries one message: on the webmail path (frontend and webmail
+ * NGINX, PHP) a message of the platform's maximum size uploaded as attachments, plus a MiB for the
+ * form around it; a learning report to Rspamd's controller.
  */
-export function webmailUploadLimit(spec: PlatformSpec): string {
+export function messageUploadLimit(spec: PlatformSpec): string {
   return `${Math.ceil(spec.limits.messageSizeBytes / 2 ** 20) + 1}M`;
+}
+
+/** NGINX as a TLS server (http or stream context): the host certificate, TLS 1.2+, forward secrecy only. */
+export const NGINX_TLS_SERVER = `ssl_certificate ${TLS_CERT};
+ssl_certificate_key ${TLS_KEY};
+ssl_protocols TLSv1.2 TLSv1.3;
+ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
+ssl_prefer_server_ciphers off;
+ssl_session_cache shared:TLS:10m;
+ssl_session_timeout 1d;
+ssl_session_tickets off;`;
+
+/** NGINX as a TLS client of another platform host: its certificate verified against the platform CA for \`name\`. */
+export function nginxVerifiedUpstream(name: string, indent = "    "): string {
+  return [
+    "proxy_ssl_verify on;",
+    `proxy_ssl_trusted_certificate ${TLS_CA};`,
+    "proxy_ssl_verify_depth 2;",
+    `proxy_ssl_name ${name};`,
+    "proxy_ssl_server_name on;",
+    "proxy_ssl_protocols TLSv1.2 TLSv1.3;",
+  ].map((l) => indent + l).join("\n");
 }
 
 /** Debian's NGINX workers run as this user. */

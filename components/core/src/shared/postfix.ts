@@ -125,10 +125,11 @@ export function baseSections(ctx: RenderContext): MainSection[] {
       },
     },
     {
-      why: "TLS as a server: the host certificate (with chain) from the platform CA.",
+      why: "TLS as a server: the host certificate (with chain) from the platform CA. TLS 1.2 or later on every listener, the public MX's opportunistic STARTTLS included (README, TLS versions).",
       settings: {
         smtpd_tls_cert_file: TLS_CERT,
         smtpd_tls_key_file: TLS_KEY,
+        smtpd_tls_protocols: ">=TLSv1.2",
         smtpd_tls_mandatory_protocols: ">=TLSv1.2",
         smtpd_tls_loglevel: 1,
         smtpd_tls_received_header: "yes",
@@ -136,9 +137,10 @@ export function baseSections(ctx: RenderContext): MainSection[] {
       },
     },
     {
-      why: "TLS as a client: peers inside the platform are verified against the platform CA.",
+      why: "TLS as a client: peers inside the platform are verified against the platform CA; TLS 1.2 or later, opportunistic or not.",
       settings: {
         smtp_tls_CAfile: TLS_CA,
+        smtp_tls_protocols: ">=TLSv1.2",
         smtp_tls_mandatory_protocols: ">=TLSv1.2",
         smtp_tls_loglevel: 1,
         smtp_tls_session_cache_database: "btree:${data_directory}/smtp_scache",

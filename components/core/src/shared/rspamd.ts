@@ -4,7 +4,7 @@
 // Both stay offline: nothing that sends message data away or fetches rules or maps from the
 // Internet; DNS goes to the local Unbound only.
 import { daemons } from "../daemons";
-import { file, Fragment, HostFile, lines, RenderContext, secretFile } from "../files";
+import { file, Fragment, HostFile, lines, RenderContext, secretFile, staticFile } from "../files";
 import { INTERNAL } from "../ports";
 
 export type RspamdDirection = "inbound" | "outbound";
@@ -43,10 +43,9 @@ function offline(): HostFile[] {
 }
 
 export function rspamd(ctx: RenderContext, direction: RspamdDirection): Fragment {
-  const { spec, host, secrets } = ctx;
+  const { spec, secrets } = ctx;
   const inbound = direction === "inbound";
   const limits = spec.limits;
-  const controllerSockets = [`127.0.0.1:${INTERNAL.rspamdController}`, ...(inbound ? [`${host.address}:${INTERNAL.rspamdController}`] : [])];
   const files: HostFile[] = [
     conf(LOCAL, "options.inc", "# Only the local validating resolver.", 'dns { nameserver = ["127.0.0.1:53"]; }'),
     conf(LOCAL, "redis.conf", `servers = "127.0.0.1:${INTERNAL.redis}";`),
@@ -58,10 +57,15 @@ export function rspamd(ctx: RenderContext, direction: RspamdDirection): Fragment
       'upstream "local" {', "  default = yes;", "  self_scan = yes;", "}"),
     conf(LOCAL, "worker-normal.inc", `bind_socket = "127.0.0.1:${INTERNAL.rspamdNormal}";`),
     secretFile("rspamd", `${LOCAL}/worker-controller.inc`, lines(
-      inbound ? "# Web UI and learning: the maildrops report spam/ham here (learn_spam / learn_ham)." : "# Web UI on loopback.",
-      ...controllerSockets.map((s) => `bind_socket = "${s}";`),
+      inbound
+        ? "# Web UI and learning on loopback; the maildrops report spam/ham through NGINX's TLS (roles/smtp-in/controller-tls.ts)."
+        : "# Web UI on loopback.",
+      `bind_socket = "127.0.0.1:${INTERNAL.rspamdControllerLocal}";`,
+      "# Without a password only from these (local tools); NGINX connects from another loopback address.",
+      'secure_ip = ["127.0.0.1", "::1"];',
+      "# Reading (statistics) and changing (learning) have separate passwords.",
       `password = "${secrets.rspamdControllerPassword}";`,
-      `enable_password = "${secrets.rspamdControllerPassword}";`,
+      `enable_password = "${secrets.rspamdEnablePassword}";`,
     ), { owner: "_rspamd", group: "_rspamd", mode: "0600" }),
     // OpenDKIM signs on smtp-out; Rspamd only checks.
     conf(LOCAL, "dkim_signing.conf", "enabled = false;"),
@@ -77,6 +81,8 @@ export function rspamd(ctx: RenderContext, direction: RspamdDirection): Fragment
       : [
           conf(LOCAL, "actions.conf", "reject = 15;", "add_header = null;", "greylist = null;", "rewrite_subject = null;"),
           conf(LOCAL, "greylist.conf", "enabled = false;"),
+          // A login's header From must be its envelope sender (which Postfix checks against the login).
+          file("rspamd", "/etc/rspamd/rspamd.local.lua", staticFile("rspamd/submission-from.lua")),
           conf(LOCAL, "ratelimit.conf",
             "# Per authenticated (SASL) user, from mailplatform:limits.submissionMessageRate.",
             "rates {",

@@ -34,6 +34,7 @@ export function storeTransport(ctx: RenderContext): MasterService {
       lmtp_tls_security_level: "secure",
       lmtp_tls_secure_cert_match: "nexthop",
       lmtp_tls_CAfile: TLS_CA,
+      lmtp_tls_protocols: ">=TLSv1.2",
       lmtp_tls_mandatory_protocols: ">=TLSv1.2",
       lmtp_connect_timeout: "5s",
       // host:port here: Postfix refuses the inet: prefix in a relay list (only the transport map takes it).

@@ -64,7 +64,7 @@ export const REFERENCE = {
     forwards: { kind: "objects", doc: "Hosted addresses forwarded to outside addresses, with the envelope sender rewritten by SRS." },
     devnull: { kind: "list", of: "address", doc: "Addresses whose mail is accepted and discarded (noreply@)." },
     quota: { kind: "mapping", doc: "Mailbox quota defaults." },
-    relayClients: { kind: "objects", doc: "SASL users on smtp-out for servers (bastions, monitoring); their passwords are generated in-stack. The webmail gets its own user, `roundcube`." },
+    relayClients: { kind: "objects", doc: "SASL users on smtp-out for servers (bastions, monitoring); their passwords are generated in-stack. The webmail has none: it submits as the logged-in user." },
     access: { kind: "mapping", doc: "Networks allowed to reach the restricted services." },
     storage: { kind: "mapping", doc: "How the maildrop pair stores mailboxes." },
     tls: { kind: "mapping", doc: "Where the hosts' certificates come from." },

@@ -1,7 +1,6 @@
 // Stack config (raw, untrusted) → PlatformSpec (validated, normalized). Every problem is reported
 // at once, each naming its config key; nothing downstream runs on a spec with problems.
 import { Problems, Reader, SpecError } from "./reader";
-import { WEBMAIL_RELAY_USER } from "../relay-users";
 import { KeyAt, KeyOfKind, keysOf, RefPath, ValueKind } from "./reference";
 import { cidrsOverlap, domainOf, isIPv6 } from "./syntax";
 import { Access, DkimSelector, DnsSettings, DnsblZone, HostedDomain, LdapDirectory, Limits, PlatformSpec, Placement, Role, ROLES, Site, UserForward } from "./types";
@@ -93,7 +92,6 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
   const relayClients = r.list("relayClients", (c) => {
     const name = c.string("name");
     if (name && !SASL_NAME.test(name)) c.fail("name", `${JSON.stringify(name)} must be lower case letters, digits, ._- (at most 32)`);
-    if (name === WEBMAIL_RELAY_USER) c.fail("name", `"${WEBMAIL_RELAY_USER}" is reserved for the webmail's own relay user`);
     return name ? { name, description: c.optionalString("description") } : undefined;
   });
   duplicatesIn(r, "relayClients", relayClients.map((c) => c.name));

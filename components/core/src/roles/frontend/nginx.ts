@@ -6,8 +6,7 @@ import { daemons } from "../../daemons";
 import { file, Fragment, RenderContext } from "../../files";
 import { INTERNAL, PORTS, PROXIED } from "../../ports";
 import { mtaStsPolicy } from "../../shared/mta-sts";
-import { nginxMainConf, NGINX_HTTP_CONF, NGINX_STREAM_CONF, webmailUploadLimit } from "../../shared/nginx";
-import { TLS_CERT, TLS_KEY } from "../../shared/tls";
+import { nginxMainConf, nginxVerifiedUpstream, NGINX_HTTP_CONF, NGINX_STREAM_CONF, NGINX_TLS_SERVER, messageUploadLimit } from "../../shared/nginx";
 import { PlatformSpec } from "../../spec/types";
 import { Host, hostsOf, serviceNames } from "../../topology";
 
@@ -105,14 +104,7 @@ ${HTTPS}
 }`);
 
   return `# Written by mailplatform. HTTPS for the webmail, the MTA-STS policy and mail client autoconfiguration.
-ssl_certificate ${TLS_CERT};
-ssl_certificate_key ${TLS_KEY};
-ssl_protocols TLSv1.2 TLSv1.3;
-ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
-ssl_prefer_server_ciphers off;
-ssl_session_cache shared:TLS:10m;
-ssl_session_timeout 1d;
-ssl_session_tickets off;
+${NGINX_TLS_SERVER}
 
 # Port 80 only sends clients to HTTPS.
 server {
@@ -134,7 +126,7 @@ geo $webmail_allowed {
 ${spec.access.webmailNetworks.map((n) => `    ${n} 1;`).join("\n")}
 }
 
-${upstream("webmail", webmails, INTERNAL.webmailHttp)}
+${upstream("webmail", webmails, INTERNAL.webmailHttps)}
 
 server {
 ${HTTPS}
@@ -146,13 +138,15 @@ ${HTTPS}
         return 403;
     }
 
+    # Passwords and session cookies cross sites: TLS to the webmail hosts, verified against the platform CA.
     location / {
-        proxy_pass http://webmail;
+        proxy_pass https://webmail;
+${nginxVerifiedUpstream(names.webmail, "        ")}
         proxy_set_header Host $host;
         # Replaced, not appended: the webmail trusts what the frontends send.
         proxy_set_header X-Forwarded-For $remote_addr;
         proxy_set_header X-Forwarded-Proto https;
-        client_max_body_size ${webmailUploadLimit(spec)};
+        client_max_body_size ${messageUploadLimit(spec)};
         proxy_request_buffering off;
         proxy_read_timeout 300s;
     }

@@ -10,7 +10,7 @@ import { DISABLED_LOGIN, DOVECOT_LDAP_CONF, ldapConf, passdbs, passwdFile } from
 import { TLS_CA, TLS_CERT, TLS_KEY } from "../../shared/tls";
 import { LMTP_SOCKET } from "../../shared/spool-sockets";
 import { PlatformSpec } from "../../spec/types";
-import { hostPort, hostsOf } from "../../topology";
+import { hostsOf } from "../../topology";
 
 /** Where the OpenStack layer mounts the Manila share in shared mode. */
 export const SHARED_MAIL_ROOT = "/srv/mail";
@@ -67,7 +67,8 @@ export function dovecotMaildrop(ctx: RenderContext): Fragment {
   const home = `${root}/%Ld/%Ln`;
   const frontends = hostsOf(spec, "frontend").map((h) => h.address);
   const peers = hostsOf(spec, "maildrop").filter((h) => h.name !== host.name);
-  const controllers = hostsOf(spec, "smtp-in").map((h) => hostPort(h.address, INTERNAL.rspamdController));
+  // By name: the certificate of NGINX's TLS in front of each controller names the host.
+  const controllers = hostsOf(spec, "smtp-in").map((h) => `${h.fqdn}:${INTERNAL.rspamdController}`);
   const quotaRule = (bytes: number) => `*:storage=${bytes}B`;
   const quotaAttr = spec.directory?.quotaAttribute;
 
@@ -297,7 +298,8 @@ ${peers.map((p, i) => `  mail_replica${i === 0 ? "" : i + 1} = tcps:${p.address}
       script(QUOTA_WARNING),
       // Where and how the learn script reaches each smtp-in's Rspamd controller; read by vmail.
       file("dovecot", "/etc/dovecot/rspamd-controllers", controllers.join("\n")),
-      secretFile("dovecot", "/etc/dovecot/rspamd-learn.curlrc", `header = "Password: ${secrets.rspamdControllerPassword}"`, {
+      // The learning password only, and the CA the controllers' TLS is verified against.
+      secretFile("dovecot", "/etc/dovecot/rspamd-learn.curlrc", `header = "Password: ${secrets.rspamdEnablePassword}"\ncacert = "${TLS_CA}"`, {
         group: VMAIL.name,
       }),
     ],

@@ -1,6 +1,6 @@
 // Dovecot on smtp-out: only the SASL authentication server behind Postfix submission (seed 004).
-// Mail users log in with their address and mailbox password; relay clients (servers, the webmail)
-// with their own name and a machine password.
+// Mail users log in with their address and mailbox password (the webmail too, as the user whose
+// session it serves); relay clients (servers) with their own name and a machine password.
 import { daemons } from "../../daemons";
 import { file, Fragment, RenderContext } from "../../files";
 import { relayUserNames } from "../../relay-users";
@@ -10,7 +10,7 @@ import { machinePasswordHash } from "../../shared/passwords";
 
 export const SASL_USERS = "/etc/dovecot/sasl-users";
 
-/** The SASL users that are not mailboxes: the webmail's own and the configured relay clients. */
+/** The SASL users that are not mailboxes: the configured relay clients. */
 export function relayUsers(ctx: RenderContext): { user: string; hash: string }[] {
   return relayUserNames(ctx.spec).map((user) => {
     const password = ctx.secrets.relayPasswords[user];

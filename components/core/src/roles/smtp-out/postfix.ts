@@ -1,4 +1,4 @@
-// smtp-out's Postfix: submission for users, servers and the webmail. 587 (STARTTLS required) and
+// smtp-out's Postfix: submission for users (the webmail's included, as themselves) and servers. 587 (STARTTLS required) and
 // 465 (implicit TLS) for site-local clients, the same two behind the frontends with the PROXY
 // protocol. SASL via Dovecot, only after TLS; each login may send only as the addresses it owns.
 // The smtp-in and maildrop hosts relay here without SASL (forwards, bounces, vacation replies).
@@ -7,7 +7,7 @@
 // opportunistic TLS).
 import { file, Fragment, RenderContext } from "../../files";
 import { INTERNAL, PORTS, PROXIED } from "../../ports";
-import { relayUserNames, WEBMAIL_RELAY_USER } from "../../relay-users";
+import { relayUserNames } from "../../relay-users";
 import { SASL_AUTH_SOCKET } from "../../shared/spool-sockets";
 import { devnullTransports, hashTable, hostedRelaySection, ldapFiles, ldapMaps, MasterService, postfix, virtualAliases } from "../../shared/postfix";
 import { storeNexthop, storeTransport } from "../../shared/store-delivery";
@@ -23,15 +23,16 @@ export function senderLogins(ctx: RenderContext): [string, string][] {
   // Users own their address, and every alias or list that reaches them.
   const owners = (a: string): string[] =>
     users.has(a) ? [a] : [...new Set([...(aliases.get(a) ?? []), ...(lists.get(a) ?? [])].flatMap(owners))];
-  // The webmail submits for every user under its own login (seed 004), so it owns every address.
+  // The webmail submits as the logged-in user, so it owns nothing of its own.
   const owned = [...users, ...aliases.keys(), ...lists.keys()]
     .map((a): [string, string[]] => [a, owners(a)])
     .filter(([, o]) => o.length > 0)
-    .map(([a, o]): [string, string] => [a, [...o, WEBMAIL_RELAY_USER].join(", ")]);
+    .map(([a, o]): [string, string] => [a, o.join(", ")]);
   // Servers (relay clients) send as any other address of the hosted and platform domains
   // (noreply@, cron@, root@host...), never as a user's own address.
+  const servers = relayUserNames(spec);
   const domains = [...spec.domains.map((d) => d.name), spec.platformDomain];
-  const wildcard = domains.map((d): [string, string] => [`@${d}`, relayUserNames(spec).join(", ")]);
+  const wildcard = servers.length === 0 ? [] : domains.map((d): [string, string] => [`@${d}`, servers.join(", ")]);
   return [...owned, ...wildcard];
 }
 
@@ -46,7 +47,16 @@ function submission(port: number, name: string, implicitTls: boolean, proxied: b
     options: {
       syslog_name: `postfix/${name}`,
       ...(implicitTls ? { smtpd_tls_wrappermode: "yes" } : {}),
-      ...(proxied ? { smtpd_upstream_proxy_protocol: "haproxy" } : {}),
+      // Behind the frontends, the client's address comes from a header: trust no address there
+      // (a forged PROXY header naming an smtp-in would otherwise relay), only a SASL login.
+      ...(proxied
+        ? {
+            smtpd_upstream_proxy_protocol: "haproxy",
+            mynetworks: "127.0.0.0/8",
+            smtpd_client_restrictions: "permit_sasl_authenticated,reject",
+            smtpd_relay_restrictions: "permit_sasl_authenticated,reject",
+          }
+        : {}),
       // Tells the milters (OpenDKIM) this is outgoing mail.
       milter_macro_daemon_name: "ORIGINATING",
       cleanup_service_name: "submission-cleanup",
@@ -63,6 +73,10 @@ export function postfixSmtpOut(ctx: RenderContext): Fragment {
     ...spec.domains.map((d): [string, string] => [d.name, storeNexthop(ctx)]),
   ]);
   const logins = hashTable("sender-logins", "Envelope sender → SASL logins allowed to use it.", senderLogins(ctx));
+  // Bounces come only from the platform's own MTAs ($mynetworks); a login has no business sending one.
+  const nullSender = hashTable("null-sender", "The null sender (smtpd_null_access_lookup_key), for clients outside $mynetworks.", [
+    ["<>", "REJECT 5.7.1 Submitted mail needs a sender address; the null sender is for bounces"],
+  ]);
   const ldap = ldapMaps(ctx);
   const relayingHosts = [...hostsOf(spec, "smtp-in"), ...hostsOf(spec, "maildrop")].map((h) => `${h.address}/32`);
   return postfix(ctx, {
@@ -77,7 +91,7 @@ export function postfixSmtpOut(ctx: RenderContext): Fragment {
       storeTransport(ctx),
     ],
     files: [
-      virtual.file, transport.file, logins.file, ...ldapFiles(ctx),
+      virtual.file, transport.file, logins.file, nullSender.file, ...ldapFiles(ctx),
       file("postfix", SUBMISSION_HEADER_CHECKS, "/^Received: .*with ESMTPSA/ IGNORE\n"),
     ],
     sections: [
@@ -94,7 +108,7 @@ export function postfixSmtpOut(ctx: RenderContext): Fragment {
           smtpd_sasl_authenticated_header: "no",
           smtpd_client_restrictions: ["permit_sasl_authenticated", "permit_mynetworks", "reject"],
           smtpd_sender_login_maps: [logins.ref, ...(ldap ? [ldap.mailboxes.ref] : [])],
-          smtpd_sender_restrictions: ["reject_non_fqdn_sender", "reject_authenticated_sender_login_mismatch"],
+          smtpd_sender_restrictions: ["reject_non_fqdn_sender", "reject_authenticated_sender_login_mismatch", "permit_mynetworks", `check_sender_access ${nullSender.ref}`],
           smtpd_relay_restrictions: ["permit_sasl_authenticated", "permit_mynetworks", "reject_unauth_destination"],
           smtpd_recipient_restrictions: ["reject_non_fqdn_recipient", "reject_unknown_recipient_domain"],
         },

@@ -1,13 +1,13 @@
 // Roundcube (Debian's roundcube-core) on PHP-FPM behind a local NGINX that only the frontends
-// reach; they terminate HTTPS and enforce the webmail allow-list. Roundcube talks to the platform
-// like any mail client: IMAP and ManageSieve through the frontends, submission with its own relay
-// user (seed 004), TLS verified against the platform CA.
+// reach, over TLS (they verify its certificate against the platform CA); they terminate the
+// clients' HTTPS and enforce the webmail allow-list. Roundcube talks to the platform
+// like any mail client: IMAP, ManageSieve and submission through the frontends as the logged-in
+// user, TLS verified against the platform CA.
 import { daemons } from "../../daemons";
 import { file, Fragment, RenderContext, secretFile } from "../../files";
 import { INTERNAL, PORTS } from "../../ports";
-import { nginxMainConf, NGINX_HTTP_CONF, webmailUploadLimit } from "../../shared/nginx";
+import { nginxMainConf, NGINX_HTTP_CONF, NGINX_TLS_SERVER, messageUploadLimit } from "../../shared/nginx";
 import { TLS_CA } from "../../shared/tls";
-import { WEBMAIL_RELAY_USER } from "../../relay-users";
 import { hostsOf, serviceNames } from "../../topology";
 
 export const ROUNDCUBE_CONFIG = "/etc/roundcube/config.inc.php";
@@ -34,10 +34,8 @@ const VERIFIED_TLS = { ssl: { verify_peer: true, verify_peer_name: true, cafile:
 function configIncPhp(ctx: RenderContext): string {
   const { spec, secrets } = ctx;
   const names = serviceNames(spec);
-  const relayPassword = secrets.relayPasswords[WEBMAIL_RELAY_USER];
-  if (!relayPassword) throw new Error(`no relay password for the webmail's relay user ${WEBMAIL_RELAY_USER}`);
   return `<?php
-// Written by mailplatform. Holds the relay password and des_key: root:www-data, 0640.
+// Written by mailplatform. Holds des_key: root:www-data, 0640.
 $config = [];
 
 // Sessions, contacts and settings; Roundcube creates the schema when the file is new.
@@ -47,14 +45,15 @@ ${set("db_dsnw", `sqlite:///${DB_DIR}/roundcube.sqlite?mode=0640`)}
 ${set("imap_host", `ssl://${names.imap}:${PORTS.imaps}`)}
 ${set("imap_conn_options", VERIFIED_TLS)}
 
-// Submission through the frontends as the webmail's own relay user, not the user's login.
+// Submission through the frontends as the logged-in user (%u, %p: the IMAP login): smtp-out lets
+// the login send only as the addresses it owns, and counts its rate limit and auth failures.
 ${set("smtp_host", `tls://${names.submission}:${PORTS.submission}`)}
-${set("smtp_user", WEBMAIL_RELAY_USER)}
-${set("smtp_pass", relayPassword)}
+${set("smtp_user", "%u")}
+${set("smtp_pass", "%p")}
 ${set("smtp_conn_options", VERIFIED_TLS)}
 // smtp_conn_options apply only with a timeout set.
 ${set("smtp_timeout", 30)}
-// One relay user sends for everybody, so users may not change the address they send from.
+// Users may not type another address as their own; smtp-out would refuse it anyway.
 ${set("identities_level", 1)}
 ${set("max_message_size", spec.limits.messageSizeBytes)}
 
@@ -92,7 +91,7 @@ ${set("managesieve_vacation", 1)}
 }
 
 function phpPool(ctx: RenderContext): string {
-  const upload = webmailUploadLimit(ctx.spec);
+  const upload = messageUploadLimit(ctx.spec);
   return `; Written by mailplatform. Replaces Debian's default pool: Roundcube is the only PHP on this host.
 [roundcube]
 user = www-data
@@ -119,7 +118,8 @@ php_admin_flag[log_errors] = on
 
 function nginxConf(ctx: RenderContext): string {
   const frontends = hostsOf(ctx.spec, "frontend").map((h) => h.address);
-  return `# Written by mailplatform. Roundcube, for the frontends only (they terminate HTTPS).
+  return `# Written by mailplatform. Roundcube, for the frontends only, over TLS (they cross sites).
+${NGINX_TLS_SERVER}
 
 # Requests are judged by the connecting address, before X-Forwarded-For replaces it.
 geo $realip_remote_addr $from_frontend {
@@ -130,12 +130,12 @@ ${frontends.map((a) => `    ${a} 1;`).join("\n")}
 }
 
 server {
-    listen ${INTERNAL.webmailHttp} default_server;
-    listen [::]:${INTERNAL.webmailHttp} default_server;
+    listen ${INTERNAL.webmailHttps} ssl http2 default_server;
+    listen [::]:${INTERNAL.webmailHttps} ssl http2 default_server;
     server_name ${serviceNames(ctx.spec).webmail};
     root /var/lib/roundcube/public_html;
     index index.php;
-    client_max_body_size ${webmailUploadLimit(ctx.spec)};
+    client_max_body_size ${messageUploadLimit(ctx.spec)};
     add_header X-Robots-Tag "noindex, nofollow" always;
 
     if ($from_frontend = 0) {

@@ -1,5 +1,5 @@
 <?php
-// Written by mailplatform. Holds the relay password and des_key: root:www-data, 0640.
+// Written by mailplatform. Holds des_key: root:www-data, 0640.
 $config = [];
 
 // Sessions, contacts and settings; Roundcube creates the schema when the file is new.
@@ -15,10 +15,11 @@ $config['imap_conn_options'] = [
     ],
 ];
 
-// Submission through the frontends as the webmail's own relay user, not the user's login.
+// Submission through the frontends as the logged-in user (%u, %p: the IMAP login): smtp-out lets
+// the login send only as the addresses it owns, and counts its rate limit and auth failures.
 $config['smtp_host'] = 'tls://smtp.staging.example.net:587';
-$config['smtp_user'] = 'roundcube';
-$config['smtp_pass'] = '<secret: generated in-stack>';
+$config['smtp_user'] = '%u';
+$config['smtp_pass'] = '%p';
 $config['smtp_conn_options'] = [
     'ssl' => [
         'verify_peer' => true,
@@ -28,7 +29,7 @@ $config['smtp_conn_options'] = [
 ];
 // smtp_conn_options apply only with a timeout set.
 $config['smtp_timeout'] = 30;
-// One relay user sends for everybody, so users may not change the address they send from.
+// Users may not type another address as their own; smtp-out would refuse it anyway.
 $config['identities_level'] = 1;
 $config['max_message_size'] = 52428800;
 
