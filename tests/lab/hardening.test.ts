@@ -10,9 +10,10 @@ import { authPlain, BODY, client, dialogue, inHost, Lab, OUTSIDE_RECIPIENT, setu
 import { inNetns } from "../../lab";
 
 /** `openssl s_client` from a lab host: did a handshake at exactly `version` complete? */
-function handshake(from: string, host: string, port: number, version: "tls1_1" | "tls1_2", starttls?: "smtp" | "imap"): boolean {
+function handshake(from: string, host: string, port: number, version: "tls1_1" | "tls1_2", starttls?: "smtp" | "imap", servername?: string): boolean {
   // SECLEVEL=0 on the client, so only the server can be the one that refuses an old version.
-  const argv = ["openssl", "s_client", "-connect", `${host}:${port}`, `-${version}`, "-cipher", "DEFAULT@SECLEVEL=0", ...(starttls ? ["-starttls", starttls] : [])];
+  const argv = ["openssl", "s_client", "-connect", `${host}:${port}`, `-${version}`, "-cipher", "DEFAULT@SECLEVEL=0",
+    ...(starttls ? ["-starttls", starttls] : []), ...(servername ? ["-servername", servername] : [])];
   const r = inNetns(from, argv, { input: "", timeoutMs: 20_000 });
   return /^\s*Protocol\s*: TLSv1\.[0-3]/m.test(r.stdout) && !/Cipher is \(NONE\)/.test(r.stdout);
 }
@@ -87,17 +88,18 @@ describe("lab: hardening (issue 9)", function () {
     const frontend = lab.inventory.endpoints.submission[0];
     const [webmail] = lab.role("webmail");
     const [frontendHost] = lab.role("frontend");
-    const endpoints: { from: string; host: string; port: number; starttls?: "smtp" | "imap"; label: string }[] = [
+    const endpoints: { from: string; host: string; port: number; starttls?: "smtp" | "imap"; servername?: string; label: string }[] = [
       { from: "internet", host: mx, port: PORTS.smtp, starttls: "smtp", label: "MX 25 (STARTTLS)" },
       { from: "internet", host: mx, port: PORTS.submissions, label: "MX 465" },
       { from: "internet", host: frontend, port: PORTS.submission, starttls: "smtp", label: "submission 587 (smtp-out)" },
       { from: "internet", host: frontend, port: PORTS.imaps, label: "IMAPS 993 (maildrop)" },
-      { from: "internet", host: frontend, port: PORTS.https, label: "HTTPS 443 (frontend)" },
+      // The frontends answer HTTPS only for the names they serve.
+      { from: "internet", host: frontend, port: PORTS.https, servername: lab.names.webmail, label: "HTTPS 443 (frontend)" },
       { from: frontendHost.name, host: webmail.address, port: INTERNAL.webmailHttps, label: "webmail 443, from a frontend" },
     ];
     for (const e of endpoints) {
-      assert.equal(handshake(e.from, e.host, e.port, "tls1_1", e.starttls), false, `${e.label}: TLS 1.1 completed`);
-      assert.equal(handshake(e.from, e.host, e.port, "tls1_2", e.starttls), true, `${e.label}: TLS 1.2 failed`);
+      assert.equal(handshake(e.from, e.host, e.port, "tls1_1", e.starttls, e.servername), false, `${e.label}: TLS 1.1 completed`);
+      assert.equal(handshake(e.from, e.host, e.port, "tls1_2", e.starttls, e.servername), true, `${e.label}: TLS 1.2 failed`);
     }
   });
 
