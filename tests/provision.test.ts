@@ -13,6 +13,7 @@ import { allHosts, hostsOf, Host } from "../components/core/src/topology";
 import { hostScriptPath } from "../components/core/src/host-scripts";
 import { renderHost } from "../components/core/src/render";
 import { manifest, packBundle, ProvisionBundle, Removal, writeBundle } from "../components/core/src/bundle";
+import { ensureSources, PROVISION_ENV } from "../lab/packages";
 import { Sandbox } from "./support/sandbox";
 import { renderStack, REPO, STACKS } from "./support/stacks";
 
@@ -32,11 +33,15 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "provision-test-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 let seq = 0;
 
-/** Runs provision.sh on this machine (check and plan only: they do not touch it). */
+/**
+ * Runs provision.sh on this machine (check and plan only: they do not touch it). The check's
+ * namespace has no network: build steps take the sources this machine fetched.
+ */
 function provision(cmd: "check" | "plan", b: ProvisionBundle) {
   const dir = path.join(tmp, `b${seq++}`);
   writeBundle(dir, b);
-  const r = spawnSync("bash", [SCRIPT, cmd, dir], { encoding: "utf8" });
+  ensureSources([b], () => undefined);
+  const r = spawnSync("env", [...PROVISION_ENV, "bash", SCRIPT, cmd, dir], { encoding: "utf8" });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, out: r.stdout + r.stderr };
 }
 
