@@ -152,7 +152,10 @@ export async function labPush(raw: Record<string, unknown>, progress: (step: Pus
     progress(step);
   };
   let failed = false;
-  for (const b of renderPlatform(ctx.spec, ctx.secrets.platform)) {
+  const bundles = renderPlatform(ctx.spec, ctx.secrets.platform);
+  // As at up: the hosts have no way out, so their build steps take the sources this machine fetched.
+  ensureSources(bundles, () => undefined);
+  for (const b of bundles) {
     const name = b.host.name;
     if (failed) {
       report({ host: name, state: "not reached" });
