@@ -34,6 +34,11 @@ describe("network rules", () => {
     }
   });
 
+  it("lets only smtp-in and smtp-out ask the maildrops' quota-status service", () => {
+    assert.deepEqual(rules.filter((r) => r.port === INTERNAL.quotaStatus).map((r) => [r.role, r.from]),
+      [["maildrop", { kind: "role", role: "smtp-in" }], ["maildrop", { kind: "role", role: "smtp-out" }]]);
+  });
+
   it("opens the replication port between the pair only in replicated mode", () => {
     assert.deepEqual(rules.filter((r) => r.port === INTERNAL.doveadm).map((r) => [r.role, r.from]), [["maildrop", { kind: "role", role: "maildrop" }]]);
     assert.equal(networkRules(staging).filter((r) => r.port === INTERNAL.doveadm).length, 0);

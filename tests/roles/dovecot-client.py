@@ -107,6 +107,27 @@ def imap_move(host, port, fqdn, cafile, user, password, source, subject, target)
     im.logout()
 
 
+def policy(source, host, port, *rcpt_sizes):
+    """Postfix's policy protocol, as smtp-in asks quota-status: one request per RECIPIENT:SIZE on one
+    connection; prints each answer's action."""
+    conn = socket.create_connection((host, int(port)), 10, source_address=(source, 0))
+    reader = conn.makefile("r")
+    actions = []
+    for item in rcpt_sizes:
+        rcpt, size = item.rsplit(":", 1)
+        conn.sendall(("request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n"
+                      f"sender=sender@partner.example\nrecipient={rcpt}\nsize={size}\n\n").encode())
+        answer = {}
+        for line in reader:
+            if line == "\n":
+                break
+            key, _, value = line.rstrip("\n").partition("=")
+            answer[key] = value
+        actions.append(answer.get("action"))
+    conn.close()
+    out({"actions": actions})
+
+
 def plain_login(source, host, port, user, password):
     """IMAP on the STARTTLS port from a non-local address: must not take a password in clear."""
     class Client(imaplib.IMAP4):

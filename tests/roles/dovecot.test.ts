@@ -172,6 +172,16 @@ describe("dovecot", function () {
       assert.match(conf, new RegExp(`unix_listener ${LMTP_SOCKET.path} \\{\\s*mode = 0600\\s*user = postfix`));
     });
 
+    it("answers quota questions (Postfix policy) on its own address: 552 5.2.2 over quota, OK otherwise so the MTAs stop asking", () => {
+      for (const h of hostsOf(prod.spec, "maildrop")) {
+        const conf = fileOf(dovecotMaildrop(prod.ctx(h)), CONF).content;
+        assert.match(conf, new RegExp(`service quota-status \\{\\n  executable = quota-status -p postfix\\n  inet_listener quota-status \\{\\n    address = ${h.address.replace(/\./g, "\\.")}\\n    port = ${INTERNAL.quotaStatus}\\n`));
+        assert.equal(directive(conf, "quota_status_success"), "OK");
+        assert.equal(directive(conf, "quota_status_nouser"), "OK");
+        assert.match(directive(conf, "quota_status_overquota")!, /^"552 5\.2\.2 Mailbox full/);
+      }
+    });
+
     it("reports spam and ham to every smtp-in's controller over verified TLS, the learning password readable by vmail only", () => {
       const frag = maildrop(prod);
       assert.deepEqual(fileOf(frag, "/etc/dovecot/rspamd-controllers").content.trim().split("\n"),
@@ -305,6 +315,7 @@ describe("dovecot", function () {
         py managesieve ${host.address} ${PORTS.managesieve} ${host.fqdn} ${TLS_CA} ${alice} ${passwordOf(alice)} mine ${out}/user.sieve > ${out}/managesieve.json
         py lmtp ${LMTP_SOCKET.path} ${alice} "please filter me" > ${out}/lmtp-filter.json
         py lmtp ${LMTP_SOCKET.path} ${bob} "too big" no 4096 > ${out}/lmtp-quota.json
+        py policy ${smtpIn[0]} ${host.address} ${INTERNAL.quotaStatus} ${alice}:4096 ${bob}:4096 ${bob.replace("@", "+tag@")}:4096 ${bob}:0 nobody@partner.example:10 > ${out}/quota-status.json
         py imap-list ${imap} INBOX Junk Filtered > ${out}/before.json
         py imap-move ${imap} INBOX hello Junk > /dev/null
         py imap-move ${imap} Junk "cheap pills" INBOX > /dev/null
@@ -323,6 +334,10 @@ describe("dovecot", function () {
       const quota = result("lmtp-quota.json");
       assert.equal(quota.code, 552);
       assert.match(quota.message, /5\.2\.2 .*Mailbox full/);
+      // What smtp-in hears at RCPT: the same verdict before the message is accepted (a + address
+      // is its mailbox's); a message that fits, or an address that is no mailbox, gets OK.
+      const overQuota = "552 5.2.2 Mailbox full: the recipient's mailbox is over its storage quota.";
+      assert.deepEqual(result("quota-status.json").actions, ["OK", overQuota, overQuota, "OK", "OK"]);
 
       const before = result("before.json");
       assert.deepEqual(before.content, { INBOX: ["hello"], Junk: ["cheap pills"], Filtered: ["please filter me"] });

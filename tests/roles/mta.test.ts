@@ -7,7 +7,7 @@ import { createHash, verify } from "crypto";
 import * as path from "path";
 import * as fs from "fs";
 import { daemons, HostBundle, HostFile, PlatformSecrets, PlatformSpec, renderHost, Role } from "../../components/core/src";
-import { PORTS } from "../../components/core/src/ports";
+import { INTERNAL, PORTS } from "../../components/core/src/ports";
 import { TLS_CA } from "../../components/core/src/shared/tls";
 import { hostsOf, serviceNames } from "../../components/core/src/topology";
 import { SIGNERS } from "../../components/core/src/roles/smtp-out/opendkim";
@@ -118,6 +118,24 @@ for (const stack of STACKS) {
       assert.match(master, /^465 +inet .* smtpd\n(  -o .*\n)*  -o smtpd_tls_wrappermode=yes/m);
       // Into the store over LMTP: TLS verified by host name, the backup maildrop when the primary does not answer.
       assert.match(master, new RegExp(`^maildrop +unix .* lmtp\n(  -o .*\n)*  -o lmtp_tls_security_level=secure\n(  -o .*\n)*  -o lmtp_fallback_relay=${backup.fqdn}:24$`, "m"));
+    });
+
+    it("smtp-in and smtp-out: a hosted recipient's quota is asked at RCPT, last, of the primary maildrop then the backup; no answer is no verdict", () => {
+      const { spec } = renderStack(stack);
+      const [primary, backup] = hostsOf(spec, "maildrop");
+      for (const role of ["smtp-in", "smtp-out"] as Role[]) {
+        const b = bundleOf(stack, role);
+        const cf = mainCf(b);
+        const restrictions = list(cf.get("smtpd_recipient_restrictions"));
+        assert.deepStrictEqual(restrictions.slice(-2), ["check_recipient_access", "hash:/etc/postfix/quota-checked-domains"], role);
+        // Only hosted domains: outside recipients' addresses never go to the maildrops.
+        assert.deepStrictEqual([...table(b, "/etc/postfix/quota-checked-domains")], spec.domains.map((d) => [d.name, "store_quota"]), role);
+        assert.strictEqual(cf.get("smtpd_restriction_classes"), "store_quota", role);
+        assert.deepStrictEqual(cf.get("store_quota")!.split(/,\s*/),
+          [primary, backup].map((h) => `check_policy_service inet:${h.fqdn}:${INTERNAL.quotaStatus}`), role);
+        assert.deepStrictEqual(["smtpd_policy_service_default_action", "smtpd_policy_service_timeout", "smtpd_policy_service_try_limit"].map((k) => cf.get(k)),
+          ["DUNNO", "5s", "1"], role);
+      }
     });
 
     it("every MTA speaks TLS 1.2 or later only, as server and client, on every listener and hop (LMTP into the store too)", () => {

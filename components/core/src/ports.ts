@@ -34,6 +34,8 @@ export const PROXIED = {
 export const INTERNAL = {
   /** Dovecot LMTP on the maildrops: smtp-in and smtp-out deliver hosted mail here. */
   lmtp: 24,
+  /** Dovecot's quota-status policy service on the maildrops: smtp-in and smtp-out ask it at RCPT. */
+  quotaStatus: 12340,
   /** Dovecot doveadm (dsync replication) between the maildrop pair. */
   doveadm: 12345,
   /** Rspamd controller on smtp-in, behind NGINX's TLS: the maildrops report spam/ham here. */

@@ -38,6 +38,8 @@ export function networkRules(spec: PlatformSpec): NetworkRule[] {
 
   allow("maildrop", [INTERNAL.lmtp], role("smtp-in"), "inbound mail into the store (LMTP) from smtp-in");
   allow("maildrop", [INTERNAL.lmtp], role("smtp-out"), "hosted recipients into the store (LMTP) from smtp-out");
+  allow("maildrop", [INTERNAL.quotaStatus], role("smtp-in"), "quota of a hosted recipient at RCPT (Postfix policy) from smtp-in");
+  allow("maildrop", [INTERNAL.quotaStatus], role("smtp-out"), "quota of a hosted recipient at RCPT (Postfix policy) from smtp-out");
   allow("maildrop", [PORTS.imap, PORTS.imaps, PORTS.pop3, PORTS.pop3s, PORTS.managesieve], siteLocal, "site-local mail clients");
   allow("maildrop", Object.values(PROXIED).filter((p) => p !== PROXIED.submission && p !== PROXIED.submissions), role("frontend"), "IMAP, POP3 and ManageSieve proxied by the frontends");
   if (spec.storage.mode === "replicated") allow("maildrop", [INTERNAL.doveadm], role("maildrop"), "dsync replication between the pair");

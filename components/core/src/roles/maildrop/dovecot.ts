@@ -26,6 +26,8 @@ const REPLICATION_SECRET = "/etc/dovecot/replication.conf";
 /** Debian's replicator with the sync-wait fix, built on the host (static/dovecot/build-replicator says why). */
 const REPLICATOR = "/usr/local/lib/mailplatform/dovecot-replicator";
 
+const QUOTA_EXCEEDED = "Mailbox full: the recipient's mailbox is over its storage quota.";
+
 /** How long a delivery waits for the peer to hold the message (see the dovecot.conf comment). */
 export const REPLICATION_SYNC_TIMEOUT_SECONDS = 5;
 
@@ -157,7 +159,8 @@ service lmtp {
 protocol lmtp {
   mail_plugins = $mail_plugins sieve
 }
-# Refuse an over-quota recipient at RCPT, so the sender gets a clear bounce.
+# LMTP refuses an over-quota recipient at RCPT too: the MTA's queue then bounces it (mail that
+# got past quota-status below, when the pair did not answer it).
 lmtp_rcpt_check_quota = yes
 # Folders a user's Sieve script files into are created on first use.
 lda_mailbox_autocreate = yes
@@ -166,6 +169,17 @@ lda_mailbox_autosubscribe = yes
 ## Quota: per user from the userdb, else the platform default. Over quota bounces (5.2.2), not
 ## retried; Trash may exceed it by 10% so users can still delete.
 quota_full_tempfail = no
+## smtp-in and smtp-out ask quota-status (Postfix's policy protocol) before they accept mail for a
+## hosted recipient, so a full mailbox is refused in the sender's session (shared/store-delivery.ts).
+## Only they can reach it; the request is clear text (README "Security decisions").
+service quota-status {
+  executable = quota-status -p postfix
+  inet_listener quota-status {
+    address = ${host.address}
+    port = ${INTERNAL.quotaStatus}
+  }
+  client_limit = 1
+}
 service quota-warning {
   executable = script ${QUOTA_WARNING}
   user = dovecot
@@ -180,7 +194,11 @@ plugin {
   quota_rule = ${quotaRule(spec.defaultQuotaBytes)}
   quota_rule2 = Trash:storage=+10%%
   quota_grace = 10%%
-  quota_exceeded_message = Mailbox full: the recipient's mailbox is over its storage quota.
+  quota_exceeded_message = ${QUOTA_EXCEEDED}
+  # OK, not DUNNO: the MTAs ask the backup only when the primary gave no answer (the check is last).
+  quota_status_success = OK
+  quota_status_nouser = OK
+  quota_status_overquota = "552 5.2.2 ${QUOTA_EXCEEDED}"
   quota_warning = storage=95%% quota-warning 95 %u ${spec.postmaster}
   quota_warning2 = storage=80%% quota-warning 80 %u ${spec.postmaster}
 }

@@ -5,7 +5,7 @@
 import { Fragment, RenderContext } from "../../files";
 import { INTERNAL, PORTS } from "../../ports";
 import { devnullTransports, hashTable, hostedRelaySection, ldapFiles, MasterService, postfix, virtualAliases } from "../../shared/postfix";
-import { storeNexthop, storeTransport } from "../../shared/store-delivery";
+import { storeNexthop, storeQuotaCheck, storeTransport } from "../../shared/store-delivery";
 import { serviceNames } from "../../topology";
 
 export function postfixSmtpIn(ctx: RenderContext): Fragment {
@@ -16,6 +16,7 @@ export function postfixSmtpIn(ctx: RenderContext): Fragment {
     ...devnullTransports(ctx),
     ...spec.domains.map((d): [string, string] => [d.name, storeNexthop(ctx)]),
   ]);
+  const quota = storeQuotaCheck(ctx);
   const dnsbl = spec.dnsbl.map((z) => `${z.zone}*${z.weight}`);
   const listeners: MasterService[] = [
     { name: String(PORTS.smtp), type: "inet", private: "n", maxproc: "1", command: "postscreen", options: { syslog_name: "postfix/smtp" } },
@@ -28,7 +29,7 @@ export function postfixSmtpIn(ctx: RenderContext): Fragment {
   ];
   return postfix(ctx, {
     listeners,
-    files: [virtual.file, transport.file, ...ldapFiles(ctx)],
+    files: [virtual.file, transport.file, quota.table.file, ...ldapFiles(ctx)],
     sections: [
       {
         why: "postscreen: weighted DNSBL score (mailplatform:dnsbl) and pregreet test before smtpd sees a client.",
@@ -52,10 +53,11 @@ export function postfixSmtpIn(ctx: RenderContext): Fragment {
           smtpd_helo_restrictions: ["permit_mynetworks", "reject_invalid_helo_hostname", "reject_non_fqdn_helo_hostname"],
           smtpd_sender_restrictions: ["reject_non_fqdn_sender", "reject_unknown_sender_domain"],
           smtpd_relay_restrictions: ["permit_mynetworks", "reject_unauth_destination"],
-          smtpd_recipient_restrictions: ["reject_non_fqdn_recipient", "reject_unlisted_recipient"],
+          smtpd_recipient_restrictions: ["reject_non_fqdn_recipient", "reject_unlisted_recipient", quota.restriction],
           smtpd_data_restrictions: "reject_unauth_pipelining",
         },
       },
+      quota.section,
       // The platform domain is a relay domain for SRS0=/SRS1= bounces (valid when PostSRSd can
       // reverse them: smtpd checks recipient_canonical_maps) and its RFC 2142 addresses.
       hostedRelaySection(ctx, virtual, transport, [spec.platformDomain]),

@@ -10,7 +10,7 @@ import { INTERNAL, PORTS, PROXIED } from "../../ports";
 import { relayUserNames } from "../../relay-users";
 import { SASL_AUTH_SOCKET } from "../../shared/spool-sockets";
 import { devnullTransports, hashTable, hostedRelaySection, ldapFiles, ldapMaps, MasterService, postfix, virtualAliases } from "../../shared/postfix";
-import { storeNexthop, storeTransport } from "../../shared/store-delivery";
+import { storeNexthop, storeQuotaCheck, storeTransport } from "../../shared/store-delivery";
 import { hostsOf } from "../../topology";
 import { SIGNERS } from "./opendkim";
 
@@ -78,6 +78,7 @@ export function postfixSmtpOut(ctx: RenderContext): Fragment {
     ["<>", "REJECT 5.7.1 Submitted mail needs a sender address; the null sender is for bounces"],
   ]);
   const ldap = ldapMaps(ctx);
+  const quota = storeQuotaCheck(ctx);
   const relayingHosts = [...hostsOf(spec, "smtp-in"), ...hostsOf(spec, "maildrop")].map((h) => `${h.address}/32`);
   return postfix(ctx, {
     listeners: [
@@ -91,7 +92,7 @@ export function postfixSmtpOut(ctx: RenderContext): Fragment {
       storeTransport(ctx),
     ],
     files: [
-      virtual.file, transport.file, logins.file, nullSender.file, ...ldapFiles(ctx),
+      virtual.file, transport.file, logins.file, nullSender.file, quota.table.file, ...ldapFiles(ctx),
       file("postfix", SUBMISSION_HEADER_CHECKS, "/^Received: .*with ESMTPSA/ IGNORE\n"),
     ],
     sections: [
@@ -110,9 +111,10 @@ export function postfixSmtpOut(ctx: RenderContext): Fragment {
           smtpd_sender_login_maps: [logins.ref, ...(ldap ? [ldap.mailboxes.ref] : [])],
           smtpd_sender_restrictions: ["reject_non_fqdn_sender", "reject_authenticated_sender_login_mismatch", "permit_mynetworks", `check_sender_access ${nullSender.ref}`],
           smtpd_relay_restrictions: ["permit_sasl_authenticated", "permit_mynetworks", "reject_unauth_destination"],
-          smtpd_recipient_restrictions: ["reject_non_fqdn_recipient", "reject_unknown_recipient_domain"],
+          smtpd_recipient_restrictions: ["reject_non_fqdn_recipient", "reject_unknown_recipient_domain", quota.restriction],
         },
       },
+      quota.section,
       {
         why: "Per-client rate limits (anvil), from mailplatform:limits; $mynetworks (smtp-in, maildrop) is exempt; Rspamd also limits each SASL user.",
         settings: {
