@@ -73,6 +73,8 @@ export function storeQuotaCheck(ctx: RenderContext): { table: Table; section: Ma
         [QUOTA_CLASS]: hostsOf(ctx.spec, "maildrop").map((h) => `check_policy_service inet:${h.fqdn}:${INTERNAL.quotaStatus}`),
         smtpd_policy_service_timeout: "5s",
         smtpd_policy_service_try_limit: 1,
+        // Each quota-status connection holds a process on the maildrop: let idle ones go soon.
+        smtpd_policy_service_max_idle: "10s",
         smtpd_policy_service_default_action: "DUNNO",
       },
     },
