@@ -3,6 +3,7 @@
 // `provision.sh check`; a running smtp-out (`provision.sh apply` in a sandbox) signs real messages
 // with both OpenDKIM instances, verified with the published keys, and its Dovecot authenticates SASL.
 import * as assert from "assert";
+import { execFileSync } from "child_process";
 import { createHash, verify } from "crypto";
 import * as path from "path";
 import * as fs from "fs";
@@ -271,7 +272,9 @@ for (const stack of STACKS) {
       for (const b of [inbound, outbound]) {
         const controller = fileOf(b, "/etc/rspamd/local.d/worker-controller.inc");
         assert.deepStrictEqual([controller.secret, controller.owner, controller.mode], [true, "_rspamd", "0600"]);
-        assert.ok(controller.content.includes(`password = "${secrets.rspamdControllerPassword}";`));
+        // Hashes only: neither clear password is on the host.
+        assert.match(controller.content, /^password = "\$1\$[a-z0-9]{32}\$[a-z0-9]{52}";$/m);
+        for (const clear of [secrets.rspamdControllerPassword, secrets.rspamdEnablePassword]) assert.ok(!b.files.some((f) => f.content.includes(clear)), b.host.name);
         assert.match(fileOf(b, "/etc/rspamd/local.d/worker-proxy.inc").content, /bind_socket = "127\.0\.0\.1:11332";\nmilter = yes;/);
         assert.match(fileOf(b, "/etc/rspamd/override.d/fuzzy_check.conf").content, /enabled = false/);
         for (const f of b.files.filter((x) => x.path.startsWith("/etc/rspamd/"))) assert.doesNotMatch(f.content, /https?:\/\//, f.path);
@@ -279,8 +282,16 @@ for (const stack of STACKS) {
       // Separate read and learning passwords; without one only from 127.0.0.1 and ::1.
       for (const b of [inbound, outbound]) {
         const controller = fileOf(b, "/etc/rspamd/local.d/worker-controller.inc").content;
-        assert.ok(controller.includes(`enable_password = "${secrets.rspamdEnablePassword}";`));
+        const hash = (key: string) => new RegExp(`^${key} = "(.*)";$`, "m").exec(controller)![1];
         assert.notEqual(secrets.rspamdEnablePassword, secrets.rspamdControllerPassword);
+        // Each hash is its own password's, as Rspamd checks it. rspamadm pw reads the password from a
+        // terminal (script's), and flushes what was typed before its prompt: hence the pause.
+        const verdict = (encrypted: string, password: string) => execFileSync("sh", ["-c",
+          `(sleep 0.5; printf '%s\\n' "$PASSWORD") | script -qc "rspamadm pw --check -p '$ENCRYPTED'" /dev/null`],
+        { env: { ...process.env, PASSWORD: password, ENCRYPTED: encrypted }, encoding: "utf8" });
+        assert.match(verdict(hash("password"), secrets.rspamdControllerPassword), /password correct/);
+        assert.match(verdict(hash("enable_password"), secrets.rspamdEnablePassword), /password correct/);
+        assert.match(verdict(hash("enable_password"), secrets.rspamdControllerPassword), /password incorrect/);
         assert.match(controller, /^secure_ip = \["127\.0\.0\.1", "::1"\];$/m);
         // The controller itself listens on loopback only.
         assert.deepStrictEqual([...controller.matchAll(/bind_socket = "([^"]+)";/g)].map((m) => m[1]), ["127.0.0.1:11335"]);

@@ -6,6 +6,7 @@
 import { daemons } from "../daemons";
 import { file, Fragment, HostFile, lines, RenderContext, secretFile, staticFile } from "../files";
 import { INTERNAL } from "../ports";
+import { rspamdPasswordHash } from "./passwords";
 
 export type RspamdDirection = "inbound" | "outbound";
 
@@ -63,9 +64,9 @@ export function rspamd(ctx: RenderContext, direction: RspamdDirection): Fragment
       `bind_socket = "127.0.0.1:${INTERNAL.rspamdControllerLocal}";`,
       "# Without a password only from these (local tools); NGINX connects from another loopback address.",
       'secure_ip = ["127.0.0.1", "::1"];',
-      "# Reading (statistics) and changing (learning) have separate passwords.",
-      `password = "${secrets.rspamdControllerPassword}";`,
-      `enable_password = "${secrets.rspamdEnablePassword}";`,
+      "# Reading (statistics) and changing (learning) have separate passwords, stored as hashes (rspamadm pw).",
+      `password = "${rspamdPasswordHash("rspamd-controller", secrets.rspamdControllerPassword)}";`,
+      `enable_password = "${rspamdPasswordHash("rspamd-enable", secrets.rspamdEnablePassword)}";`,
     ), { owner: "_rspamd", group: "_rspamd", mode: "0600" }),
     // OpenDKIM signs on smtp-out; Rspamd only checks.
     conf(LOCAL, "dkim_signing.conf", "enabled = false;"),
