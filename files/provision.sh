@@ -141,7 +141,11 @@ read_manifest() {
   [ -n "$HOST" ] || fail "manifest has no host line"
 }
 
-# Every secret file's longer words: a message line holding one is withheld.
+# What a message line must not quote, or it is withheld: every secret value the bundle lists in
+# .secrets, whatever its length, and every word of 10 or more characters of a secret file (what is
+# derived from a secret, e.g. a hash, and values a bundle without .secrets holds). Shorter words of a
+# secret file are its syntax ("password", "=", "yes") as often as not: withholding every line that
+# names them would hide the message that says what is wrong.
 collect_secret_words() {
   local e m o g s c secret p
   SECRET_WORDS=$WORK/secret-words
@@ -151,6 +155,7 @@ collect_secret_words() {
     [ "$secret" = secret ] || continue
     tr -s ' \t=;,"'"'"'' '\n' <"$B$p" | awk 'length >= 10' >>"$SECRET_WORDS"
   done
+  [ ! -f "$B/.secrets" ] || grep -v '^$' "$B/.secrets" >>"$SECRET_WORDS" || true
 }
 
 redact() {

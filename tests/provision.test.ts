@@ -263,6 +263,39 @@ describe("provision.sh check", () => {
     assert.match(r.stderr, /line withheld/);
   });
 
+  it("withholds a line quoting a secret value the bundle lists, however short; unlisted, only words of 10 characters or more", () => {
+    // A short secret on a line of its own, and a short word of syntax: an error message quotes both.
+    const short = "k9!x";
+    const b = nginxBundle(`include /etc/nginx/t1.secret; ${hello("x")}`);
+    b.files.push(secretFile("nginx", "/etc/nginx/t1.secret", `${short} on;\n`, { mode: "0600" }));
+    const unlisted = provision("check", b);
+    assert.notEqual(unlisted.status, 0);
+    assert.ok(unlisted.stderr.includes(`unknown directive "${short}"`), unlisted.stderr);
+    const listed = provision("check", { ...b, secretValues: [short] });
+    assert.notEqual(listed.status, 0);
+    assert.ok(!listed.out.includes(short), listed.out);
+    assert.match(listed.stderr, /line withheld/);
+    // The rest of the checker's message still reaches the operator.
+    assert.match(listed.stderr, /configuration file \/etc\/nginx\/nginx.conf test failed/);
+  });
+
+  it("lists every secret value a rendered host's secret files hold, in a 0600 file beside the manifest and in the tar", () => {
+    const { secrets } = renderStack("staging");
+    const b = renderStack("staging").bundles.find((x) => x.host.role === "maildrop")!;
+    const values = b.secretValues!;
+    for (const v of [secrets.rspamdEnablePassword, ...secrets.hostCertificates[b.host.name].privateKeyPem.split("\n").filter((l) => l && !l.startsWith("-----"))]) {
+      assert.ok(values.includes(v), "a secret of the maildrop is not listed");
+    }
+    // smtp-in's own: the read password, which no maildrop file holds.
+    assert.ok(!values.includes(secrets.rspamdControllerPassword));
+    const dir = path.join(tmp, `b${seq++}`);
+    writeBundle(dir, b);
+    assert.equal(fs.statSync(path.join(dir, ".secrets")).mode & 0o777, 0o600);
+    assert.deepEqual(fs.readFileSync(path.join(dir, ".secrets"), "utf8").trim().split("\n"), values);
+    const listing = spawnSync("tar", ["-tvf", "-"], { input: packBundle(b), encoding: "utf8" }).stdout;
+    assert.match(listing, /^-rw------- .* \.secrets$/m);
+  });
+
   it("plans without writing: diffs plain files, never secret ones", () => {
     const r = provision("plan", postfixBundle(MAIN_CF));
     assert.equal(r.status, 0, r.out);

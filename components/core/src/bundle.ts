@@ -10,6 +10,9 @@
 //   file <mode> <owner> <group> <services,...|-> <compile|-> <secret|-> <path>
 //   remove <services,...|-> <path>                               (package defaults that conflict)
 //
+// Beside it, <dir>/.secrets (0600, never installed): the secret values the files hold, one a line,
+// which the script withholds from every message it prints.
+//
 // Fields never contain spaces, but for a check's label and command: the label has no " -- ", and
 // the command is the rest of the line. Everything is validated here so the script can split safely.
 // A check runs in the script's private namespace; with a file suffix, once per file of its service
@@ -30,6 +33,14 @@ export interface Removal {
 export type ProvisionBundle = HostBundle & { remove?: Removal[] };
 
 export const MANIFEST = ".manifest";
+export const SECRET_VALUES = ".secrets";
+
+/** The .secrets text, or undefined for a bundle without secret values. */
+function secretValuesText(b: ProvisionBundle): string | undefined {
+  const values = b.secretValues ?? [];
+  for (const v of values) check(v !== "" && !/[\r\n]/.test(v), "secret value (one non-empty line)", "<withheld>");
+  return values.length > 0 ? values.join("\n") + "\n" : undefined;
+}
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const PACKAGE = /^[a-z0-9][a-z0-9+.-]+$/;
@@ -130,6 +141,8 @@ export function writeBundle(dir: string, b: ProvisionBundle): void {
     fs.writeFileSync(target, f.content, { mode: f.secret ? 0o600 : 0o644 });
   }
   fs.writeFileSync(path.join(dir, MANIFEST), text, { mode: 0o644 });
+  const secrets = secretValuesText(b);
+  if (secrets !== undefined) fs.writeFileSync(path.join(dir, SECRET_VALUES), secrets, { mode: 0o600 });
 }
 
 /**
@@ -139,8 +152,10 @@ export function writeBundle(dir: string, b: ProvisionBundle): void {
  * stable trigger) and headers are ASCII, so the archive survives a round trip through a UTF-8 string.
  */
 export function packBundle(b: ProvisionBundle): Buffer {
+  const secrets = secretValuesText(b);
   const entries: [string, string, number][] = [
     [MANIFEST, manifest(b), 0o644],
+    ...(secrets === undefined ? [] : [[SECRET_VALUES, secrets, 0o600] as [string, string, number]]),
     ...b.files.map((f): [string, string, number] => [f.path.slice(1), f.content, f.secret ? 0o600 : 0o644]),
   ];
   const blocks = entries.flatMap(([name, content, mode]) => {

@@ -49,6 +49,11 @@ export interface HostBundle {
   /** Directories to create: path, owner, group, mode. */
   directories: { path: string; owner: string; group: string; mode: string }[];
   files: HostFile[];
+  /**
+   * The secret values the secret files hold (render.ts): provision.sh withholds every log line that
+   * quotes one, whatever its length. Never installed on the host.
+   */
+  secretValues?: string[];
 }
 
 /** Everything a renderer may read: the validated spec, the host it renders, the secrets as inputs. */

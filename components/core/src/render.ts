@@ -1,7 +1,7 @@
 // The entry point of the renderers: spec + secrets → every host's bundle. Pure: no I/O but reading
 // the package's own static files, no cloud state, no Pulumi.
 import { HostBundle, RenderContext } from "./files";
-import { PlatformSecrets } from "./secrets";
+import { PlatformSecrets, secretValuesIn } from "./secrets";
 import { PlatformSpec, Role } from "./spec/types";
 import { allHosts, Host } from "./topology";
 import { renderSmtpIn } from "./roles/smtp-in";
@@ -19,7 +19,8 @@ const RENDERERS: Record<Role, (ctx: RenderContext) => HostBundle> = {
 };
 
 export function renderHost(spec: PlatformSpec, host: Host, secrets: PlatformSecrets): HostBundle {
-  return RENDERERS[host.role]({ spec, host, secrets });
+  const b = RENDERERS[host.role]({ spec, host, secrets });
+  return { ...b, secretValues: secretValuesIn(b.files, secrets) };
 }
 
 export function renderPlatform(spec: PlatformSpec, secrets: PlatformSecrets): HostBundle[] {

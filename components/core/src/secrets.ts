@@ -2,6 +2,7 @@
 // in-stack, the lab and the tests generate their own (secrets/local.ts), the offline render masks
 // them (secrets/masked.ts). All three build the one shape below with platformSecrets(), each with
 // its own way of making a value.
+import { HostFile } from "./files";
 import { DKIM_ALGORITHMS, DkimAlgorithm, PerAlgorithm, PerDomainSelector } from "./dkim";
 import { relayUserNames } from "./relay-users";
 import { PlatformSpec } from "./spec/types";
@@ -79,3 +80,16 @@ export function platformSecrets<S, P, C, A>(spec: PlatformSpec, make: SecretMake
 
 /** The marker that replaces every secret in the offline render. */
 export const SECRET_MARKER = "<secret: generated in-stack>";
+
+/**
+ * The secret values (each line of a multi-line one, PEM armour aside) that the bundle's secret
+ * files hold verbatim, for provision.sh's log redaction. Values derived from a secret (the hashes
+ * of passwd-files and Rspamd's controller) are long, and its word rule withholds them.
+ */
+export function secretValuesIn(files: HostFile[], secrets: PlatformSecrets): string[] {
+  const leaves = (v: unknown): string[] =>
+    typeof v === "string" ? [v] : v !== null && typeof v === "object" ? Object.values(v).flatMap(leaves) : [];
+  const held = files.filter((f) => f.secret).map((f) => f.content);
+  const values = new Set(leaves(secrets).flatMap((s) => s.split("\n")).map((l) => l.trim()).filter((l) => l !== "" && !/^-----(BEGIN|END) /.test(l)));
+  return [...values].filter((v) => held.some((c) => c.includes(v))).sort();
+}
