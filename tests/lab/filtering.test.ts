@@ -1,11 +1,12 @@
-// Filtering end to end: GTUBE refused at smtp-in, a message Rspamd tags as spam filed into Junk
+// Filtering end to end: GTUBE refused at smtp-in, a hosted From without its DKIM signature refused
+// there too, a message Rspamd tags as spam filed into Junk
 // by the global Sieve script, a user's own Sieve script uploaded over ManageSieve through a
 // frontend, and Bayes training when a user moves a message into Junk.
 import * as assert from "assert";
 import { PORTS } from "../../components/core/src/ports";
 import {
-  authPlain, BODY, deliverInbound, dialogue, imap, Lab, record, retryGreylisted, rspamdStat, setupLab, spamSample, storedWith, subject,
-  waitFor, waitInMailbox,
+  authPlain, BODY, deliverInbound, dialogue, externalMessages, imap, Lab, OUTSIDE_RECIPIENT, record, retryGreylisted, rspamdStat, setupLab, spamSample,
+  storedWith, subject, submit, waitFor, waitInMailbox,
 } from "./harness";
 
 const GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
@@ -28,6 +29,26 @@ describe("lab: filtering", function () {
     assert.equal(sent.code, 554, sent.response);
     assert.match(sent.response ?? "", /5\.7\.1/);
     for (const m of lab.role("maildrop")) assert.deepEqual(storedWith(m.name, user(), s), []);
+  });
+
+  it("a hosted From without its domain's DKIM signature is refused at smtp-in (so no Sieve redirect gets it signed); the platform's own signed mail coming back is accepted", async () => {
+    const [alice, bob] = [0, 1].map((i) => lab.spec.users[i].address);
+    const forged = subject("forged hosted from");
+    const message = (from: string, s: string) => `From: ${from}\r\nTo: ${bob}\r\nSubject: ${s}\r\nMessage-ID: <${s.replace(/ /g, ".")}@outside.example>\r\n\r\n${BODY}\r\n`;
+    const refused = deliverInbound(lab, { to: [bob], subject: forged, raw: message(alice, forged) });
+    assert.equal(refused.ok, false, "the forged From was accepted");
+    assert.equal(refused.code, 554, refused.response);
+    assert.match(refused.response ?? "", new RegExp(`From ${alice.split("@")[1].replace(/\./g, "\\.")} without its DKIM signature`));
+    for (const m of lab.role("maildrop")) assert.deepEqual(storedWith(m.name, bob, forged), []);
+
+    // alice's real mail, signed by smtp-out, as an outside list that keeps the message would send it back.
+    const genuine = subject("signed hosted from");
+    assert.ok(submit(lab, { user: alice, to: [OUTSIDE_RECIPIENT("dora")], subject: genuine }).ok);
+    const out = await waitFor(() => externalMessages(lab, genuine)[0], 60_000);
+    assert.ok(out, "alice's message did not reach external-mx");
+    const back = deliverInbound(lab, { to: [bob], subject: genuine, raw: out.raw.replace(/\r?\n/g, "\r\n") });
+    assert.ok(back.ok, `${back.code} ${back.response}`);
+    assert.equal(waitInMailbox(lab, bob, genuine).found.length, 1, "the signed message was not delivered");
   });
 
   it("a message Rspamd tags as spam (add header) is filed into Junk, not the INBOX", async function () {

@@ -482,6 +482,19 @@ describe("smtp-in, running (staging)", function () {
     assert.equal(controller("/stat", { password: secrets.rspamdControllerPassword, scheme: "http" }), 400);
   });
 
+  it("Rspamd refuses a hosted From that does not pass its DMARC (here: no DNS to check it, so 4xx), and lets an outside From be", () => {
+    const scan = (from: string) => JSON.parse(host.ok([
+      `printf 'From: ${from}\\nTo: ${spec.users[0].address}\\nSubject: hello\\nMessage-ID: <t@outside.example>\\n\\nhello\\n'`,
+      `| rspamc --json -h 127.0.0.1:${INTERNAL.rspamdNormal} --ip 198.18.0.10 --from sender@outside.example --rcpt ${spec.users[0].address}`,
+    ].join(" ")).replace(/^[^{]*/, ""));
+    const forged = scan(spec.users[1].address);
+    assert.ok(forged.symbols.MAILPLATFORM_HOSTED_FROM_FORGED, JSON.stringify(forged.symbols));
+    assert.equal(forged.action, "soft reject");
+    assert.match(forged.messages?.smtp_message ?? "", new RegExp(`DKIM signature of ${spec.domains[0].name}`));
+    const outside = scan("someone@outside.example");
+    assert.equal(outside.symbols.MAILPLATFORM_HOSTED_FROM_FORGED, undefined);
+  });
+
   it("the MX refuses TLS 1.1 and completes TLS 1.2 on 25 (STARTTLS) and 465", () => {
     const handshake = (port: number, version: string) => peer.ok([
       `echo | openssl s_client -connect ${smtpIn.address}:${port} -${version} -cipher DEFAULT@SECLEVEL=0`,

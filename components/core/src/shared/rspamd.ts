@@ -1,5 +1,6 @@
 // Rspamd as Postfix's milter (proxy worker scanning in-process), with a local Redis. Inbound
-// (smtp-in): reject / greylist / tag, Bayes, a controller the maildrops report spam and ham to.
+// (smtp-in): reject / greylist / tag, Bayes, a controller the maildrops report spam and ham to, and
+// a hosted From refused without its domain's DMARC.
 // Outbound (smtp-out): scans submitted mail and rate-limits each SASL user; no greylisting.
 // Both stay offline: nothing that sends message data away or fetches rules or maps from the
 // Internet; DNS goes to the local Unbound only.
@@ -78,6 +79,9 @@ export function rspamd(ctx: RenderContext, direction: RspamdDirection): Fragment
           conf(LOCAL, "classifier-bayes.conf", 'backend = "redis";', "autolearn = true;"),
           // X-Spam: Yes comes from the proxy on add_header; these explain the verdict.
           conf(LOCAL, "milter_headers.conf", 'use = ["x-spamd-bar", "x-spam-level", "x-spam-status", "authentication-results"];'),
+          // Mail claiming a hosted From must pass its DMARC.
+          file("rspamd", "/etc/rspamd/rspamd.local.lua", staticFile("rspamd/hosted-from.lua")),
+          file("rspamd", "/etc/rspamd/mailplatform-hosted-domains", lines("# Hosted domains: a From in them must pass their DMARC (rspamd.local.lua).", spec.domains.map((d) => d.name))),
         ]
       : [
           conf(LOCAL, "actions.conf", "reject = 15;", "add_header = null;", "greylist = null;", "rewrite_subject = null;"),
