@@ -5,7 +5,7 @@
 import * as assert from "node:assert/strict";
 import { createPublicKey } from "crypto";
 import { dnsRecords } from "../../components/core/src/dns/records";
-import { machinePasswordHash } from "../../components/core/src/shared/passwords";
+import { machinePasswordHash, rspamdPasswordHash } from "../../components/core/src/shared/passwords";
 import { MockRun, containsSecret, isSecretValue, mapSecrets, mockPassword } from "../../scripts/resources";
 import { byId, byName, dependsOn, ofType, plain, stackRun, T } from "./helpers";
 
@@ -72,6 +72,8 @@ function openings(e: Expected): [Role, number[], From][] {
     ["smtp-out", [10587, 10465], { role: "frontend" }],
     ["maildrop", [24], { role: "smtp-in" }],
     ["maildrop", [24], { role: "smtp-out" }],
+    ["maildrop", [12340], { role: "smtp-in" }],
+    ["maildrop", [12340], { role: "smtp-out" }],
     ["maildrop", [143, 993, 110, 995, 4190], { nets: e.siteLocal }],
     ["maildrop", [10143, 10993, 10110, 10995, 14190], { role: "frontend" }],
     ...(e.storage.mode === "replicated" ? [["maildrop", [12345], { role: "maildrop" }] as [Role, number[], From]] : []),
@@ -259,10 +261,13 @@ for (const stack of ["prod", "staging"]) {
       for (const p of passwords) {
         const value = mockPassword(p.name, plain(p).length);
         assert.ok(!masked.includes(value), `${p.name} leaks`);
-        // Servers' relay users reach smtp-out only as a hash; every other secret is used in plain.
+        // Servers' relay users reach smtp-out only as a hash, and so does Rspamd's read password;
+        // every other secret is used in plain.
         const relayClient = /-relay-(.+)$/.exec(p.name)?.[1];
         if (relayClient) {
           assert.ok(!bundles.includes(value) && bundles.includes(machinePasswordHash(relayClient, value)), `${p.name} reaches smtp-out hashed`);
+        } else if (p.name.endsWith("-rspamd-controller")) {
+          assert.ok(!bundles.includes(value) && bundles.includes(rspamdPasswordHash("rspamd-controller", value)), `${p.name} reaches the MTAs hashed`);
         } else if (p.name.endsWith("-replication")) {
           assert.equal(bundles.includes(value), e.storage.mode === "replicated", `${p.name} reaches the maildrops when they replicate`);
         } else {
