@@ -3,7 +3,7 @@
 // the end-to-end tests (tests/lab/) use. Needs root.
 import * as fs from "fs";
 import * as path from "path";
-import { mailRoot, PlatformSpec, renderPlatform, writeBundle } from "@mailplatform/core";
+import { MANIFEST, mailRoot, PlatformSpec, renderPlatform, SECRET_VALUES, writeBundle } from "@mailplatform/core";
 import { ensureTrustAnchor, startDns } from "./dns";
 import { startExternalMx } from "./external-mx";
 import { applyFirewall } from "./firewall";
@@ -181,7 +181,7 @@ export async function labPush(raw: Record<string, unknown>, progress: (step: Pus
   return steps;
 }
 
-/** The files of a host's current bundle (path on the host → content); undefined when it has none. */
+/** The files of a host's current bundle (path on the host → content), not its manifest or secret list; undefined when it has none. */
 export function labBundleFiles(host: string): Map<string, string> | undefined {
   const dir = bundleDir(host);
   if (!fs.existsSync(dir)) return undefined;
@@ -190,7 +190,7 @@ export function labBundleFiles(host: string): Map<string, string> | undefined {
     for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
       const p = path.join(rel, e.name);
       if (e.isDirectory()) walk(p);
-      else if (p !== "/.manifest") files.set(p, fs.readFileSync(path.join(dir, p), "utf8"));
+      else if (p !== `/${MANIFEST}` && p !== `/${SECRET_VALUES}`) files.set(p, fs.readFileSync(path.join(dir, p), "utf8"));
     }
   };
   walk("/");

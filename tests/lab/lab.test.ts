@@ -4,12 +4,13 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { inNetns, Inventory, InventoryHost, labDown, labExec, labStatus, labUp, readInventory } from "../../lab";
+import { inNetns, Inventory, InventoryHost, labBundleFiles, labDown, labExec, labSpecAndSecrets, labStatus, labUp, readInventory } from "../../lab";
+import { filesOf } from "../../portal/changeset";
 import { hostPid } from "../../lab/hosts";
 import { labLinks, labNetnsNames } from "../../lab/network";
 import { bundleDir, LAB_DIR } from "../../lab/paths";
 import { PORTS, PROXIED } from "../../components/core/src/ports";
-import { allHosts, hostScriptPath, loadStackSpec } from "../../components/core/src";
+import { allHosts, hostScriptPath, loadStackSpec, renderPlatform } from "../../components/core/src";
 import { run } from "../../lab/system";
 
 const REPO = path.join(__dirname, "..", "..");
@@ -60,6 +61,9 @@ describe("lab: hosts, provisioning, firewall, up twice, down", function () {
       assert.match(r.stdout, new RegExp(`^provision ${h.name}: no changes$`, "m"), `${h.name}:\n${r.stdout}`);
     }
     assert.equal(fs.readdirSync(path.join(LAB_DIR, "bundles")).length, inventory.hosts.filter((h) => h.site).length);
+    // What the portal compares a preview with: the applied files, and only those (not the manifest or the secret list).
+    const { spec, secrets } = labSpecAndSecrets(stack);
+    for (const b of renderPlatform(spec, secrets.platform)) assert.deepEqual(labBundleFiles(b.host.name), filesOf(b), b.host.name);
   });
 
   it("enforces the trust zones with each host's nftables (the lab network itself allows everything)", () => {

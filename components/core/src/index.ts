@@ -12,7 +12,7 @@ export * from "./files";
 export * from "./secrets";
 export { maskedSecrets } from "./secrets/masked";
 export { renderHost, renderPlatform } from "./render";
-export { writeBundle, packBundle, manifest } from "./bundle";
+export { writeBundle, packBundle, manifest, MANIFEST, SECRET_VALUES } from "./bundle";
 export { hostScript, hostScriptPath } from "./host-scripts";
 export type { HostScript } from "./host-scripts";
 export { generateCertificates, generateDkimKeys, generateLocalSecrets, randomSecret } from "./secrets/local";
