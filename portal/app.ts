@@ -15,7 +15,7 @@ import { Accounts } from "./accounts";
 import { ApplyRunner } from "./apply";
 import { AuditLog } from "./audit";
 import { AccessError, mayManageDomain, Principal, principalName, requireAddress, requireDomain, requireOperator, requireStaff, signIn } from "./auth";
-import { rotate, RotationStep, selectorsOf, selectorsVersion } from "./dkim";
+import { domainSelectors, rotate, RotationStep, selectorRecordNames } from "./dkim";
 import { checkRecords, domainRecords } from "./dns-check";
 import { changedMailbox, Collection, currentObject, domainView, Edited, editObject, EditError, forwardView, hostedDomains, MailboxChange, quotaValue, setCatchAll } from "./edits";
 import { OPENAPI } from "./openapi";
@@ -253,27 +253,26 @@ export async function buildPortal(opts: PortalOptions): Promise<Portal> {
     return domainView(config(), domainOf(address));
   });
 
-  // --- DKIM rotation (platform-wide selectors: operators) ----------------------------------------
-  app.get("/api/dkim", async (req) => {
-    requireStaff(principal(req));
-    const raw = config();
-    return { selectors: selectorsOf(raw), version: selectorsVersion(raw) };
+  // --- DKIM rotation, per domain: its administrators and operators ---------------------------------
+  app.get<{ Params: { domain: string } }>("/api/domains/:domain/dkim", async (req) => {
+    requireDomain(principal(req), req.params.domain);
+    return domainSelectors(config(), req.params.domain);
   });
-  app.post<{ Body: { step?: RotationStep; selector?: string; version?: string } }>("/api/dkim/rotate", async (req) => {
+  app.post<{ Params: { domain: string }; Body: { step?: RotationStep; selector?: string; version?: string } }>("/api/domains/:domain/dkim/rotate", async (req) => {
     const p = principal(req);
-    requireOperator(p);
+    const { domain } = req.params;
+    requireDomain(p, domain);
     const step = req.body?.step;
     const selector = String(req.body?.selector ?? "").trim();
     if (step !== "publish" && step !== "activate" && step !== "retire") throw new ValidationError([{ field: "step", message: "step: must be publish, activate or retire" }]);
     if (step === "activate") {
-      const raw = config();
-      const missing = (await checkRecords(target, target.dnsRecords(raw).filter((r) => r.name.startsWith(`${selector}-`) && r.name.includes("._domainkey.")))).filter((r) => !r.matches);
-      if (missing.length > 0) throw new EditError(409, `DNS does not show selector ${selector} yet (${missing.map((r) => r.name).join(", ")}): apply its publication and wait for DNS`);
+      // Signing with a key that receivers cannot look up yet would fail their DKIM checks.
+      const names = selectorRecordNames(domain, selector);
+      const missing = (await checkRecords(target, target.dnsRecords(config()).filter((r) => names.includes(r.name)))).filter((r) => !r.matches);
+      if (missing.length > 0) throw new EditError(409, `DNS does not show selector ${selector} of ${domain} yet (${missing.map((r) => r.name).join(", ")}): apply its publication and wait for DNS`);
     }
-    const selectors = selectorsOf(config());
-    commit(p, `dkim ${step}`, selector, (raw) => rotate(raw, step, selector, String(req.body?.version ?? "")), `dkim.selectors[${step === "publish" ? selectors.length : Math.max(0, selectors.findIndex((s) => s.name === selector))}]`);
-    const raw = config();
-    return { selectors: selectorsOf(raw), version: selectorsVersion(raw) };
+    commit(p, `dkim ${step}`, `${selector} of ${domain}`, (raw) => rotate(raw, domain, step, selector, String(req.body?.version ?? "")));
+    return domainSelectors(config(), domain);
   });
 
   // --- change sets and applies ------------------------------------------------------------------

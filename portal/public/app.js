@@ -139,6 +139,10 @@ async function loadDomain() {
     }
   }
   $("#catchall-form [name=catchAll]").value = view.catchAll || "";
+  const dkim = await api("GET", `/api/domains/${encodeURIComponent(domain)}/dkim`);
+  $("#selectors").replaceChildren(...dkim.selectors.map((s) => text(document.createElement("li"), `${s.name}: ${s.state}`)),
+    ...(dkim.own ? [] : [text(document.createElement("li"), "(the platform's selectors: the first step gives this domain its own)")]));
+  $("#dkim-form").dataset.version = dkim.version;
 }
 
 /** A change from a table's button: errors appear in an alert-free line above the tables. */
@@ -177,6 +181,11 @@ onSubmit($("#route-form"), async (f) => {
 });
 onSubmit($("#catchall-form"), async (f) => {
   await api("PUT", `/api/domains/${encodeURIComponent(domain)}/catch-all`, { version: view.version, catchAll: f.catchAll });
+  await loadDomain();
+});
+onSubmit($("#dkim-form"), async (f) => {
+  await api("POST", `/api/domains/${encodeURIComponent(domain)}/dkim/rotate`, { ...f, version: $("#dkim-form").dataset.version });
+  $("#dkim-form").reset();
   await loadDomain();
 });
 $("#dns-check").addEventListener("click", async () => {
@@ -254,17 +263,10 @@ async function loadPlatform() {
   const applies = $("#applies tbody");
   applies.replaceChildren();
   for (const a of p.applies) { const row = applies.insertRow(); cell(row, a.startedAt); cell(row, a.who); cell(row, a.outcome, `state-${a.outcome}`); cell(row, a.summary); }
-  const dkim = await api("GET", "/api/dkim");
-  $("#selectors").replaceChildren(...dkim.selectors.map((s) => text(document.createElement("li"), `${s.name}: ${s.state}`)));
-  $("#dkim-form").dataset.version = dkim.version;
   const audit = $("#audit tbody");
   audit.replaceChildren();
   for (const e of (await api("GET", "/api/audit")).slice(0, 30)) { const row = audit.insertRow(); cell(row, e.at); cell(row, e.who); cell(row, e.action); cell(row, e.object); cell(row, e.outcome); }
 }
-onSubmit($("#dkim-form"), async (f) => {
-  await api("POST", "/api/dkim/rotate", { ...f, version: $("#dkim-form").dataset.version });
-  await loadPlatform();
-});
 
 // --- mail users ------------------------------------------------------------------------------------
 let me = null;
