@@ -12,7 +12,7 @@ import csrf from "@fastify/csrf-protection";
 import rateLimit from "@fastify/rate-limit";
 import { domainOf } from "@mailplatform/core";
 import { Accounts } from "./accounts";
-import { ApplyRunner } from "./apply";
+import { ApplyRecord, ApplyRunner } from "./apply";
 import { AuditLog } from "./audit";
 import { AccessError, mayManageDomain, Principal, principalName, requireAddress, requireDomain, requireOperator, requireStaff, signIn } from "./auth";
 import { domainSelectors, rotate, RotationStep, selectorRecordNames } from "./dkim";
@@ -21,7 +21,7 @@ import { changedMailbox, Collection, currentObject, domainView, Edited, editObje
 import { OPENAPI } from "./openapi";
 import { hashPassword, passwordProblem, verifyPassword } from "./passwords";
 import { RawConfig, readRaw, versionOf, writeRaw } from "./stack-config";
-import { Target } from "./target";
+import { ChangeSet, Target } from "./target";
 import { ValidationError, validate } from "./validation";
 
 declare module "@fastify/secure-session" {
@@ -276,15 +276,19 @@ export async function buildPortal(opts: PortalOptions): Promise<Portal> {
   });
 
   // --- change sets and applies ------------------------------------------------------------------
+  /** The last change set shown, kept with the apply of that config version. */
+  let previewed: { configVersion: string; changes: ChangeSet } | undefined;
   app.get("/api/changes", async (req) => {
     requireStaff(principal(req));
     const raw = config();
-    return { configVersion: versionOf(raw), ...(await target.preview(raw)) };
+    previewed = { configVersion: versionOf(raw), changes: await target.preview(raw) };
+    return { configVersion: previewed.configVersion, ...previewed.changes };
   });
   app.post<{ Body: { configVersion?: string } }>("/api/applies", async (req, reply) => {
     const p = principal(req);
     requireStaff(p);
-    const record = runner.start(principalName(p), String(req.body?.configVersion ?? ""));
+    const configVersion = String(req.body?.configVersion ?? "");
+    const record = runner.start(principalName(p), configVersion, previewed?.configVersion === configVersion ? previewed.changes : undefined);
     return reply.code(202).send({ id: record.id });
   });
   app.get("/api/applies", async (req) => {
@@ -327,6 +331,8 @@ export async function buildPortal(opts: PortalOptions): Promise<Portal> {
     if (p.kind !== "user") throw new AccessError(403, "this is a mail user's page");
     return p;
   };
+  /** What a user is told of the apply of their change: which hosts it updates, not their files. */
+  const applying = (r: ApplyRecord | "queued") => ({ ok: true, applying: true, ...(r === "queued" ? { queued: true } : { hosts: r.changes?.hosts.map((h) => h.host) ?? [] }) });
   app.get("/api/me", async (req) => {
     const p = me(req);
     const mailbox = currentObject(config(), "mailboxes", p.address) ?? {};
@@ -345,8 +351,7 @@ export async function buildPortal(opts: PortalOptions): Promise<Portal> {
       const current = currentObject(raw, "mailboxes", p.address)!;
       return editObject(raw, "mailboxes", p.address, versionOf(stored), { ...current, passwordHash });
     });
-    runner.applySoon(p.address);
-    return reply.code(202).send({ ok: true, applying: true });
+    return reply.code(202).send(applying(await runner.applySoon(p.address)));
   });
   // The own mailbox's forwards: only the signed-in user's, applied at once like their password.
   app.put<{ Body: { version?: string; forwardTo?: unknown; keepCopy?: unknown } }>("/api/me/forwards", async (req, reply) => {
@@ -354,8 +359,7 @@ export async function buildPortal(opts: PortalOptions): Promise<Portal> {
     const change = forwardChange(req.body ?? {});
     commit(p, "change own forwards", p.address, (raw) =>
       editObject(raw, "mailboxes", p.address, String(req.body?.version ?? ""), changedMailbox(currentObject(raw, "mailboxes", p.address) ?? { address: p.address }, change)));
-    runner.applySoon(p.address);
-    return reply.code(202).send({ ok: true, applying: true });
+    return reply.code(202).send(applying(await runner.applySoon(p.address)));
   });
 
   return { app, runner, audit, accounts };

@@ -10,7 +10,7 @@ import { randomBytes } from "crypto";
 import { AuditLog } from "./audit";
 import { EditError } from "./edits";
 import { RawConfig, versionOf } from "./stack-config";
-import { ApplyEvent, Target } from "./target";
+import { ApplyEvent, ChangeSet, Target } from "./target";
 
 export interface ApplyRecord {
   id: string;
@@ -24,8 +24,14 @@ export interface ApplyRecord {
   finishedAt?: string;
   outcome?: "ok" | "failed" | "interrupted";
   summary?: string;
+  /** The change set this apply was previewed as: which hosts, files and services (no contents). */
+  changes?: ChangeSet;
   events: ApplyEvent[];
 }
+
+/** A change set in a line of the audit log. */
+const inBrief = (c: ChangeSet) =>
+  c.hosts.length === 0 && c.resources.length === 0 ? "no changes" : [...c.hosts.map((h) => `${h.host}: ${h.files.length} file(s)`), ...(c.resources.length ? [`${c.resources.length} resource(s)`] : [])].join(", ");
 
 const INSTANCE = randomBytes(8).toString("hex");
 
@@ -75,22 +81,22 @@ export class ApplyRunner {
     return done;
   }
 
-  /** Starts an apply of the config the caller previewed; refused while another runs or when the config changed since. */
-  start(who: string, configVersion: string): ApplyRecord {
+  /** Starts an apply of the config the caller previewed (as `changes`); refused while another runs or when the config changed since. */
+  start(who: string, configVersion: string, changes?: ChangeSet): ApplyRecord {
     this.recover();
     const busy = this.running?.record ?? (fs.existsSync(this.journal) ? (JSON.parse(fs.readFileSync(this.journal, "utf8")) as ApplyRecord) : undefined);
     if (busy) throw new EditError(409, `an apply of stack ${this.target.stack} is running (started by ${busy.who} at ${busy.startedAt}): wait for it to finish`);
     const raw = this.readConfig();
     if (versionOf(raw) !== configVersion) throw new EditError(409, "the stack config changed since this preview: preview again");
     const record: ApplyRecord = {
-      id: randomBytes(6).toString("hex"), stack: this.target.stack, who, configVersion, startedAt: new Date().toISOString(), pid: process.pid, instance: INSTANCE, events: [],
+      id: randomBytes(6).toString("hex"), stack: this.target.stack, who, configVersion, startedAt: new Date().toISOString(), pid: process.pid, instance: INSTANCE, ...(changes ? { changes } : {}), events: [],
     };
     try {
       fs.writeFileSync(this.journal, JSON.stringify(record), { flag: "wx", mode: 0o600 });
     } catch {
       throw new EditError(409, `an apply of stack ${this.target.stack} is running: wait for it to finish`);
     }
-    this.audit.record({ who, action: "apply", object: `stack ${record.stack}`, outcome: "started", detail: record.id });
+    this.audit.record({ who, action: "apply", object: `stack ${record.stack}`, outcome: "started", detail: changes ? `${record.id}: ${inBrief(changes)}` : record.id });
     const listeners = new Set<Listener>();
     const done = this.target
       .apply(raw, (e) => {
@@ -112,16 +118,28 @@ export class ApplyRunner {
     return record;
   }
 
-  /** Applies the current config for a change that needs no preview (a user's password): now, or after the running apply. */
-  applySoon(who: string): void {
-    if (this.running) this.queued = who;
-    else this.start(who, versionOf(this.readConfig()));
+  /**
+   * Applies the current config for a mail user's own change (password, forwards): previewed here,
+   * not by the user, and recorded with the apply like every other; now, or after the running apply.
+   */
+  async applySoon(who: string): Promise<ApplyRecord | "queued"> {
+    for (;;) {
+      if (this.running) {
+        this.queued = who;
+        return "queued";
+      }
+      const raw = this.readConfig();
+      const changes = await this.target.preview(raw);
+      if (this.running || versionOf(this.readConfig()) !== versionOf(raw)) continue; // someone was quicker: preview again
+      return this.start(who, versionOf(raw), changes);
+    }
   }
 
   private startQueued(): void {
     const who = this.queued;
     this.queued = undefined;
-    if (who) this.applySoon(who);
+    // The queued change was saved already; a failure here is the next apply's to finish.
+    if (who) this.applySoon(who).catch((e: Error) => this.audit.record({ who, action: "apply", object: `stack ${this.target.stack}`, outcome: "failed", detail: e.message }));
   }
 
   /** The running apply's events so far and a subscription to the rest; undefined when it is not running. */

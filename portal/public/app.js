@@ -270,20 +270,22 @@ async function loadPlatform() {
 
 // --- mail users ------------------------------------------------------------------------------------
 let me = null;
+/** Where a user's own change goes: the hosts its apply updates, or after the apply that runs now. */
+const applyingTo = (r) => (r.queued ? "after the apply that runs now" : `(${r.hosts.length} host(s): ${r.hosts.join(", ")})`);
 async function loadMe() {
   me = await api("GET", "/api/me");
   text($("#me"), me.address);
   showForwards($("#forward-form"), me);
 }
 onSubmit($("#password-form"), async (f) => {
-  await api("PUT", "/api/me/password", f);
+  const r = await api("PUT", "/api/me/password", f);
   $("#password-form").reset();
-  text($("#password-form .ok"), "Saved. Your new password is being applied to the platform.");
+  text($("#password-form .ok"), `Saved. Your new password is being applied to the platform ${applyingTo(r)}.`);
 });
 onSubmit($("#forward-form"), async () => {
-  await api("PUT", "/api/me/forwards", { version: me.version, ...forwardsOf($("#forward-form")) });
+  const r = await api("PUT", "/api/me/forwards", { version: me.version, ...forwardsOf($("#forward-form")) });
   await loadMe();
-  text($("#forward-form .ok"), "Saved and being applied.");
+  text($("#forward-form .ok"), `Saved and being applied ${applyingTo(r)}.`);
 });
 
 start();

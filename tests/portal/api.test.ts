@@ -181,8 +181,18 @@ describe("portal API", function () {
     assert.equal((await user.request("PATCH", `/api/mailboxes/${alice.address}`, { version: alice.version, password: "taken over!!" })).status, 403);
     const wrong = await user.request("PUT", "/api/me/password", { current: "not it at all", password: "a brand new password" });
     assert.deepEqual(wrong.json.errors, [{ field: "current", message: "current: is not your current password" }]);
-    assert.equal((await user.request("PUT", "/api/me/password", { current: USER_PASSWORD, password: "a brand new password" })).status, 202);
+    await portal.target.apply(readRaw(portal.configFile), () => undefined); // the hosts run the config before the change
+    const changed = await user.request("PUT", "/api/me/password", { current: USER_PASSWORD, password: "a brand new password" });
+    assert.equal(changed.status, 202);
+    // Previewed on the server, not shown as files to the user: the hosts it updates.
+    assert.ok(changed.json.hosts.some((h: string) => h.startsWith("maildrop-")), JSON.stringify(changed.json));
     await portal.runner.idle();
+    // The apply carries its change set, like a staff member's, and the audit log says what it pushed.
+    const [applied] = portal.runner.recent();
+    const maildrop = applied.changes!.hosts.find((h) => h.role === "maildrop")!;
+    assert.deepEqual(maildrop.files, [{ path: "/etc/dovecot/users", change: "changed" }]);
+    const started = portal.audit.recent().find((e) => e.who === USER && e.action === "apply" && e.outcome === "started")!;
+    assert.match(String(started.detail), new RegExp(`^${applied.id}: .*${maildrop.host}: \\d+ file\\(s\\)`));
     await assert.rejects(portal.client(USER, USER_PASSWORD), /401/);
     await portal.client(USER, "a brand new password");
     // The password change reached the hosts: nothing left to apply.
@@ -257,6 +267,8 @@ describe("portal API", function () {
     assert.deepEqual((await adminCom.request("GET", "/api/changes")).json.hosts, []);
     const platform = (await operator.request("GET", "/api/platform")).json;
     assert.equal(platform.applies[0].who, "adam");
+    // The apply keeps the change set that was previewed, as a user's own change's apply does.
+    assert.deepEqual(platform.applies[0].changes, { hosts: preview.hosts, resources: preview.resources });
     const actions = portal.audit.recent().map((e) => `${e.who} ${e.action} ${e.outcome}`);
     assert.ok(actions.includes("adam apply started") && actions.includes("adam apply ok") && actions.includes("adam create mailbox ok"));
   });
