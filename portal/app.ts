@@ -21,7 +21,7 @@ import { changedMailbox, Collection, currentObject, domainView, Edited, editObje
 import { OPENAPI } from "./openapi";
 import { hashPassword, passwordProblem, verifyPassword } from "./passwords";
 import { RawConfig, readRaw, versionOf, writeRaw } from "./stack-config";
-import { ChangeSet, Target } from "./target";
+import { PortalChangeSet, Target } from "./target";
 import { ValidationError, validate } from "./validation";
 
 declare module "@fastify/secure-session" {
@@ -277,11 +277,11 @@ export async function buildPortal(opts: PortalOptions): Promise<Portal> {
 
   // --- change sets and applies ------------------------------------------------------------------
   /** The last change set shown, kept with the apply of that config version. */
-  let previewed: { configVersion: string; changes: ChangeSet } | undefined;
+  let previewed: { configVersion: string; changes: PortalChangeSet } | undefined;
   app.get("/api/changes", async (req) => {
     requireStaff(principal(req));
     const raw = config();
-    previewed = { configVersion: versionOf(raw), changes: await target.preview(raw) };
+    previewed = { configVersion: versionOf(raw), changes: await runner.preview(raw) };
     return { configVersion: previewed.configVersion, ...previewed.changes };
   });
   app.post<{ Body: { configVersion?: string } }>("/api/applies", async (req, reply) => {

@@ -9,8 +9,10 @@ import * as path from "path";
 import { randomBytes } from "crypto";
 import { AuditLog } from "./audit";
 import { EditError } from "./edits";
-import { RawConfig, versionOf } from "./stack-config";
-import { ApplyEvent, ChangeSet, Target } from "./target";
+import { RawConfig, versionOf, writeAtomically } from "./stack-config";
+import { recordChanges } from "./changeset";
+import { checkRecords } from "./dns-check";
+import { ApplyEvent, PortalChangeSet, Target } from "./target";
 
 export interface ApplyRecord {
   id: string;
@@ -25,13 +27,13 @@ export interface ApplyRecord {
   outcome?: "ok" | "failed" | "interrupted";
   summary?: string;
   /** The change set this apply was previewed as: which hosts, files and services (no contents). */
-  changes?: ChangeSet;
+  changes?: PortalChangeSet;
   events: ApplyEvent[];
 }
 
 /** A change set in a line of the audit log. */
-const inBrief = (c: ChangeSet) =>
-  c.hosts.length === 0 && c.resources.length === 0 ? "no changes" : [...c.hosts.map((h) => `${h.host}: ${h.files.length} file(s)`), ...(c.resources.length ? [`${c.resources.length} resource(s)`] : [])].join(", ");
+const inBrief = (c: PortalChangeSet) =>
+  [...c.hosts.map((h) => `${h.host}: ${h.files.length} file(s)`), ...(c.resources.length ? [`${c.resources.length} resource(s)`] : []), ...(c.dns.length ? [`${c.dns.length} DNS record(s)`] : [])].join(", ") || "no changes";
 
 const INSTANCE = randomBytes(8).toString("hex");
 
@@ -49,6 +51,8 @@ const isAlive = (pid: number) => {
 export class ApplyRunner {
   private readonly journal: string;
   private readonly history: string;
+  /** The config of the last apply that succeeded: what the DNS records of a change set are compared with. */
+  private readonly applied: string;
   private running?: { record: ApplyRecord; listeners: Set<Listener>; done: Promise<ApplyRecord> };
   /** Someone's change waits for the running apply to end (users' own changes apply themselves). */
   private queued?: string;
@@ -61,6 +65,7 @@ export class ApplyRunner {
   ) {
     this.journal = path.join(stateDir, `apply-${target.stack}.json`);
     this.history = path.join(stateDir, `applies-${target.stack}.jsonl`);
+    this.applied = path.join(stateDir, `applied-${target.stack}.json`);
     this.recover();
   }
 
@@ -82,7 +87,7 @@ export class ApplyRunner {
   }
 
   /** Starts an apply of the config the caller previewed (as `changes`); refused while another runs or when the config changed since. */
-  start(who: string, configVersion: string, changes?: ChangeSet): ApplyRecord {
+  start(who: string, configVersion: string, changes?: PortalChangeSet): ApplyRecord {
     this.recover();
     const busy = this.running?.record ?? (fs.existsSync(this.journal) ? (JSON.parse(fs.readFileSync(this.journal, "utf8")) as ApplyRecord) : undefined);
     if (busy) throw new EditError(409, `an apply of stack ${this.target.stack} is running (started by ${busy.who} at ${busy.startedAt}): wait for it to finish`);
@@ -108,6 +113,7 @@ export class ApplyRunner {
         (e: Error) => ({ outcome: "failed" as const, summary: e.message }),
       )
       .then((result) => {
+        if (result.outcome === "ok") writeAtomically(this.applied, JSON.stringify(raw), 0o600);
         const finished = this.finish({ ...record, ...result });
         this.running = undefined;
         listeners.forEach((l) => l({ done: finished }));
@@ -116,6 +122,20 @@ export class ApplyRunner {
       });
     this.running = { record, listeners, done };
     return record;
+  }
+
+  /**
+   * What applying `raw` changes: the target's change set, and the public DNS records against the
+   * last config applied from here (before any: against what the platform's resolver shows, which
+   * cannot tell records to withdraw).
+   */
+  async preview(raw: RawConfig): Promise<PortalChangeSet> {
+    const after = this.target.dnsRecords(raw);
+    const before = fs.existsSync(this.applied) ? this.target.dnsRecords(JSON.parse(fs.readFileSync(this.applied, "utf8")) as RawConfig) : undefined;
+    const dns = before
+      ? recordChanges(before, after)
+      : (await checkRecords(this.target, after)).filter((r) => !r.matches).map((r) => ({ name: r.name, type: r.type, value: r.value, change: "added" as const }));
+    return { ...(await this.target.preview(raw)), dns };
   }
 
   /**
@@ -129,7 +149,7 @@ export class ApplyRunner {
         return "queued";
       }
       const raw = this.readConfig();
-      const changes = await this.target.preview(raw);
+      const changes = await this.preview(raw);
       if (this.running || versionOf(this.readConfig()) !== versionOf(raw)) continue; // someone was quicker: preview again
       return this.start(who, versionOf(raw), changes);
     }

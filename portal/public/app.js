@@ -205,7 +205,8 @@ $("#preview").addEventListener("click", async () => {
   preview = await api("GET", "/api/changes");
   const box = $("#changeset");
   box.replaceChildren();
-  if (preview.hosts.length === 0 && preview.resources.length === 0) box.append(text(document.createElement("p"), "No changes: every host runs this configuration."));
+  const empty = preview.hosts.length === 0 && preview.resources.length === 0 && preview.dns.length === 0;
+  if (empty) box.append(text(document.createElement("p"), "No changes: every host runs this configuration and DNS publishes its records."));
   for (const h of preview.hosts) {
     const div = document.createElement("div");
     div.className = "host-change";
@@ -216,7 +217,16 @@ $("#preview").addEventListener("click", async () => {
     box.append(div);
   }
   for (const r of preview.resources) box.append(text(document.createElement("p"), `${r.op} ${r.type} ${r.urn}`));
-  $("#apply").disabled = preview.hosts.length === 0 && preview.resources.length === 0;
+  if (preview.dns.length > 0) {
+    const div = document.createElement("div");
+    div.className = "dns-change";
+    div.append(text(document.createElement("h3"), "DNS records"));
+    const ul = document.createElement("ul");
+    for (const r of preview.dns) ul.append(text(document.createElement("li"), `${r.change}: ${r.name} ${r.type}`));
+    div.append(ul);
+    box.append(div);
+  }
+  $("#apply").disabled = empty;
 });
 
 $("#apply").addEventListener("click", async () => {

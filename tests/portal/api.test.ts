@@ -268,7 +268,11 @@ describe("portal API", function () {
     const platform = (await operator.request("GET", "/api/platform")).json;
     assert.equal(platform.applies[0].who, "adam");
     // The apply keeps the change set that was previewed, as a user's own change's apply does.
-    assert.deepEqual(platform.applies[0].changes, { hosts: preview.hosts, resources: preview.resources });
+    assert.deepEqual(platform.applies[0].changes, { hosts: preview.hosts, resources: preview.resources, dns: preview.dns });
+    // Before any apply from here, the DNS records are those the platform's resolver does not show (the fake one: none);
+    // after it, those that change against the applied config: none.
+    assert.deepEqual(preview.dns.length, portal.target.dnsRecords(readRaw(portal.configFile)).length);
+    assert.deepEqual((await adminCom.request("GET", "/api/changes")).json.dns, []);
     const actions = portal.audit.recent().map((e) => `${e.who} ${e.action} ${e.outcome}`);
     assert.ok(actions.includes("adam apply started") && actions.includes("adam apply ok") && actions.includes("adam create mailbox ok"));
   });
