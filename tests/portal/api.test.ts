@@ -289,7 +289,12 @@ describe("portal API", function () {
 
   it("lets a domain administrator rotate their domain's DKIM keys: published, activated only once DNS shows it, the old one retired; other domains keep theirs", async () => {
     const url = "/api/domains/staging.example.com/dkim";
-    await portal.target.apply(readRaw(portal.configFile), () => undefined);
+    const applyAll = async () => {
+      const { configVersion } = (await operator.request("GET", "/api/changes")).json;
+      assert.equal((await operator.request("POST", "/api/applies", { configVersion })).status, 202);
+      await portal.runner.idle();
+    };
+    await applyAll();
     const org = (await adminOrg.request("GET", "/api/domains/staging.example.org/dkim")).json;
     const dkim = (await adminCom.request("GET", url)).json;
     assert.deepEqual([dkim.selectors, dkim.own], [[{ name: "s1", state: "active" }], false]);
@@ -305,6 +310,11 @@ describe("portal API", function () {
     const records = portal.target.dnsRecords(raw).filter((r) => r.name.includes("._domainkey."));
     assert.deepEqual(records.map((r) => r.name).sort(), ["s1-ed25519._domainkey.staging.example.com", "s1-ed25519._domainkey.staging.example.org", "s1-rsa._domainkey.staging.example.com", "s1-rsa._domainkey.staging.example.org", "s2-ed25519._domainkey.staging.example.com", "s2-rsa._domainkey.staging.example.com"]);
     assert.deepEqual((await adminOrg.request("GET", "/api/domains/staging.example.org/dkim")).json, org);
+    // The preview's DNS part: the new selector's two records, against the config applied last.
+    const added = (await adminCom.request("GET", "/api/changes")).json;
+    assert.deepEqual(added.dns.map((r: { change: string; name: string }) => `${r.change} ${r.name}`), ["added s2-rsa._domainkey.staging.example.com", "added s2-ed25519._domainkey.staging.example.com"]);
+    assert.deepEqual(added.hosts, []);
+    await applyAll();
 
     const early = await adminCom.request("POST", `${url}/rotate`, { step: "activate", selector: "s2", version: published.json.version });
     assert.equal(early.status, 409);
@@ -318,6 +328,7 @@ describe("portal API", function () {
     assert.equal(stale.status, 409);
     const retired = await adminCom.request("POST", `${url}/rotate`, { step: "retire", selector: "s1", version: active.json.version });
     assert.deepEqual(retired.json.selectors, [{ name: "s2", state: "active" }]);
+    assert.deepEqual((await adminCom.request("GET", "/api/changes")).json.dns.map((r: { change: string; name: string }) => `${r.change} ${r.name}`), ["removed s1-rsa._domainkey.staging.example.com", "removed s1-ed25519._domainkey.staging.example.com"]);
     const last = await adminCom.request("POST", `${url}/rotate`, { step: "retire", selector: "s2", version: retired.json.version });
     assert.equal(last.status, 422);
     assert.match(last.json.errors[0].message, /^mailplatform:domains\[0\]\.dkim\.selectors: has no active selector/);
