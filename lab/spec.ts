@@ -79,7 +79,7 @@ function withDkimKeys(saved: LabSecrets, spec: PlatformSpec): LabSecrets {
   const dkim = { ...saved.platform.dkim };
   let added = false;
   for (const d of spec.domains) {
-    for (const s of spec.dkimSelectors) {
+    for (const s of d.dkimSelectors) {
       if (dkim[d.name]?.[s.name]) continue;
       dkim[d.name] = { ...dkim[d.name], [s.name]: generateDkimKeys() };
       added = true;

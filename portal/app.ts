@@ -12,16 +12,16 @@ import csrf from "@fastify/csrf-protection";
 import rateLimit from "@fastify/rate-limit";
 import { domainOf } from "@mailplatform/core";
 import { Accounts } from "./accounts";
-import { ApplyRunner } from "./apply";
+import { ApplyRecord, ApplyRunner } from "./apply";
 import { AuditLog } from "./audit";
 import { AccessError, mayManageDomain, Principal, principalName, requireAddress, requireDomain, requireOperator, requireStaff, signIn } from "./auth";
-import { rotate, RotationStep, selectorsOf, selectorsVersion } from "./dkim";
+import { domainSelectors, rotate, RotationStep, selectorRecordNames } from "./dkim";
 import { checkRecords, domainRecords } from "./dns-check";
 import { changedMailbox, Collection, currentObject, domainView, Edited, editObject, EditError, forwardView, hostedDomains, MailboxChange, quotaValue, setCatchAll } from "./edits";
 import { OPENAPI } from "./openapi";
 import { hashPassword, passwordProblem, verifyPassword } from "./passwords";
 import { RawConfig, readRaw, versionOf, writeRaw } from "./stack-config";
-import { Target } from "./target";
+import { PortalChangeSet, Target } from "./target";
 import { ValidationError, validate } from "./validation";
 
 declare module "@fastify/secure-session" {
@@ -253,39 +253,42 @@ export async function buildPortal(opts: PortalOptions): Promise<Portal> {
     return domainView(config(), domainOf(address));
   });
 
-  // --- DKIM rotation (platform-wide selectors: operators) ----------------------------------------
-  app.get("/api/dkim", async (req) => {
-    requireStaff(principal(req));
-    const raw = config();
-    return { selectors: selectorsOf(raw), version: selectorsVersion(raw) };
+  // --- DKIM rotation, per domain: its administrators and operators ---------------------------------
+  app.get<{ Params: { domain: string } }>("/api/domains/:domain/dkim", async (req) => {
+    requireDomain(principal(req), req.params.domain);
+    return domainSelectors(config(), req.params.domain);
   });
-  app.post<{ Body: { step?: RotationStep; selector?: string; version?: string } }>("/api/dkim/rotate", async (req) => {
+  app.post<{ Params: { domain: string }; Body: { step?: RotationStep; selector?: string; version?: string } }>("/api/domains/:domain/dkim/rotate", async (req) => {
     const p = principal(req);
-    requireOperator(p);
+    const { domain } = req.params;
+    requireDomain(p, domain);
     const step = req.body?.step;
     const selector = String(req.body?.selector ?? "").trim();
     if (step !== "publish" && step !== "activate" && step !== "retire") throw new ValidationError([{ field: "step", message: "step: must be publish, activate or retire" }]);
     if (step === "activate") {
-      const raw = config();
-      const missing = (await checkRecords(target, target.dnsRecords(raw).filter((r) => r.name.startsWith(`${selector}-`) && r.name.includes("._domainkey.")))).filter((r) => !r.matches);
-      if (missing.length > 0) throw new EditError(409, `DNS does not show selector ${selector} yet (${missing.map((r) => r.name).join(", ")}): apply its publication and wait for DNS`);
+      // Signing with a key that receivers cannot look up yet would fail their DKIM checks.
+      const names = selectorRecordNames(domain, selector);
+      const missing = (await checkRecords(target, target.dnsRecords(config()).filter((r) => names.includes(r.name)))).filter((r) => !r.matches);
+      if (missing.length > 0) throw new EditError(409, `DNS does not show selector ${selector} of ${domain} yet (${missing.map((r) => r.name).join(", ")}): apply its publication and wait for DNS`);
     }
-    const selectors = selectorsOf(config());
-    commit(p, `dkim ${step}`, selector, (raw) => rotate(raw, step, selector, String(req.body?.version ?? "")), `dkim.selectors[${step === "publish" ? selectors.length : Math.max(0, selectors.findIndex((s) => s.name === selector))}]`);
-    const raw = config();
-    return { selectors: selectorsOf(raw), version: selectorsVersion(raw) };
+    commit(p, `dkim ${step}`, `${selector} of ${domain}`, (raw) => rotate(raw, domain, step, selector, String(req.body?.version ?? "")));
+    return domainSelectors(config(), domain);
   });
 
   // --- change sets and applies ------------------------------------------------------------------
+  /** The last change set shown, kept with the apply of that config version. */
+  let previewed: { configVersion: string; changes: PortalChangeSet } | undefined;
   app.get("/api/changes", async (req) => {
     requireStaff(principal(req));
     const raw = config();
-    return { configVersion: versionOf(raw), ...(await target.preview(raw)) };
+    previewed = { configVersion: versionOf(raw), changes: await runner.preview(raw) };
+    return { configVersion: previewed.configVersion, ...previewed.changes };
   });
   app.post<{ Body: { configVersion?: string } }>("/api/applies", async (req, reply) => {
     const p = principal(req);
     requireStaff(p);
-    const record = runner.start(principalName(p), String(req.body?.configVersion ?? ""));
+    const configVersion = String(req.body?.configVersion ?? "");
+    const record = runner.start(principalName(p), configVersion, previewed?.configVersion === configVersion ? previewed.changes : undefined);
     return reply.code(202).send({ id: record.id });
   });
   app.get("/api/applies", async (req) => {
@@ -328,6 +331,8 @@ export async function buildPortal(opts: PortalOptions): Promise<Portal> {
     if (p.kind !== "user") throw new AccessError(403, "this is a mail user's page");
     return p;
   };
+  /** What a user is told of the apply of their change: which hosts it updates, not their files. */
+  const applying = (r: ApplyRecord | "queued") => ({ ok: true, applying: true, ...(r === "queued" ? { queued: true } : { hosts: r.changes?.hosts.map((h) => h.host) ?? [] }) });
   app.get("/api/me", async (req) => {
     const p = me(req);
     const mailbox = currentObject(config(), "mailboxes", p.address) ?? {};
@@ -346,8 +351,7 @@ export async function buildPortal(opts: PortalOptions): Promise<Portal> {
       const current = currentObject(raw, "mailboxes", p.address)!;
       return editObject(raw, "mailboxes", p.address, versionOf(stored), { ...current, passwordHash });
     });
-    runner.applySoon(p.address);
-    return reply.code(202).send({ ok: true, applying: true });
+    return reply.code(202).send(applying(await runner.applySoon(p.address)));
   });
   // The own mailbox's forwards: only the signed-in user's, applied at once like their password.
   app.put<{ Body: { version?: string; forwardTo?: unknown; keepCopy?: unknown } }>("/api/me/forwards", async (req, reply) => {
@@ -355,8 +359,7 @@ export async function buildPortal(opts: PortalOptions): Promise<Portal> {
     const change = forwardChange(req.body ?? {});
     commit(p, "change own forwards", p.address, (raw) =>
       editObject(raw, "mailboxes", p.address, String(req.body?.version ?? ""), changedMailbox(currentObject(raw, "mailboxes", p.address) ?? { address: p.address }, change)));
-    runner.applySoon(p.address);
-    return reply.code(202).send({ ok: true, applying: true });
+    return reply.code(202).send(applying(await runner.applySoon(p.address)));
   });
 
   return { app, runner, audit, accounts };

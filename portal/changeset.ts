@@ -1,8 +1,8 @@
 // A change set from the renderer: each host's new bundle against what the host has now (its
 // current files, path → content), and the services its changed files belong to, reloaded or
 // restarted as the core's daemon table says. Contents never leave this module: only paths.
-import { HostBundle } from "@mailplatform/core";
-import { HostChange } from "./target";
+import { DnsRecord, HostBundle } from "@mailplatform/core";
+import { DnsChange, HostChange } from "./target";
 
 /** The files a host has now; undefined for a host that has none yet (everything is added). */
 export type CurrentFiles = Map<string, string> | undefined;
@@ -33,4 +33,13 @@ export function changedHosts(bundles: HostBundle[], currentOf: (host: string) =>
 /** A host's files as a rendered bundle has them (for a target whose "now" is a render of the applied config). */
 export function filesOf(bundle: HostBundle): Map<string, string> {
   return new Map(bundle.files.map((f) => [f.path, f.content]));
+}
+
+/** The records of `after` that `before` lacks, and those it has that `after` lacks. */
+export function recordChanges(before: DnsRecord[], after: DnsRecord[]): DnsChange[] {
+  const key = (r: DnsRecord) => `${r.name} ${r.type} ${r.value}`;
+  const had = new Set(before.map(key));
+  const has = new Set(after.map(key));
+  const change = (r: DnsRecord, c: DnsChange["change"]): DnsChange => ({ name: r.name, type: r.type, value: r.value, change: c });
+  return [...after.filter((r) => !had.has(key(r))).map((r) => change(r, "added")), ...before.filter((r) => !has.has(key(r))).map((r) => change(r, "removed"))];
 }

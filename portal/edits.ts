@@ -97,13 +97,26 @@ export function currentObject(raw: RawConfig, collection: Collection, address: s
   return listOf(raw, COLLECTIONS[collection]).find((o) => o.address === address);
 }
 
+/** A hosted domain's entry as a mapping (a plain name in the config is `{ name }`), and where it is. */
+export function domainEntry(raw: RawConfig, domain: string): { index: number; entry: Obj } {
+  const index = domainIndex(raw, domain);
+  const entry = listOf(raw, "domains")[index] as unknown;
+  return { index, entry: typeof entry === "string" ? { name: entry } : (entry as Obj) };
+}
+
+/** The config with the domain entry at `index` replaced; settings left undefined go, and an entry of just its name is written as the name. */
+export function withDomainEntry(raw: RawConfig, index: number, entry: Obj): RawConfig {
+  const set = Object.fromEntries(Object.entries(entry).filter(([, v]) => v !== undefined));
+  const domains = [...listOf(raw, "domains")] as unknown[];
+  domains[index] = Object.keys(set).length === 1 ? set.name : set;
+  return { ...raw, domains };
+}
+
 /** Sets or clears a domain's catch-all; `version` is the domain entry's. */
 export function setCatchAll(raw: RawConfig, domain: string, version: string, catchAll: string | null): Edited {
-  const i = domainIndex(raw, domain);
-  const domains = [...listOf(raw, "domains")] as unknown[];
-  if (versionOf(domains[i]) !== version) throw new EditError(409, `${domain}'s settings were changed by someone else meanwhile: reload and edit again`);
-  domains[i] = catchAll ? { name: domain, catchAll } : domain;
-  return { raw: { ...raw, domains }, key: `domains[${i}]` };
+  const { index, entry } = domainEntry(raw, domain);
+  if (versionOf(listOf(raw, "domains")[index]) !== version) throw new EditError(409, `${domain}'s settings were changed by someone else meanwhile: reload and edit again`);
+  return { raw: withDomainEntry(raw, index, { ...entry, catchAll: catchAll ?? undefined }), key: `domains[${index}]` };
 }
 
 /** Settings of a mailbox a change may set; a key that is present is set, even to undefined (the default). */

@@ -24,6 +24,16 @@ export interface ChangeSet {
   resources: ResourceChange[];
 }
 
+/** A public DNS record an apply publishes or withdraws. */
+export interface DnsChange extends Pick<DnsRecord, "name" | "type" | "value"> {
+  change: "added" | "removed";
+}
+
+/** What an apply changes, as the portal shows it: the target's change set and the DNS records. */
+export interface PortalChangeSet extends ChangeSet {
+  dns: DnsChange[];
+}
+
 /** Progress of an apply: one host's state, or a line of the engine's log. */
 export interface ApplyEvent {
   host?: string;

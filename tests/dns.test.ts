@@ -18,7 +18,7 @@ import { hostsOf, serviceNames } from "../components/core/src/topology";
 const root = path.join(__dirname, "..");
 
 function recordsFor(spec: PlatformSpec) {
-  const keys = Object.fromEntries(spec.domains.map((d) => [d.name, Object.fromEntries(spec.dkimSelectors.map((s) => [s.name, generateDkimKeys()]))]));
+  const keys = Object.fromEntries(spec.domains.map((d) => [d.name, Object.fromEntries(d.dkimSelectors.map((s) => [s.name, generateDkimKeys()]))]));
   const records = dnsRecords(spec, { publicAddresses: placeholderPublicAddresses(spec), dkim: dkimPublicKeys(keys) });
   return { keys, records };
 }
@@ -50,8 +50,8 @@ describe("DNS records", () => {
       });
 
       it("publishes both DKIM keys of every selector, in a form that verifies the private key's signatures", () => {
-        for (const { name: d } of spec.domains) {
-          for (const sel of spec.dkimSelectors) {
+        for (const { name: d, dkimSelectors } of spec.domains) {
+          for (const sel of dkimSelectors) {
             for (const kind of ["rsa", "ed25519"] as const) {
               const [txt] = values(records, `${sel.name}-${kind}._domainkey.${d}`, "TXT");
               const p = /p=([A-Za-z0-9+/=]+)$/.exec(txt)![1];

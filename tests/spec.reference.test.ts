@@ -16,6 +16,8 @@ const CONTEXT: Record<string, Record<string, unknown>> = {
   directory: { directory: { uris: ["ldaps://ldap.example.com"], baseDn: "dc=example,dc=com", bindDn: "cn=mail,dc=example,dc=com", bindPassword: "x" } },
   "dnsbl.zones[]": { dnsbl: { zones: [{ zone: "zen.spamhaus.org" }] } },
   "dkim.selectors[]": { dkim: { selectors: [{ name: "s1" }] } },
+  // A second, active selector, so that the first one's state can change alone.
+  "domains[].dkim.selectors[]": { domains: [{ name: "example.com", dkim: { selectors: [{ name: "s1" }, { name: "s2" }] } }, "example.org"] },
 };
 
 function configFor(refPath: string): Record<string, unknown> {

@@ -59,4 +59,15 @@ describe("spec validation", () => {
     for (const p of err.problems) assert.ok(err.message.includes(`  - ${p}`));
     assert.ok(err.problems.length >= 3);
   });
+
+  it("gives a domain its own DKIM selectors, and the platform's to the domains without", () => {
+    const spec = parseSpec(withChanges({
+      "mailplatform:dkim": { selectors: [{ name: "s1" }] },
+      "mailplatform:domains": ["example.com", { name: "example.org", dkim: { selectors: [{ name: "s1", state: "published" }, { name: "s2" }] } }],
+    }), "t");
+    assert.deepEqual(spec.domains.map((d) => [d.name, d.dkimSelectors]), [
+      ["example.com", [{ name: "s1", state: "active" }]],
+      ["example.org", [{ name: "s1", state: "published" }, { name: "s2", state: "active" }]],
+    ]);
+  });
 });

@@ -139,6 +139,10 @@ async function loadDomain() {
     }
   }
   $("#catchall-form [name=catchAll]").value = view.catchAll || "";
+  const dkim = await api("GET", `/api/domains/${encodeURIComponent(domain)}/dkim`);
+  $("#selectors").replaceChildren(...dkim.selectors.map((s) => text(document.createElement("li"), `${s.name}: ${s.state}`)),
+    ...(dkim.own ? [] : [text(document.createElement("li"), "(the platform's selectors: the first step gives this domain its own)")]));
+  $("#dkim-form").dataset.version = dkim.version;
 }
 
 /** A change from a table's button: errors appear in an alert-free line above the tables. */
@@ -179,6 +183,11 @@ onSubmit($("#catchall-form"), async (f) => {
   await api("PUT", `/api/domains/${encodeURIComponent(domain)}/catch-all`, { version: view.version, catchAll: f.catchAll });
   await loadDomain();
 });
+onSubmit($("#dkim-form"), async (f) => {
+  await api("POST", `/api/domains/${encodeURIComponent(domain)}/dkim/rotate`, { ...f, version: $("#dkim-form").dataset.version });
+  $("#dkim-form").reset();
+  await loadDomain();
+});
 $("#dns-check").addEventListener("click", async () => {
   const tb = $("#dns tbody");
   tb.replaceChildren();
@@ -196,7 +205,8 @@ $("#preview").addEventListener("click", async () => {
   preview = await api("GET", "/api/changes");
   const box = $("#changeset");
   box.replaceChildren();
-  if (preview.hosts.length === 0 && preview.resources.length === 0) box.append(text(document.createElement("p"), "No changes: every host runs this configuration."));
+  const empty = preview.hosts.length === 0 && preview.resources.length === 0 && preview.dns.length === 0;
+  if (empty) box.append(text(document.createElement("p"), "No changes: every host runs this configuration and DNS publishes its records."));
   for (const h of preview.hosts) {
     const div = document.createElement("div");
     div.className = "host-change";
@@ -207,7 +217,16 @@ $("#preview").addEventListener("click", async () => {
     box.append(div);
   }
   for (const r of preview.resources) box.append(text(document.createElement("p"), `${r.op} ${r.type} ${r.urn}`));
-  $("#apply").disabled = preview.hosts.length === 0 && preview.resources.length === 0;
+  if (preview.dns.length > 0) {
+    const div = document.createElement("div");
+    div.className = "dns-change";
+    div.append(text(document.createElement("h3"), "DNS records"));
+    const ul = document.createElement("ul");
+    for (const r of preview.dns) ul.append(text(document.createElement("li"), `${r.change}: ${r.name} ${r.type}`));
+    div.append(ul);
+    box.append(div);
+  }
+  $("#apply").disabled = empty;
 });
 
 $("#apply").addEventListener("click", async () => {
@@ -254,34 +273,29 @@ async function loadPlatform() {
   const applies = $("#applies tbody");
   applies.replaceChildren();
   for (const a of p.applies) { const row = applies.insertRow(); cell(row, a.startedAt); cell(row, a.who); cell(row, a.outcome, `state-${a.outcome}`); cell(row, a.summary); }
-  const dkim = await api("GET", "/api/dkim");
-  $("#selectors").replaceChildren(...dkim.selectors.map((s) => text(document.createElement("li"), `${s.name}: ${s.state}`)));
-  $("#dkim-form").dataset.version = dkim.version;
   const audit = $("#audit tbody");
   audit.replaceChildren();
   for (const e of (await api("GET", "/api/audit")).slice(0, 30)) { const row = audit.insertRow(); cell(row, e.at); cell(row, e.who); cell(row, e.action); cell(row, e.object); cell(row, e.outcome); }
 }
-onSubmit($("#dkim-form"), async (f) => {
-  await api("POST", "/api/dkim/rotate", { ...f, version: $("#dkim-form").dataset.version });
-  await loadPlatform();
-});
 
 // --- mail users ------------------------------------------------------------------------------------
 let me = null;
+/** Where a user's own change goes: the hosts its apply updates, or after the apply that runs now. */
+const applyingTo = (r) => (r.queued ? "after the apply that runs now" : `(${r.hosts.length} host(s): ${r.hosts.join(", ")})`);
 async function loadMe() {
   me = await api("GET", "/api/me");
   text($("#me"), me.address);
   showForwards($("#forward-form"), me);
 }
 onSubmit($("#password-form"), async (f) => {
-  await api("PUT", "/api/me/password", f);
+  const r = await api("PUT", "/api/me/password", f);
   $("#password-form").reset();
-  text($("#password-form .ok"), "Saved. Your new password is being applied to the platform.");
+  text($("#password-form .ok"), `Saved. Your new password is being applied to the platform ${applyingTo(r)}.`);
 });
 onSubmit($("#forward-form"), async () => {
-  await api("PUT", "/api/me/forwards", { version: me.version, ...forwardsOf($("#forward-form")) });
+  const r = await api("PUT", "/api/me/forwards", { version: me.version, ...forwardsOf($("#forward-form")) });
   await loadMe();
-  text($("#forward-form .ok"), "Saved and being applied.");
+  text($("#forward-form .ok"), `Saved and being applied ${applyingTo(r)}.`);
 });
 
 start();

@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { chromium, Browser, Page } from "playwright-core";
-import { CHROMIUM, CHROMIUM_FLAGS } from "../support/chromium";
+import { CHROMIUM, CHROMIUM_FLAGS, homeTrusting } from "../support/chromium";
 import { PORTS } from "../../components/core/src/ports";
 import { hashPassword } from "../../portal/passwords";
 import { client, deliverInbound, externalMessages, header, headers, Lab, OUTSIDE_SENDER, setupLab, subject, waitFor } from "../lab/harness";
@@ -23,11 +23,14 @@ const REPO = path.resolve(__dirname, "../..");
 const ARTIFACTS = path.join(REPO, "test-artifacts", "portal");
 const PORT = 8443;
 const ADMIN = { name: "e2e-admin", password: "portal e2e admin password" };
+/** A name the portal's certificate does not carry, served by the portal all the same. */
+const UNCERTIFIED = "not-the-portal.example";
 
 describe("portal end to end on the lab, in Chromium", function () {
   this.timeout(900_000);
   let lab: Lab;
   let dir: string;
+  let home: string;
   let portal: ChildProcess;
   let browser: Browser;
   let page: Page;
@@ -37,6 +40,8 @@ describe("portal end to end on the lab, in Chromium", function () {
   let password = "first mailbox password";
   const newPassword = "second mailbox password";
   const s = subject("portal");
+  /** The DKIM selector the domain administrator rotates to. */
+  const selector = `e2e${Date.now().toString(36)}`;
 
   const shot = async (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
   const login = (user: string, pass: string): ImapResult => client<ImapResult>("internet", {
@@ -76,10 +81,11 @@ describe("portal end to end on the lab, in Chromium", function () {
     browser = await chromium.launch({
       executablePath: wrapper,
       args: [...CHROMIUM_FLAGS,
-        `--host-resolver-rules=MAP ${lab.names.webmail} ${frontend}, MAP portal.${lab.spec.platformDomain} 127.0.0.1`],
+        `--host-resolver-rules=MAP ${lab.names.webmail} ${frontend}, MAP portal.${lab.spec.platformDomain} 127.0.0.1, MAP ${UNCERTIFIED} 127.0.0.1`],
+      // The lab's CA signed the portal's and the webmail's certificates: the browser trusts that CA, as a user would, and checks every certificate.
+      env: { ...process.env, HOME: (home = homeTrusting(lab.inventory.caCertificate)) },
     });
-    // The lab's CA signed both the portal's and the webmail's certificates; this browser profile does not know it.
-    page = await (await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1200, height: 900 } })).newPage();
+    page = await (await browser.newContext({ viewport: { width: 1200, height: 900 } })).newPage();
   });
 
   after(async () => {
@@ -87,6 +93,14 @@ describe("portal end to end on the lab, in Chromium", function () {
     if (portal?.pid) process.kill(portal.pid, "SIGTERM");
     if (frontend) inNetns("internet", ["ip", "route", "del", `${frontend}/32`]);
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (home) fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it("the browser checks the certificates: a name the portal's certificate lacks is refused", async () => {
+    // In a page of its own: Chromium's error page would still be loading in the flows' page.
+    const probe = await page.context().newPage();
+    await assert.rejects(probe.goto(`https://${UNCERTIFIED}:${PORT}/`), /ERR_CERT_COMMON_NAME_INVALID/);
+    await probe.close();
   });
 
   it("a domain administrator signs in, is refused invalid input with the validator's message, creates a mailbox, previews and applies it", async () => {
@@ -154,6 +168,56 @@ describe("portal end to end on the lab, in Chromium", function () {
     password = newPassword;
   });
 
+  it("the domain administrator rotates the domain's DKIM keys: a new selector published, activated once the platform's resolver shows it, the old one retired", async () => {
+    const selectors = () => page.locator("#selectors").innerText();
+    const step = async (name: "publish" | "activate" | "retire", selector: string) => {
+      await page.selectOption("#dkim-form [name=step]", name);
+      await page.fill("#dkim-form [name=selector]", selector);
+      await page.click("#dkim-form button");
+      // Done when the list shows the step, or refused with a message.
+      const item = page.locator("#selectors li", { hasText: name === "retire" ? `${selector}: ` : `${selector}: ${name === "publish" ? "published" : "active"}` });
+      const refusal = page.locator('#dkim-form .error[data-for=""]:not(:empty)');
+      const settled = (p: Promise<void>) => p.then(() => true, () => false); // the other one times out unheeded
+      await Promise.race([settled(item.waitFor({ state: name === "retire" ? "detached" : "visible" })), settled(refusal.waitFor())]);
+      return (await refusal.count()) > 0 ? refusal.innerText() : "";
+    };
+    const apply = async () => {
+      await page.reload();
+      await page.waitForSelector("#mailboxes tbody tr");
+      await page.click("#preview");
+      await page.waitForSelector(".host-change, .dns-change");
+      const changes = await page.locator("#changeset").innerText();
+      await page.click("#apply");
+      await page.waitForSelector("#apply-result.state-ok, #apply-result.state-failed", { timeout: 600_000 });
+      assert.match(await page.locator("#apply-result").innerText(), /Apply ok/);
+      return changes;
+    };
+    await page.click("#signout");
+    await page.fill("#signin-form [name=login]", ADMIN.name);
+    await page.fill("#signin-form [name=password]", ADMIN.password);
+    await page.click("#signin-form button");
+    await page.waitForSelector("#mailboxes tbody tr");
+    const old = lab.spec.domains[0].dkimSelectors.find((x) => x.state === "active")!.name;
+    const domain = lab.spec.domains[0].name;
+    assert.equal(await step("publish", selector), "");
+    // Published only: in DNS, not yet in the signer's tables.
+    const published = await apply();
+    assert.match(published, new RegExp(`added: ${selector}-rsa._domainkey.${domain} TXT`));
+    assert.doesNotMatch(published, /smtp-out/);
+    // The platform's resolver may need a moment after the DNS host changed: activation waits for it.
+    let refusal = await step("activate", selector);
+    for (const deadline = Date.now() + 120_000; refusal !== "" && Date.now() < deadline; refusal = await step("activate", selector)) {
+      assert.match(refusal, new RegExp(`DNS does not show selector ${selector}`));
+      await new Promise((r) => setTimeout(r, 3_000));
+    }
+    assert.equal(refusal, "", "never activated");
+    assert.match(await selectors(), new RegExp(`${old}: published[\\s\\S]*${selector}: active`));
+    assert.match(await apply(), new RegExp(`added: /etc/opendkim/keys/${domain}/${selector}-rsa.pem`));
+    assert.equal(await step("retire", old), "");
+    await shot("09-dkim-rotated");
+    assert.match(await apply(), new RegExp(`removed: ${old}-rsa._domainkey.${domain} TXT`));
+  });
+
   it("in the same browser, Roundcube through a frontend: read the message, reply; the reply reaches external-mx DKIM-signed", async () => {
     await page.goto(`https://${lab.names.webmail}/`);
     await page.fill("#rcmloginuser", address);
@@ -181,6 +245,8 @@ describe("portal end to end on the lab, in Chromium", function () {
       action: "verify", message: got.raw, ip, helo, sender: (header(got.raw, "Return-Path") ?? "").replace(/[<>]/g, ""), mta: "mx.partner.example", dns: lab.inventory.endpoints.dns,
     });
     const domain = address.split("@")[1];
-    assert.ok(verdict.dkim.some((d) => d.result === "pass" && d.domain === domain), `no valid DKIM signature of ${domain}: ${JSON.stringify(verdict.dkim)}`);
+    // Both keys of the selector the portal rotated to, and only those, sign.
+    const passed = verdict.dkim.filter((d) => d.result === "pass" && d.domain === domain).map((d) => d.selector).sort();
+    assert.deepEqual(passed, [`${selector}-ed25519`, `${selector}-rsa`], `DKIM signatures of ${domain}: ${JSON.stringify(verdict.dkim)}`);
   });
 });

@@ -32,7 +32,7 @@ describe("portal API", function () {
     const routes: [string, string][] = [
       ["GET", "/api/session"], ["GET", "/api/domains"], ["GET", "/api/domains/staging.example.com"], ["POST", "/api/domains/staging.example.com/mailboxes"],
       ["PATCH", "/api/mailboxes/alice@staging.example.com"], ["DELETE", "/api/aliases/postmaster@staging.example.com"], ["GET", "/api/changes"],
-      ["POST", "/api/applies"], ["GET", "/api/platform"], ["GET", "/api/audit"], ["GET", "/api/me"], ["PUT", "/api/me/password"], ["PUT", "/api/me/forwards"], ["GET", "/api/dkim"],
+      ["POST", "/api/applies"], ["GET", "/api/platform"], ["GET", "/api/audit"], ["GET", "/api/me"], ["PUT", "/api/me/password"], ["PUT", "/api/me/forwards"], ["GET", "/api/domains/staging.example.com/dkim"],
     ];
     for (const [method, url] of routes) {
       const res = await portal.app.inject({ method: method as "GET", url, payload: method === "GET" ? undefined : {} });
@@ -41,7 +41,7 @@ describe("portal API", function () {
     const doc = (await portal.app.inject({ method: "GET", url: "/api/openapi.json" })).json();
     assert.equal(doc.openapi, "3.1.0");
     for (const [, url] of routes) {
-      const template = url.replace("staging.example.com/mailboxes", "{domain}/mailboxes").replace(/\/api\/domains\/[^/]+$/, "/api/domains/{domain}").replace(/mailboxes\/[^/]+$/, "mailboxes/{address}").replace(/aliases\/[^/]+$/, "{collection}/{address}");
+      const template = url.replace("staging.example.com/mailboxes", "{domain}/mailboxes").replace(/\/api\/domains\/[^/]+(\/dkim)?$/, "/api/domains/{domain}$1").replace(/mailboxes\/[^/]+$/, "mailboxes/{address}").replace(/aliases\/[^/]+$/, "{collection}/{address}");
       assert.ok(doc.paths[template], `${url} is described (${template})`);
     }
   });
@@ -92,7 +92,8 @@ describe("portal API", function () {
       ["PUT", `/api/aliases/${alias.address}`, { version: alias.version, to: "bob@staging.example.com" }],
       ["DELETE", `/api/aliases/${alias.address}?version=${alias.version}`],
       ["PUT", "/api/domains/staging.example.com/catch-all", { version: view.version, catchAll: "bob@staging.example.com" }],
-      ["POST", "/api/dkim/rotate", { step: "publish", selector: "s2", version: "x" }],
+      ["GET", "/api/domains/staging.example.com/dkim"],
+      ["POST", "/api/domains/staging.example.com/dkim/rotate", { step: "publish", selector: "s2", version: (await adminCom.request("GET", "/api/domains/staging.example.com/dkim")).json.version }],
       ["GET", "/api/platform"],
       ["GET", "/api/audit"],
     ];
@@ -180,8 +181,18 @@ describe("portal API", function () {
     assert.equal((await user.request("PATCH", `/api/mailboxes/${alice.address}`, { version: alice.version, password: "taken over!!" })).status, 403);
     const wrong = await user.request("PUT", "/api/me/password", { current: "not it at all", password: "a brand new password" });
     assert.deepEqual(wrong.json.errors, [{ field: "current", message: "current: is not your current password" }]);
-    assert.equal((await user.request("PUT", "/api/me/password", { current: USER_PASSWORD, password: "a brand new password" })).status, 202);
+    await portal.target.apply(readRaw(portal.configFile), () => undefined); // the hosts run the config before the change
+    const changed = await user.request("PUT", "/api/me/password", { current: USER_PASSWORD, password: "a brand new password" });
+    assert.equal(changed.status, 202);
+    // Previewed on the server, not shown as files to the user: the hosts it updates.
+    assert.ok(changed.json.hosts.some((h: string) => h.startsWith("maildrop-")), JSON.stringify(changed.json));
     await portal.runner.idle();
+    // The apply carries its change set, like a staff member's, and the audit log says what it pushed.
+    const [applied] = portal.runner.recent();
+    const maildrop = applied.changes!.hosts.find((h) => h.role === "maildrop")!;
+    assert.deepEqual(maildrop.files, [{ path: "/etc/dovecot/users", change: "changed" }]);
+    const started = portal.audit.recent().find((e) => e.who === USER && e.action === "apply" && e.outcome === "started")!;
+    assert.match(String(started.detail), new RegExp(`^${applied.id}: .*${maildrop.host}: \\d+ file\\(s\\)`));
     await assert.rejects(portal.client(USER, USER_PASSWORD), /401/);
     await portal.client(USER, "a brand new password");
     // The password change reached the hosts: nothing left to apply.
@@ -256,6 +267,12 @@ describe("portal API", function () {
     assert.deepEqual((await adminCom.request("GET", "/api/changes")).json.hosts, []);
     const platform = (await operator.request("GET", "/api/platform")).json;
     assert.equal(platform.applies[0].who, "adam");
+    // The apply keeps the change set that was previewed, as a user's own change's apply does.
+    assert.deepEqual(platform.applies[0].changes, { hosts: preview.hosts, resources: preview.resources, dns: preview.dns });
+    // Before any apply from here, the DNS records are those the platform's resolver does not show (the fake one: none);
+    // after it, those that change against the applied config: none.
+    assert.deepEqual(preview.dns.length, portal.target.dnsRecords(readRaw(portal.configFile)).length);
+    assert.deepEqual((await adminCom.request("GET", "/api/changes")).json.dns, []);
     const actions = portal.audit.recent().map((e) => `${e.who} ${e.action} ${e.outcome}`);
     assert.ok(actions.includes("adam apply started") && actions.includes("adam apply ok") && actions.includes("adam create mailbox ok"));
   });
@@ -270,21 +287,59 @@ describe("portal API", function () {
     assert.ok(records.every((r) => r.name.endsWith("staging.example.com")));
   });
 
-  it("rotates DKIM by selector: published, activated only once DNS shows it, the old one retired", async () => {
-    const dkim = (await operator.request("GET", "/api/dkim")).json;
-    assert.equal((await adminCom.request("POST", "/api/dkim/rotate", { step: "publish", selector: "s2", version: dkim.version })).status, 403);
-    const published = await operator.request("POST", "/api/dkim/rotate", { step: "publish", selector: "s2", version: dkim.version });
-    assert.deepEqual(published.json.selectors, [{ name: "s1", state: "active" }, { name: "s2", state: "published" }]);
-    const early = await operator.request("POST", "/api/dkim/rotate", { step: "activate", selector: "s2", version: published.json.version });
+  it("lets a domain administrator rotate their domain's DKIM keys: published, activated only once DNS shows it, the old one retired; other domains keep theirs", async () => {
+    const url = "/api/domains/staging.example.com/dkim";
+    const applyAll = async () => {
+      const { configVersion } = (await operator.request("GET", "/api/changes")).json;
+      assert.equal((await operator.request("POST", "/api/applies", { configVersion })).status, 202);
+      await portal.runner.idle();
+    };
+    await applyAll();
+    const org = (await adminOrg.request("GET", "/api/domains/staging.example.org/dkim")).json;
+    const dkim = (await adminCom.request("GET", url)).json;
+    assert.deepEqual([dkim.selectors, dkim.own], [[{ name: "s1", state: "active" }], false]);
+    const bad = await adminCom.request("POST", `${url}/rotate`, { step: "publish", selector: "S 2", version: dkim.version });
+    assert.equal(bad.status, 422);
+    assert.deepEqual(bad.json.errors.map((e: { field: string }) => e.field), ["name"]);
+    const published = await adminCom.request("POST", `${url}/rotate`, { step: "publish", selector: "s2", version: dkim.version });
+    assert.deepEqual([published.json.selectors, published.json.own], [[{ name: "s1", state: "active" }, { name: "s2", state: "published" }], true]);
+    // The keys of the new selector are the domain's alone; the platform's list and the other domain stay.
+    const raw = readRaw(portal.configFile);
+    assert.deepEqual(raw.domains, [{ name: "staging.example.com", dkim: { selectors: published.json.selectors } }, { name: "staging.example.org", catchAll: "alice@staging.example.com" }]);
+    assert.equal(raw.dkim, undefined);
+    const records = portal.target.dnsRecords(raw).filter((r) => r.name.includes("._domainkey."));
+    assert.deepEqual(records.map((r) => r.name).sort(), ["s1-ed25519._domainkey.staging.example.com", "s1-ed25519._domainkey.staging.example.org", "s1-rsa._domainkey.staging.example.com", "s1-rsa._domainkey.staging.example.org", "s2-ed25519._domainkey.staging.example.com", "s2-rsa._domainkey.staging.example.com"]);
+    assert.deepEqual((await adminOrg.request("GET", "/api/domains/staging.example.org/dkim")).json, org);
+    // The preview's DNS part: the new selector's two records, against the config applied last.
+    const added = (await adminCom.request("GET", "/api/changes")).json;
+    assert.deepEqual(added.dns.map((r: { change: string; name: string }) => `${r.change} ${r.name}`), ["added s2-rsa._domainkey.staging.example.com", "added s2-ed25519._domainkey.staging.example.com"]);
+    assert.deepEqual(added.hosts, []);
+    await applyAll();
+
+    const early = await adminCom.request("POST", `${url}/rotate`, { step: "activate", selector: "s2", version: published.json.version });
     assert.equal(early.status, 409);
-    assert.match(early.json.error, /DNS does not show selector s2/);
-    for (const r of portal.target.dnsRecords(readRaw(portal.configFile)).filter((x) => x.name.startsWith("s2-"))) portal.target.published.set(`${r.name} TXT`, [r.value]);
-    const active = await operator.request("POST", "/api/dkim/rotate", { step: "activate", selector: "s2", version: published.json.version });
+    assert.match(early.json.error, /DNS does not show selector s2 of staging.example.com yet \(s2-rsa._domainkey.staging.example.com, s2-ed25519/);
+    // Another domain's administrator can neither rotate nor activate here, DNS or not.
+    for (const r of records.filter((x) => x.name.startsWith("s2-"))) portal.target.published.set(`${r.name} TXT`, [r.value]);
+    assert.equal((await adminOrg.request("POST", `${url}/rotate`, { step: "activate", selector: "s2", version: published.json.version })).status, 403);
+    const active = await adminCom.request("POST", `${url}/rotate`, { step: "activate", selector: "s2", version: published.json.version });
     assert.deepEqual(active.json.selectors, [{ name: "s1", state: "published" }, { name: "s2", state: "active" }]);
-    const retired = await operator.request("POST", "/api/dkim/rotate", { step: "retire", selector: "s1", version: active.json.version });
+    const stale = await adminCom.request("POST", `${url}/rotate`, { step: "retire", selector: "s1", version: published.json.version });
+    assert.equal(stale.status, 409);
+    const retired = await adminCom.request("POST", `${url}/rotate`, { step: "retire", selector: "s1", version: active.json.version });
     assert.deepEqual(retired.json.selectors, [{ name: "s2", state: "active" }]);
-    const last = await operator.request("POST", "/api/dkim/rotate", { step: "retire", selector: "s2", version: retired.json.version });
+    assert.deepEqual((await adminCom.request("GET", "/api/changes")).json.dns.map((r: { change: string; name: string }) => `${r.change} ${r.name}`), ["removed s1-rsa._domainkey.staging.example.com", "removed s1-ed25519._domainkey.staging.example.com"]);
+    const last = await adminCom.request("POST", `${url}/rotate`, { step: "retire", selector: "s2", version: retired.json.version });
     assert.equal(last.status, 422);
-    assert.match(last.json.errors[0].message, /has no active selector/);
+    assert.match(last.json.errors[0].message, /^mailplatform:domains\[0\]\.dkim\.selectors: has no active selector/);
+    // The signer follows: only s2 signs for staging.example.com, s1 still for staging.example.org.
+    const { hosts } = await portal.target.preview(readRaw(portal.configFile));
+    const smtpOut = hosts.find((h) => h.role === "smtp-out")!;
+    assert.ok(smtpOut.files.some((f) => f.path === "/etc/opendkim/keys/staging.example.com/s2-rsa.pem" && f.change === "added"), JSON.stringify(smtpOut.files));
+    assert.ok(smtpOut.files.some((f) => f.path === "/etc/opendkim/keys/staging.example.com/s1-rsa.pem" && f.change === "removed"));
+    assert.ok(!smtpOut.files.some((f) => f.path.includes("staging.example.org")));
+    const actions = portal.audit.recent().map((e) => [e.who, e.action, e.object ?? "-", e.outcome].join(" | "));
+    assert.ok(actions.includes("adam | dkim activate | s2 of staging.example.com | ok"), actions.join("\n"));
+    assert.ok(actions.includes("oscar | POST /api/domains/staging.example.com/dkim/rotate | - | denied"), actions.join("\n"));
   });
 });

@@ -61,7 +61,7 @@ export class FakeTarget implements Target {
   dnsRecords(raw: RawConfig): DnsRecord[] {
     const spec = this.spec(raw);
     const key = (d: string, s: string) => this.keys.get(`${d} ${s}`) ?? this.keys.set(`${d} ${s}`, generateDkimKeys()).get(`${d} ${s}`)!;
-    const dkim = Object.fromEntries(spec.domains.map((d) => [d.name, Object.fromEntries(spec.dkimSelectors.map((s) => [s.name, key(d.name, s.name)]))]));
+    const dkim = Object.fromEntries(spec.domains.map((d) => [d.name, Object.fromEntries(d.dkimSelectors.map((s) => [s.name, key(d.name, s.name)]))]));
     return dnsRecords(spec, { publicAddresses: placeholderPublicAddresses(spec), dkim: dkimPublicKeys(dkim) }).filter((r) => r.scope === "public");
   }
 

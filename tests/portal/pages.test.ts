@@ -134,4 +134,29 @@ describe("portal pages in Chromium (fake target)", function () {
     assert.deepEqual(portal.target.spec(readRaw(portal.configFile)).users.find((u) => u.address === USER)?.forward, { to: ["dora@partner.example"], keepCopy: true });
     await shot("pages-domain-forwards");
   });
+
+  it("lets a domain administrator publish a DKIM selector, refuses its activation until DNS shows it, and previews its records", async () => {
+    await page.waitForSelector("#selectors li");
+    assert.match(await page.locator("#selectors").innerText(), /s1: active\s+\(the platform's selectors/);
+    const step = async (name: string, selector: string) => {
+      await page.selectOption("#dkim-form [name=step]", name);
+      await page.fill("#dkim-form [name=selector]", selector);
+      await page.click("#dkim-form button");
+    };
+    await step("publish", "Bad Name");
+    const nameError = page.locator('#dkim-form .error[data-for="name"]');
+    await nameError.waitFor();
+    assert.match(await nameError.innerText(), /mailplatform:domains\[0\]\.dkim\.selectors\[1\]\.name: "Bad Name" must be lower case letters, digits and -/);
+    await step("publish", "s2");
+    await page.waitForSelector('#selectors li:text-is("s2: published")');
+    await step("activate", "s2");
+    const refusal = page.locator('#dkim-form .error[data-for=""]:not(:empty)');
+    await refusal.waitFor();
+    assert.match(await refusal.innerText(), /DNS does not show selector s2 of staging.example.com yet/);
+    await page.click("#preview");
+    await page.waitForSelector(".dns-change");
+    assert.match(await page.locator("#changeset .dns-change").innerText(), /added: s2-rsa._domainkey.staging.example.com TXT\s+added: s2-ed25519._domainkey.staging.example.com TXT/);
+    assert.equal(await page.locator("#apply").isDisabled(), false);
+    await shot("pages-dkim");
+  });
 });

@@ -60,7 +60,7 @@ export interface SecretMaker<Secret, Pair, Cert, CaCert> {
 export function platformSecrets<S, P, C, A>(spec: PlatformSpec, make: SecretMaker<S, P, C, A>): SecretsShape<S, P, C, A> {
   // The order values are made in is the order in-stack resources register: keep it stable.
   const relayPasswords = Object.fromEntries(relayUserNames(spec).map((user) => [user, make.password(`relay-${user}`, 32)]));
-  const dkim = Object.fromEntries(spec.domains.map((d) => [d.name, Object.fromEntries(spec.dkimSelectors.map((s) =>
+  const dkim = Object.fromEntries(spec.domains.map((d) => [d.name, Object.fromEntries(d.dkimSelectors.map((s) =>
     [s.name, Object.fromEntries(DKIM_ALGORITHMS.map((a) => [a, make.dkimKey(d.name, s.name, a)])) as PerAlgorithm<P>]))]));
   const certs = make.certificates(allHosts(spec));
   return {

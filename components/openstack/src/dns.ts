@@ -16,7 +16,7 @@ const inZone = (zone: string) => (r: { name: string }) => r.name === zone || r.n
 
 /** The public record sets of a zone, in record order, from the spec alone. */
 export function recordSetKeys(spec: PlatformSpec, zone: string): RecordSetKey[] {
-  const placeholderKeys = Object.fromEntries(spec.domains.map((d) => [d.name, Object.fromEntries(spec.dkimSelectors.map((s) => [s.name, { rsa: "-", ed25519: "-" }]))]));
+  const placeholderKeys = Object.fromEntries(spec.domains.map((d) => [d.name, Object.fromEntries(d.dkimSelectors.map((s) => [s.name, { rsa: "-", ed25519: "-" }]))]));
   const records = dnsRecords(spec, { publicAddresses: placeholderPublicAddresses(spec), dkim: placeholderKeys });
   const keys = new Map<string, RecordSetKey>();
   for (const r of records.filter((r) => r.scope === "public").filter(inZone(zone))) keys.set(`${r.type} ${r.name}`, { name: r.name, type: r.type });

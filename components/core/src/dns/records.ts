@@ -80,10 +80,10 @@ export function dnsRecords(spec: PlatformSpec, inputs: DnsInputs): DnsRecord[] {
 
   const sts = mtaStsPolicy(spec);
   const report = spec.dns.reportAddress || spec.postmaster;
-  for (const { name: d } of spec.domains) {
+  for (const { name: d, dkimSelectors } of spec.domains) {
     mxToSmtpIn(d);
     add(d, d, "TXT", spf);
-    for (const sel of spec.dkimSelectors) {
+    for (const sel of dkimSelectors) {
       const keys = inputs.dkim[d]?.[sel.name];
       if (!keys) throw new Error(`no DKIM keys for ${d} selector ${sel.name}`);
       for (const algorithm of DKIM_ALGORITHMS) {

@@ -70,7 +70,7 @@ export const REFERENCE = {
     tls: { kind: "mapping", doc: "Where the hosts' certificates come from." },
     dnsbl: { kind: "mapping", doc: "postscreen's weighted DNS blocklists on smtp-in." },
     limits: { kind: "mapping", doc: "Size, recipient, connection and rate limits (seed 003's protection limits)." },
-    dkim: { kind: "mapping", doc: "DKIM selectors; every selector has an RSA-2048 and an Ed25519 key per domain, generated in-stack." },
+    dkim: { kind: "mapping", doc: "DKIM selectors of the domains without their own (domains[].dkim); every selector has an RSA-2048 and an Ed25519 key per domain, generated in-stack." },
     dns: { kind: "mapping", doc: "The DNS records the platform publishes." },
     postmaster: { kind: "address", computed: "postmaster@ of the first hosted domain whose config defines it", doc: "Where DSNs and RFC 2142 mail for the platform go." },
   },
@@ -100,6 +100,14 @@ export const REFERENCE = {
   "domains[]": {
     name: { kind: "domain", doc: "The hosted domain." },
     catchAll: { kind: "address", doc: "Receives mail for unknown local parts of this domain." },
+    dkim: { kind: "mapping", doc: "This domain's own DKIM selectors, so it rotates its keys on its own schedule (its administrators do, in the portal)." },
+  },
+  "domains[].dkim": {
+    selectors: { kind: "objects", computed: "mailplatform:dkim.selectors", doc: "As mailplatform:dkim.selectors, for this domain only. A selector keeps its keys whether the platform's list or the domain's names it." },
+  },
+  "domains[].dkim.selectors[]": {
+    name: { kind: "string", doc: "Selector stem, as in mailplatform:dkim.selectors[]." },
+    state: { kind: "enum", values: ["active", "published"], default: "active", doc: "`active` signs; `published` is only in DNS." },
   },
   "users[]": {
     address: { kind: "address", doc: "Login name and mailbox address; must be in a hosted domain." },

@@ -30,6 +30,8 @@ export interface HostedDomain {
   name: string;
   /** Address that receives mail for unknown local parts, if any. */
   catchAll?: string;
+  /** The domain's DKIM selectors: its own, else the platform-wide ones. */
+  dkimSelectors: DkimSelector[];
 }
 
 export interface User {
@@ -176,7 +178,6 @@ export interface PlatformSpec {
   /** postscreen score at which a client is rejected. */
   dnsblThreshold: number;
   limits: Limits;
-  dkimSelectors: DkimSelector[];
   dns: DnsSettings;
   /** Postmaster address used in DSNs and RFC 2142 aliases. */
   postmaster: string;

@@ -34,7 +34,8 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
   const sites = readSites(r);
   const siteNames = sites.map((s) => s.name);
   const placement = readPlacement(r, siteNames);
-  const domains = readDomains(r);
+  const dkim = r.object("dkim");
+  const domains = readDomains(r, checkedSelectors(dkim, dkim.list("selectors", readSelector)));
   const hosted = new Set(domains.map((d) => d.name));
   const isHosted = (a: string) => hosted.has(domainOf(a));
 
@@ -120,7 +121,6 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
   }
   const dnsbl = readDnsbl(r);
   const limits = readLimits(r);
-  const dkimSelectors = readDkim(r);
   const postmaster = r.has("postmaster") ? r.string("postmaster") : defaultPostmaster(r, domains, users, aliases, lists);
 
   const spec: PlatformSpec = {
@@ -145,7 +145,6 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
     dnsbl: dnsbl.zones,
     dnsblThreshold: dnsbl.threshold,
     limits,
-    dkimSelectors,
     dns,
     postmaster: postmaster ?? "",
   };
@@ -186,7 +185,10 @@ function hostedAddress<P extends RefPath>(r: Reader<P>, key: KeyOfKind<P, ValueK
   return a;
 }
 
-function duplicatesIn<P extends RefPath>(r: Reader<P>, key: string, values: string[]): void {
+/** What reports a problem under a key: any Reader. */
+type Failing = Pick<Reader<RefPath>, "fail">;
+
+function duplicatesIn(r: Failing, key: string, values: string[]): void {
   const seen = new Set<string>();
   for (const v of values) {
     if (seen.has(v)) r.fail(key, `lists ${JSON.stringify(v)} more than once`);
@@ -257,7 +259,7 @@ function readPlacement(r: Reader<"">, names: string[]): Placement {
   return { sites, flavors };
 }
 
-function readDomains(r: Reader<"">): HostedDomain[] {
+function readDomains(r: Reader<"">, platformSelectors: DkimSelector[]): HostedDomain[] {
   const raw = r.value["domains"];
   // Plain names or { name, catchAll }.
   const list = Array.isArray(raw) ? raw.map((d) => (typeof d === "string" ? { name: d } : d)) : raw;
@@ -267,7 +269,9 @@ function readDomains(r: Reader<"">): HostedDomain[] {
     (d) => {
       const name = d.string("name");
       const catchAll = d.optionalString("catchAll");
-      return name ? { name, catchAll } : undefined;
+      const dkim = d.object("dkim");
+      const dkimSelectors = dkim.has("selectors") ? checkedSelectors(dkim, dkim.list("selectors", readSelector)) : platformSelectors;
+      return name ? { name, catchAll, dkimSelectors } : undefined;
     },
     true,
   );
@@ -336,16 +340,18 @@ function readLimits(r: Reader<"">): Limits {
   };
 }
 
-function readDkim(r: Reader<"">): DkimSelector[] {
-  const d = r.object("dkim");
-  const selectors = d.list("selectors", (s) => {
-    const name = s.string("name");
-    if (name && !SELECTOR.test(name)) s.fail("name", `${JSON.stringify(name)} must be lower case letters, digits and -`);
-    const problemsBefore = s.problems.list.length;
-    const state = s.oneOf("state");
-    // A selector whose state is refused does not count as active either.
-    return name && s.problems.list.length === problemsBefore ? { name, state } : undefined;
-  });
+/** One item of a DKIM `selectors` list (the platform's or a domain's); undefined when it has a problem. */
+function readSelector(s: Reader<"dkim.selectors[]"> | Reader<"domains[].dkim.selectors[]">): DkimSelector | undefined {
+  const name = s.string("name");
+  if (name && !SELECTOR.test(name)) s.fail("name", `${JSON.stringify(name)} must be lower case letters, digits and -`);
+  const problemsBefore = s.problems.list.length;
+  const state = s.oneOf("state");
+  // A selector whose state is refused does not count as active either.
+  return name && s.problems.list.length === problemsBefore ? { name, state } : undefined;
+}
+
+/** A `selectors` list names each selector once and has one that signs. */
+function checkedSelectors(d: Failing, selectors: DkimSelector[]): DkimSelector[] {
   duplicatesIn(d, "selectors", selectors.map((s) => s.name));
   if (!selectors.some((s) => s.state === "active")) {
     d.fail("selectors", "has no active selector: outbound mail would go unsigned");

@@ -56,7 +56,7 @@ export interface SigningKey {
 export function signingKeys(ctx: RenderContext): SigningKey[] {
   const { spec, secrets } = ctx;
   return spec.domains.flatMap((d) =>
-    spec.dkimSelectors
+    d.dkimSelectors
       .filter((s) => s.state === "active")
       .flatMap((s) => {
         const keys = secrets.dkim[d.name]?.[s.name];
