@@ -186,17 +186,19 @@ set -e
 conf=$1/slapd.conf
 chgrp openldap "$1/directory.key"
 install -d -o openldap -g openldap -m 0755 "$3"
-running() { [ -f "$3/lab.pid" ] && kill -0 "$(cat "$3/lab.pid")" 2>/dev/null; }
+# The host's own PID namespace: every slapd seen here is the directory's.
+running() { pidof slapd >/dev/null; }
 if running && [ "$4" = same ] && [ "$5" = same ]; then echo running; exit 0; fi
-if running; then kill "$(cat "$3/lab.pid")"; while running; do sleep 0.1; done; fi
+if running; then kill $(pidof slapd); while running; do sleep 0.1; done; fi
+if [ "$5" = changed ] || [ ! -f "$2/data.mdb" ]; then rm -rf "$2"; fi
+install -d -o openldap -g openldap -m 0700 "$2"
 slaptest -u -f "$conf" >/dev/null 2>&1 || slaptest -u -f "$conf"
-if [ "$5" = changed ] || [ ! -f "$2/data.mdb" ]; then
-  rm -rf "$2" && install -d -o openldap -g openldap -m 0700 "$2"
+if [ ! -f "$2/data.mdb" ]; then
   slapadd -q -f "$conf" -l "$1/directory.ldif"
   chown -R openldap:openldap "$2"
 fi
 # slapd has its listener bound when it detaches.
-slapd -f "$conf" -h ldaps:/// -u openldap -g openldap </dev/null >/dev/null 2>&1
+slapd -f "$conf" -h ldaps:/// -u openldap -g openldap </dev/null >/dev/null 2>&1 || { echo "slapd exited $?: see the host's log"; exit 1; }
 echo started`;
   const r = execInHost(host, ["bash", "-c", script, "-", CONF_DIR, DB_DIR, PID_DIR, changed ? "changed" : "same", reload ? "changed" : "same"]);
   if (r.status !== 0) throw new Error(`directory: slapd did not start: ${r.stderr}${r.stdout}`);
