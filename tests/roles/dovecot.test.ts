@@ -222,6 +222,21 @@ describe("dovecot", function () {
       assert.match(conf, /userdb \{\s*driver = ldap/);
       assert.ok(dovecotAuth(s.ctx(hostsOf(s.spec, "smtp-out")[0])).packages!.includes("dovecot-ldap"));
     });
+
+    it("talks to an ldap:// directory with StartTLS only, in Dovecot and in Postfix's maps", () => {
+      const plain = withDirectory(prod);
+      const spec: PlatformSpec = { ...plain.spec, directory: { ...plain.spec.directory!, uris: ["ldap://dc1.example.net", "ldap://dc2.example.net"], caCertificate: undefined } };
+      const host = hostsOf(spec, "smtp-out")[0];
+      const b = renderHost(spec, host, plain.secrets);
+      const ldap = fileOf(b, "/etc/dovecot/dovecot-ldap.conf.ext").content;
+      assert.match(ldap, /^tls = yes$/m);
+      assert.match(ldap, /^tls_require_cert = hard$/m);
+      assert.doesNotMatch(ldap, /tls_ca_cert_file/);
+      const map = fileOf(b, "/etc/postfix/ldap-mailboxes.cf").content;
+      assert.match(map, /^start_tls = yes$/m);
+      assert.match(map, /^tls_require_cert = yes$/m);
+      assert.ok(!b.files.some((f) => f.path === DIRECTORY_CA), "a directory CA file without a configured CA");
+    });
   });
 
   // A directory-backed variant of a stack, for the LDAP renderings.
