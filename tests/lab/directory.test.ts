@@ -56,7 +56,9 @@ describe("lab: directory variant (users, quotas and groups in LDAP)", function (
     const conf = inHost(maildrop(), ["cat", "/etc/dovecot/dovecot-ldap.conf.ext"]);
     assert.match(conf, /^tls_require_cert = hard$/m);
     assert.match(conf, /^tls_ca_cert_file = \/etc\/mailplatform\/tls\/directory-ca\.crt$/m);
-    assert.equal(inHost(maildrop(), ["bash", "-c", "test -e /etc/dovecot/users && echo present || echo absent"]).trim(), "absent");
+    const running = inHost(maildrop(), ["doveconf", "-n"]);
+    assert.match(running, /passdb \{\s*args = \S+dovecot-ldap\.conf\.ext\s*driver = ldap/);
+    assert.doesNotMatch(running, /driver = passwd-file/, "users from a file too");
     // The directory answers the platform's service account over TLS, and nobody anonymously.
     const smtpIn = lab.role("smtp-in")[0].name;
     const mailboxes = inHost(smtpIn, ["postmap", "-q", alice(), "ldap:/etc/postfix/ldap-mailboxes.cf"]).trim();
