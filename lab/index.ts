@@ -226,11 +226,16 @@ export function mailStoreOf(spec: PlatformSpec, host: Pick<LabHost, "name" | "ro
   return { source, target: mailRoot(spec) };
 }
 
-/** A host stopped for good: its processes, namespace and disk. */
-async function retireHost(host: Pick<LabHost, "name" | "netns">): Promise<void> {
-  await stopHost(host);
+/** A stopped host's namespace removed, with whatever else runs in it (a client a test started with inNetns). */
+async function removeHostNetns(host: Pick<LabHost, "netns">): Promise<void> {
   for (const pid of run(["ip", "netns", "pids", host.netns]).stdout.split("\n").filter(Boolean)) run(["kill", "-KILL", pid]);
   await removeNetns(host.netns);
+}
+
+/** A host gone for good: its processes, namespace and disk. */
+async function retireHost(host: Pick<LabHost, "name" | "netns">): Promise<void> {
+  await stopHost(host);
+  await removeHostNetns(host);
   fs.rmSync(hostDir(host.name), { recursive: true, force: true });
 }
 
@@ -245,8 +250,8 @@ export async function labDown(log: Log = console.log): Promise<void> {
   const hosts = [...names].map((name) => ({ name, netns: `${NETNS_PREFIX}${name}` }));
   // Stopped processes die of SIGKILL too, but nothing of the lab is to stay stopped, even briefly.
   for (const h of hosts.filter((x) => readFaults().frozen.includes(x.name))) thawHost(h);
-  // Whatever else runs in a host's namespace (a client a test started with inNetns) goes too.
-  await Promise.all(hosts.map((h) => retireHost(h)));
+  await Promise.all(hosts.map((h) => stopHost(h)));
+  for (const h of hosts) await removeHostNetns(h);
   await waitForLinksGone();
   removeBridge();
   // Partition tables went with the namespaces; disks, volumes and the record of faults go here.
