@@ -11,7 +11,7 @@ import { parseSpec, PlatformSpec } from "@mailplatform/core";
 import { execInHost, writeHostFile } from "./hosts";
 import type { LabHost } from "./plan";
 import { REPO } from "./paths";
-import type { LabSecrets, LabUser } from "./spec";
+import type { LabSecrets } from "./spec";
 
 export const DIRECTORY_FQDN = "ldap.corp.example";
 /** What the directory host runs, on this machine's /usr like every lab host's packages. */
@@ -73,17 +73,16 @@ export function directorySpec(raw: Record<string, unknown>, stack: string, secre
 
 /** The directory's users and groups: the lab spec's users and lists, the lab's own accounts and a nested group. */
 export function directoryContent(labSpec: PlatformSpec, secrets: LabSecrets): DirectoryContent {
-  const passwords = new Map([...secrets.users, ...secrets.directory.users].map((u) => [u.address, u]));
-  const own = (u: LabUser, disabled: boolean): DirectoryUser => ({ address: u.address, password: u.password, passwordHash: u.passwordHash, disabled });
+  const lab = new Map(secrets.users.map((u) => [u.address, u]));
   const users: DirectoryUser[] = [
     ...labSpec.users.map((u) => ({
       address: u.address,
-      password: passwords.get(u.address)?.passwordHash === u.passwordHash ? passwords.get(u.address)!.password : undefined,
+      password: lab.get(u.address)?.passwordHash === u.passwordHash ? lab.get(u.address)!.password : undefined,
       passwordHash: u.passwordHash,
       quotaBytes: u.quotaBytes,
       disabled: !!u.disabled,
     })),
-    ...secrets.directory.users.map((u) => own(u, true)),
+    ...secrets.directory.users.map((u) => ({ address: u.address, password: u.password, passwordHash: u.passwordHash, disabled: true })),
   ];
   const domain = labSpec.domains[0].name;
   const groups: DirectoryGroup[] = [

@@ -71,11 +71,13 @@ export function buildInventory(spec: PlatformSpec, hosts: LabHost[], secrets: La
     },
     caCertificate: CA_FILE,
     // Only the lab's passwords still in force: a user whose password was set through the portal has the stack's hash.
-    users: directory
-      ? directory.users.filter((u) => u.password !== undefined).map((u) => ({
-        address: u.address, password: u.password!, ...(u.quotaBytes !== undefined ? { quotaBytes: u.quotaBytes } : {}), ...(u.disabled ? { disabled: true as const } : {}),
-      }))
-      : secrets.users.filter((u) => spec.users.some((x) => x.address === u.address && x.passwordHash === u.passwordHash)).map((u) => ({ address: u.address, password: u.password, ...(u.quotaBytes !== undefined ? { quotaBytes: u.quotaBytes } : {}) })),
+    // In the directory variant: the directory's users whose password the lab made.
+    users: (directory
+      ? directory.users.filter((u) => u.password !== undefined)
+      : secrets.users.filter((u) => spec.users.some((x) => x.address === u.address && x.passwordHash === u.passwordHash))
+    ).map((u: { address: string; password?: string; quotaBytes?: number; disabled?: boolean }) => ({
+      address: u.address, password: u.password!, ...(u.quotaBytes !== undefined ? { quotaBytes: u.quotaBytes } : {}), ...(u.disabled ? { disabled: true as const } : {}),
+    })),
     ...(directory && spec.directory ? { directory: { uri: spec.directory.uris[0], baseDn: spec.directory.baseDn, groups: directory.groups } } : {}),
     relayClients: Object.entries(secrets.platform.relayPasswords).map(([name, password]) => ({ name, password })),
     outsideDomains: outsideDomains(spec),
