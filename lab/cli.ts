@@ -7,7 +7,10 @@ import { enterArgv } from "./hosts";
 import { HOST_ENV } from "./system";
 
 const USAGE = `usage: npm run lab -- <command>
-  up [--stack staging|prod]   start the lab (default ${DEFAULT_STACK}) or complete it; safe to repeat
+  up [--stack staging|prod] [--directory]
+                              start the lab (default ${DEFAULT_STACK}) or complete it; safe to repeat.
+                              --directory: the stack's users and lists in an LDAP directory (host
+                              directory, slapd); without it a running directory variant switches back
   down                        stop every lab host; removes namespaces, links and the bridge
   status                      every host: state, processes, memory, addresses; partitions
   exec <host> <command...>    run a command inside a host (no command: a shell)
@@ -47,7 +50,7 @@ async function main(args: string[]): Promise<number> {
   switch (command) {
     case "up": {
       const i = rest.indexOf("--stack");
-      await labUp(i >= 0 ? rest[i + 1] : DEFAULT_STACK);
+      await labUp(i >= 0 ? rest[i + 1] : DEFAULT_STACK, console.log, { directory: rest.includes("--directory") });
       return 0;
     }
     case "down":

@@ -4,6 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { MANIFEST, mailRoot, PlatformSpec, renderPlatform, SECRET_VALUES, writeBundle } from "@mailplatform/core";
+import { DIRECTORY_FQDN, DIRECTORY_PACKAGES, DirectoryContent, startDirectory } from "./directory";
 import { ensureTrustAnchor, startDns } from "./dns";
 import { startExternalMx } from "./external-mx";
 import { applyFirewall } from "./firewall";
@@ -11,17 +12,17 @@ import { applyPartitions, Faults, freezeHost, readFaults, thawHost, writeFaults 
 import { execInHost, execInNetns, hasDisk, HostEnvironment, hostPid, hostUsage, startHost, stopHost, wipeDisk } from "./hosts";
 import { buildInventory, Inventory, InventoryHost, inventoryExists, readInventory, writeInventory } from "./inventory";
 import { ensureBridge, labNetnsNames, NETNS_PREFIX, removeBridge, removeNetns, waitForLinksGone, wireHost } from "./network";
-import { bundleDir, BUNDLES_DIR, FAULTS_FILE, HOSTS_DIR, INVENTORY_FILE, VOLUMES_DIR } from "./paths";
+import { bundleDir, BUNDLES_DIR, FAULTS_FILE, hostDir, HOSTS_DIR, INVENTORY_FILE, VOLUMES_DIR } from "./paths";
 import { addressesOf, isPlatformHost, labHosts, LabHost, OUTSIDE, PlatformLabHost } from "./plan";
 import { ensurePackages, ensureSources, LAB_PACKAGES } from "./packages";
 import { inParallel, provisionHost, writeBundles } from "./provision";
-import { labSpecAndSecrets, LabSecrets } from "./spec";
+import { labSpecAndSecrets, LabSecrets, LabVariant } from "./spec";
 import { run, RunOptions, RunResult } from "./system";
 
 export { Faults } from "./faults";
 export { Inventory, InventoryHost, readInventory } from "./inventory";
 export { RunResult } from "./system";
-export { LabSecrets, labSpecAndSecrets, stackConfigFile } from "./spec";
+export { LabSecrets, labSpecAndSecrets, LabVariant, stackConfigFile } from "./spec";
 
 export const DEFAULT_STACK = "staging";
 /** Hosts provisioned at once: two cores, and Rspamd's first start alone takes one for ~10 s. */
@@ -39,12 +40,17 @@ interface LabContext {
   secrets: LabSecrets;
   hosts: LabHost[];
   trustAnchor: string;
+  /** The directory variant's directory content. */
+  directory?: DirectoryContent;
 }
 
-function labContext(stack: string, raw?: Record<string, unknown>): LabContext {
-  const { spec, secrets } = labSpecAndSecrets(stack, raw);
-  return { spec, secrets, hosts: labHosts(spec), trustAnchor: ensureTrustAnchor() };
+function labContext(stack: string, raw?: Record<string, unknown>, variant: LabVariant = {}): LabContext {
+  const { spec, secrets, directory } = labSpecAndSecrets(stack, raw, variant);
+  return { spec, secrets, directory, hosts: labHosts(spec, directory && DIRECTORY_FQDN), trustAnchor: ensureTrustAnchor() };
 }
+
+/** The variant of the lab that runs. */
+const runningVariant = (): LabVariant => ({ directory: !!readInventory().directory });
 
 /**
  * Wires and firewalls the host, thaws it when frozen (provisioning needs its daemons to answer) and
@@ -67,6 +73,7 @@ async function bootHost(ctx: LabContext, host: LabHost): Promise<boolean> {
 function startOutsideDaemon(ctx: LabContext, host: LabHost): string {
   if (host.role === "dns") return `unbound ${startDns(ctx.spec, ctx.hosts, ctx.secrets, host)}`;
   if (host.role === "external-mx") return `postfix ${startExternalMx(host, ctx.spec)}`;
+  if (host.role === "directory") return `slapd ${startDirectory(host, ctx.directory!, ctx.secrets)}`;
   return "";
 }
 
@@ -87,22 +94,30 @@ async function provision(hosts: PlatformLabHost[], log: Log): Promise<void> {
 /**
  * Brings the stack's lab up, or completes it: hosts that run are kept (frozen ones thawed), stopped
  * ones boot on their disks, missing ones start fresh; every platform host is (re)provisioned, which
- * changes nothing when nothing changed. Partitions stay until `heal`.
+ * changes nothing when nothing changed. Partitions stay until `heal`. A running lab of the other
+ * variant becomes this one in place: its platform hosts are provisioned with the variant's bundles
+ * (their mail stores stay), and a host the variant does not have (the directory) goes.
  */
-export async function labUp(stack = DEFAULT_STACK, log: Log = console.log): Promise<Inventory> {
+export async function labUp(stack = DEFAULT_STACK, log: Log = console.log, variant: LabVariant = {}): Promise<Inventory> {
   requireRoot();
   if (inventoryExists() && readInventory().stack !== stack) {
     throw new Error(`the lab runs stack ${readInventory().stack}: take it down first (npm run lab -- down)`);
   }
   const started = Date.now();
-  ensurePackages(LAB_PACKAGES, log); // doveadm hashes the lab users' passwords
-  const ctx = labContext(stack);
+  ensurePackages([...LAB_PACKAGES, ...(variant.directory ? DIRECTORY_PACKAGES : [])], log); // doveadm hashes the lab users' passwords
+  const ctx = labContext(stack, undefined, variant);
   const { spec, secrets, hosts } = ctx;
   const bundles = renderPlatform(spec, secrets.platform);
   // Before any host starts: a host's overlays sit on this machine's /usr.
   ensurePackages(bundles.flatMap((b) => b.packages), log);
   ensureSources(bundles, log);
-  log(`lab ${stack}: ${hosts.length} hosts on bridge mplab0`);
+  log(`lab ${stack}${variant.directory ? " (directory variant)" : ""}: ${hosts.length} hosts on bridge mplab0`);
+  if (inventoryExists()) {
+    for (const gone of readInventory().hosts.filter((h) => !hosts.some((x) => x.name === h.name))) {
+      await retireHost(gone);
+      log(`  ${gone.name.padEnd(14)} removed (not in this variant)`);
+    }
+  }
 
   for (const host of hosts) {
     const booted = hasDisk(host.name) ? "booted on its disk" : "started";
@@ -117,7 +132,7 @@ export async function labUp(stack = DEFAULT_STACK, log: Log = console.log): Prom
   writeBundles(bundles);
   await provision(hosts.filter(isPlatformHost), log);
 
-  const inventory = buildInventory(spec, hosts, secrets);
+  const inventory = buildInventory(spec, hosts, secrets, ctx.directory);
   writeInventory(inventory, secrets.platform.caCertificatePem);
   log(`lab ${stack} up in ${seconds(started)}: ${INVENTORY_FILE}`);
   return inventory;
@@ -140,7 +155,7 @@ export interface PushStep {
  */
 export async function labPush(raw: Record<string, unknown>, progress: (step: PushStep) => void = () => {}): Promise<PushStep[]> {
   requireRoot();
-  const ctx = labContext(readInventory().stack, raw);
+  const ctx = labContext(readInventory().stack, raw, runningVariant());
   const running = new Set(readInventory().hosts.map((h) => h.name));
   const missing = ctx.hosts.filter((h) => !running.has(h.name)).map((h) => h.name);
   if (missing.length > 0) throw new Error(`the lab has no host ${missing.join(", ")}: a change of topology needs npm run lab -- up`);
@@ -177,7 +192,7 @@ export async function labPush(raw: Record<string, unknown>, progress: (step: Pus
     failed = !r.ok;
     report({ host: name, state: r.ok ? "applied" : "failed", summary: r.summary });
   }
-  writeInventory(buildInventory(ctx.spec, ctx.hosts, ctx.secrets), ctx.secrets.platform.caCertificatePem);
+  writeInventory(buildInventory(ctx.spec, ctx.hosts, ctx.secrets, ctx.directory), ctx.secrets.platform.caCertificatePem);
   return steps;
 }
 
@@ -211,6 +226,19 @@ export function mailStoreOf(spec: PlatformSpec, host: Pick<LabHost, "name" | "ro
   return { source, target: mailRoot(spec) };
 }
 
+/** A stopped host's namespace removed, with whatever else runs in it (a client a test started with inNetns). */
+async function removeHostNetns(host: Pick<LabHost, "netns">): Promise<void> {
+  for (const pid of run(["ip", "netns", "pids", host.netns]).stdout.split("\n").filter(Boolean)) run(["kill", "-KILL", pid]);
+  await removeNetns(host.netns);
+}
+
+/** A host gone for good: its processes, namespace and disk. */
+async function retireHost(host: Pick<LabHost, "name" | "netns">): Promise<void> {
+  await stopHost(host);
+  await removeHostNetns(host);
+  fs.rmSync(hostDir(host.name), { recursive: true, force: true });
+}
+
 /** Stops every lab host and removes namespaces, links and the bridge. Safe when nothing is up. */
 export async function labDown(log: Log = console.log): Promise<void> {
   requireRoot();
@@ -223,11 +251,7 @@ export async function labDown(log: Log = console.log): Promise<void> {
   // Stopped processes die of SIGKILL too, but nothing of the lab is to stay stopped, even briefly.
   for (const h of hosts.filter((x) => readFaults().frozen.includes(x.name))) thawHost(h);
   await Promise.all(hosts.map((h) => stopHost(h)));
-  for (const h of hosts) {
-    // Whatever else runs in the namespace (a client a test started with inNetns) goes too.
-    for (const pid of run(["ip", "netns", "pids", h.netns]).stdout.split("\n").filter(Boolean)) run(["kill", "-KILL", pid]);
-    await removeNetns(h.netns);
-  }
+  for (const h of hosts) await removeHostNetns(h);
   await waitForLinksGone();
   removeBridge();
   // Partition tables went with the namespaces; disks, volumes and the record of faults go here.
@@ -299,7 +323,7 @@ export const labFaults = (): Faults => readFaults();
 function plannedHost(name: string): { ctx: LabContext; host: LabHost } {
   requireRoot();
   findHost(name);
-  const ctx = labContext(readInventory().stack);
+  const ctx = labContext(readInventory().stack, undefined, runningVariant());
   return { ctx, host: ctx.hosts.find((h) => h.name === name)! };
 }
 

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import { PlatformSpec, serviceNames } from "@mailplatform/core";
 import { EXTERNAL_MAILDIR } from "./external-mx";
 import { outsideDomains } from "./dns";
+import { DirectoryContent } from "./directory";
 import { CA_FILE, INVENTORY_FILE } from "./paths";
 import { isPlatformHost, LabHost, LabRole, OUTSIDE } from "./plan";
 import { LabSecrets } from "./spec";
@@ -34,7 +35,10 @@ export interface Inventory {
   };
   /** The internal CA every platform certificate chains to. */
   caCertificate: string;
-  users: { address: string; password: string; quotaBytes?: number }[];
+  /** Who can log in (in the directory variant also a disabled account, which cannot). */
+  users: { address: string; password: string; quotaBytes?: number; disabled?: true }[];
+  /** The directory variant's LDAP directory (its users are in `users`). */
+  directory?: { uri: string; baseDn: string; groups: { address: string; members: string[] }[] };
   relayClients: { name: string; password: string }[];
   /** Domains outside the platform whose mail goes to external-mx. */
   outsideDomains: string[];
@@ -42,7 +46,7 @@ export interface Inventory {
   externalMaildir: string;
 }
 
-export function buildInventory(spec: PlatformSpec, hosts: LabHost[], secrets: LabSecrets): Inventory {
+export function buildInventory(spec: PlatformSpec, hosts: LabHost[], secrets: LabSecrets, directory?: DirectoryContent): Inventory {
   const publicOf = (role: string) => hosts.filter((h) => h.role === role && h.publicAddress).map((h) => h.publicAddress!);
   return {
     stack: spec.stack,
@@ -67,7 +71,14 @@ export function buildInventory(spec: PlatformSpec, hosts: LabHost[], secrets: La
     },
     caCertificate: CA_FILE,
     // Only the lab's passwords still in force: a user whose password was set through the portal has the stack's hash.
-    users: secrets.users.filter((u) => spec.users.some((x) => x.address === u.address && x.passwordHash === u.passwordHash)).map((u) => ({ address: u.address, password: u.password, ...(u.quotaBytes !== undefined ? { quotaBytes: u.quotaBytes } : {}) })),
+    // In the directory variant: the directory's users whose password the lab made.
+    users: (directory
+      ? directory.users.filter((u) => u.password !== undefined)
+      : secrets.users.filter((u) => spec.users.some((x) => x.address === u.address && x.passwordHash === u.passwordHash))
+    ).map((u: { address: string; password?: string; quotaBytes?: number; disabled?: boolean }) => ({
+      address: u.address, password: u.password!, ...(u.quotaBytes !== undefined ? { quotaBytes: u.quotaBytes } : {}), ...(u.disabled ? { disabled: true as const } : {}),
+    })),
+    ...(directory && spec.directory ? { directory: { uri: spec.directory.uris[0], baseDn: spec.directory.baseDn, groups: directory.groups } } : {}),
     relayClients: Object.entries(secrets.platform.relayPasswords).map(([name, password]) => ({ name, password })),
     outsideDomains: outsideDomains(spec),
     externalMaildir: EXTERNAL_MAILDIR,

@@ -1,9 +1,10 @@
 // The lab's hosts and their addresses: one host per VM of the stack (planned addresses from the
 // core's topology), plus the outside world: `internet` (clients), `external-mx` (the recipient of
-// everything the platform sends out) and `dns` (the lab's only DNS server).
+// everything the platform sends out), `dns` (the lab's only DNS server) and, in the directory
+// variant, `directory` (the corporate LDAP directory, on the office network).
 import { allHosts, Host, isIPv6, placeholderPublicAddresses, PlatformSpec, Role } from "@mailplatform/core";
 
-export type OutsideRole = "internet" | "external-mx" | "dns";
+export type OutsideRole = "internet" | "external-mx" | "dns" | "directory";
 export type LabRole = Role | OutsideRole;
 
 export interface LabHost {
@@ -30,6 +31,7 @@ export const OUTSIDE = {
   office: "192.0.2.10",
   externalMx: "198.18.0.25",
   dns: "198.18.0.53",
+  directory: "192.0.2.63",
 } as const;
 
 /** Domains the outside world's clients and external-mx use, whatever the stack's spec names. */
@@ -38,7 +40,8 @@ export const EXTERNAL_MX_NAME = "mx.partner.example";
 
 export const netnsOf = (name: string) => `mplab-${name}`;
 
-export function labHosts(spec: PlatformSpec): LabHost[] {
+/** `directory`: the directory variant's (lab/directory.ts), at the name its certificate carries. */
+export function labHosts(spec: PlatformSpec, directoryFqdn?: string): LabHost[] {
   const publicAddresses = placeholderPublicAddresses(spec);
   const platform = allHosts(spec).map((h): LabHost => ({
     name: h.name,
@@ -58,6 +61,7 @@ export function labHosts(spec: PlatformSpec): LabHost[] {
     outside("dns", "ns.lab.example", OUTSIDE.dns),
     outside("external-mx", EXTERNAL_MX_NAME, OUTSIDE.externalMx),
     outside("internet", "client.outside.example", OUTSIDE.internet, { officeAddress: OUTSIDE.office }),
+    ...(directoryFqdn ? [outside("directory", directoryFqdn, OUTSIDE.directory)] : []),
     ...platform,
   ];
 }

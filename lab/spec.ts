@@ -1,12 +1,14 @@
 // The lab's own inputs, derived from the stack's spec without special-casing any renderer: the
 // hosts' resolvers forward to the lab DNS, every user gets a generated password (the stack file
 // holds only hashes), and a test user with a tiny quota joins. Secrets are generated once and kept
-// in .lab/secrets.json (0600), so `up` twice renders the very same files.
+// in .lab/secrets.json (0600), so `up` twice renders the very same files; they serve the directory
+// variant too (lab/directory.ts), so switching variants keeps every password and the CA.
 import * as fs from "fs";
 import * as path from "path";
 import {
   allHosts, Certificate, generateCertificates, generateDkimKeys, generateLocalSecrets, parseSpec, PlatformSecrets, PlatformSpec, randomSecret, readStackConfig,
 } from "@mailplatform/core";
+import { DIRECTORY_FQDN, directoryContent, DirectoryContent, directorySpec, DISABLED_TEST_LOCAL_PART } from "./directory";
 import { LAB_DIR, REPO, SECRETS_FILE } from "./paths";
 import { OUTSIDE } from "./plan";
 import { must } from "./system";
@@ -31,6 +33,11 @@ export interface LabSecrets {
   platform: PlatformSecrets;
   /** The portal's certificate, from the lab's CA (portal.<platformDomain>, localhost, 127.0.0.1). */
   portal: Certificate;
+  /**
+   * The directory variant's: the directory's certificate (from the lab's CA), the platform's bind
+   * password (also platform.ldapBindPassword) and its hash, and the directory's own users.
+   */
+  directory: { certificate: Certificate; bindPassword: string; bindPasswordHash: string; users: LabUser[] };
 }
 
 /** The lab's extra user: a mailbox that is over quota after one ordinary message. */
@@ -71,7 +78,7 @@ function readSecrets(): LabSecrets | undefined {
 
 /** Do saved secrets still fit the stack's hosts (a new host needs a certificate from a new CA)? */
 function covers(saved: LabSecrets, spec: PlatformSpec): boolean {
-  return !!saved.portal && allHosts(spec).every((h) => saved.platform.hostCertificates[h.name]) && saved.users.every((u) => u.stackHash !== undefined || u.address.startsWith(`${QUOTA_TEST_LOCAL_PART}@`));
+  return !!saved.portal && !!saved.directory && allHosts(spec).every((h) => saved.platform.hostCertificates[h.name]) && saved.users.every((u) => u.stackHash !== undefined || u.address.startsWith(`${QUOTA_TEST_LOCAL_PART}@`));
 }
 
 /** DKIM keys for a domain or selector the saved secrets do not have yet (added through the portal); the rest is kept. */
@@ -94,24 +101,51 @@ function save(secrets: LabSecrets): LabSecrets {
   return secrets;
 }
 
+/** The lab's variants of a stack: as its config says, or with its users in an LDAP directory. */
+export interface LabVariant {
+  directory?: boolean;
+}
+
+export interface LabSpec {
+  spec: PlatformSpec;
+  secrets: LabSecrets;
+  /** The directory variant's directory content. */
+  directory?: DirectoryContent;
+}
+
 /** The lab's spec and secrets for a stack's raw config (its file's, unless given): the saved secrets while they still fit. */
-export function labSpecAndSecrets(stack: string, raw = readStackConfig(stackConfigFile(stack))): { spec: PlatformSpec; secrets: LabSecrets } {
+export function labSpecAndSecrets(stack: string, raw = readStackConfig(stackConfigFile(stack)), variant: LabVariant = {}): LabSpec {
   const stackSpec = parseSpec(raw, stack);
   const saved = readSecrets();
-  if (saved?.stack === stack && covers(saved, stackSpec)) {
-    const secrets = withDkimKeys(saved, stackSpec);
-    return { spec: labSpecFrom(stackSpec, secrets.users), secrets };
-  }
+  const secrets = saved?.stack === stack && covers(saved, stackSpec) ? withDkimKeys(saved, stackSpec) : generate(stack, stackSpec);
+  const spec = labSpecFrom(stackSpec, secrets.users);
+  if (!variant.directory) return { spec, secrets };
+  return { spec: labSpecFrom(directorySpec(raw, stack, secrets), []), secrets, directory: directoryContent(spec, secrets) };
+}
 
+function labUser<T extends Omit<LabUser, "password" | "passwordHash">>(u: T): T & { password: string; passwordHash: string } {
+  const password = randomSecret(12);
+  return { ...u, password, passwordHash: hashPassword(password) };
+}
+
+function generate(stack: string, stackSpec: PlatformSpec): LabSecrets {
   const users: LabUser[] = [
     ...stackSpec.users.map((u) => ({ address: u.address, quotaBytes: u.quotaBytes, stackHash: u.passwordHash })),
     { address: `${QUOTA_TEST_LOCAL_PART}@${stackSpec.domains[0].name}`, quotaBytes: QUOTA_TEST_BYTES },
-  ].map((u) => {
-    const password = randomSecret(12);
-    return { ...u, password, passwordHash: hashPassword(password) };
-  });
+  ].map(labUser);
   const spec = labSpecFrom(stackSpec, users);
-  const certificates = generateCertificates(spec, allHosts(spec), [{ name: "portal", dnsNames: [`portal.${spec.platformDomain}`, "localhost"], ips: ["127.0.0.1"] }]);
-  const platform = generateLocalSecrets(spec, certificates);
-  return { spec, secrets: save({ stack, users, platform, portal: certificates.extra.portal }) };
+  const certificates = generateCertificates(spec, allHosts(spec), [
+    { name: "portal", dnsNames: [`portal.${spec.platformDomain}`, "localhost"], ips: ["127.0.0.1"] },
+    { name: "directory", dnsNames: [DIRECTORY_FQDN], ips: [OUTSIDE.directory] },
+  ]);
+  const bind = labUser({ address: "mailplatform" });
+  const directory = {
+    certificate: certificates.extra.directory,
+    bindPassword: bind.password,
+    bindPasswordHash: bind.passwordHash,
+    users: [labUser({ address: `${DISABLED_TEST_LOCAL_PART}@${stackSpec.domains[0].name}` })],
+  };
+  // The bind password is configured, not generated, in-stack: here the lab configures its own.
+  const platform = { ...generateLocalSecrets(spec, certificates), ldapBindPassword: directory.bindPassword };
+  return save({ stack, users, platform, portal: certificates.extra.portal, directory });
 }

@@ -40,36 +40,39 @@ export function wantedStack(): string | undefined {
 
 /** Brings the lab up (idempotent, once per test run) and describes it. */
 export function setupLab(): Promise<Lab> {
-  up ??= labUp(wantedStack()).then((inventory) => {
-    const spec = loadStackSpec(REPO, inventory.stack);
-    const byName = new Map(inventory.hosts.map((h) => [h.name, h]));
-    const host = (name: string) => {
-      const h = byName.get(name);
-      if (!h) throw new Error(`the lab inventory has no host ${name}`);
-      return h;
-    };
-    const internet = inventory.hosts.find((h) => h.role === "internet");
-    if (!internet?.officeAddress) throw new Error("the lab inventory has no internet host with an office address");
-    return {
-      inventory,
-      spec,
-      names: serviceNames(spec),
-      role: (role: Role) => hostsOf(spec, role).map((h) => host(h.name)),
-      password: (address: string) => {
-        const u = inventory.users.find((x) => x.address === address);
-        if (!u) throw new Error(`the lab inventory has no password for ${address}`);
-        return u.password;
-      },
-      stranger: internet.address,
-      office: internet.officeAddress,
-    };
-  }).then((lab) => {
+  up ??= labUp(wantedStack()).then(describeLab).then((lab) => {
     // Rspamd greylists mail it would tag as spam: offer the spam test's sample now, so the greylisting
     // delay has passed, or nearly, when that test retries it.
     offerSpam(lab);
     return lab;
   });
   return up;
+}
+
+/** The running lab, from its inventory. */
+export function describeLab(inventory: Inventory): Lab {
+  const spec = loadStackSpec(REPO, inventory.stack);
+  const byName = new Map(inventory.hosts.map((h) => [h.name, h]));
+  const host = (name: string) => {
+    const h = byName.get(name);
+    if (!h) throw new Error(`the lab inventory has no host ${name}`);
+    return h;
+  };
+  const internet = inventory.hosts.find((h) => h.role === "internet");
+  if (!internet?.officeAddress) throw new Error("the lab inventory has no internet host with an office address");
+  return {
+    inventory,
+    spec,
+    names: serviceNames(spec),
+    role: (role: Role) => hostsOf(spec, role).map((h) => host(h.name)),
+    password: (address: string) => {
+      const u = inventory.users.find((x) => x.address === address);
+      if (!u) throw new Error(`the lab inventory has no password for ${address}`);
+      return u.password;
+    },
+    stranger: internet.address,
+    office: internet.officeAddress,
+  };
 }
 
 /** Runs the mail client (one action) in a lab host's network namespace and returns its JSON answer. */

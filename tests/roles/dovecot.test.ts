@@ -15,7 +15,7 @@ import { dovecotAuth, SASL_USERS } from "../../components/core/src/roles/smtp-ou
 import { LMTP_SOCKET, SASL_AUTH_SOCKET } from "../../components/core/src/shared/spool-sockets";
 import { PlatformSecrets } from "../../components/core/src/secrets";
 import { machinePasswordHash } from "../../components/core/src/shared/passwords";
-import { TLS_CA } from "../../components/core/src/shared/tls";
+import { DIRECTORY_CA, TLS_CA } from "../../components/core/src/shared/tls";
 import { PlatformSpec } from "../../components/core/src/spec/types";
 import { Host, hostsOf } from "../../components/core/src/topology";
 import { check, startHosts, together } from "../support/provision";
@@ -222,10 +222,30 @@ describe("dovecot", function () {
       assert.match(ldap.content, new RegExp(`^dnpass = ${s.secrets.ldapBindPassword}$`, "m"));
       assert.match(ldap.content, /^user_attrs = =quota_rule=\*:storage=%\{ldap:info:\d+\}B$/m);
       assert.match(ldap.content, /^auth_bind = yes$/m);
+      // ldaps://: TLS from the start, no StartTLS on top; the certificate verified against the configured CA.
+      assert.match(ldap.content, /^tls = no$/m);
+      assert.match(ldap.content, /^tls_require_cert = hard$/m);
+      assert.match(ldap.content, new RegExp(`^tls_ca_cert_file = ${DIRECTORY_CA}$`, "m"));
+      assert.equal(fileOf(renderHost(s.spec, hostsOf(s.spec, "maildrop")[0], s.secrets), DIRECTORY_CA).content, s.spec.directory!.caCertificate);
       const conf = fileOf(frag, CONF).content;
       assert.match(conf, /passdb \{\s*driver = ldap/);
       assert.match(conf, /userdb \{\s*driver = ldap/);
       assert.ok(dovecotAuth(s.ctx(hostsOf(s.spec, "smtp-out")[0])).packages!.includes("dovecot-ldap"));
+    });
+
+    it("talks to an ldap:// directory with StartTLS only, in Dovecot and in Postfix's maps", () => {
+      const plain = withDirectory(prod);
+      const spec: PlatformSpec = { ...plain.spec, directory: { ...plain.spec.directory!, uris: ["ldap://dc1.example.net", "ldap://dc2.example.net"], caCertificate: undefined } };
+      const host = hostsOf(spec, "smtp-out")[0];
+      const b = renderHost(spec, host, plain.secrets);
+      const ldap = fileOf(b, "/etc/dovecot/dovecot-ldap.conf.ext").content;
+      assert.match(ldap, /^tls = yes$/m);
+      assert.match(ldap, /^tls_require_cert = hard$/m);
+      assert.doesNotMatch(ldap, /tls_ca_cert_file/);
+      const map = fileOf(b, "/etc/postfix/ldap-mailboxes.cf").content;
+      assert.match(map, /^start_tls = yes$/m);
+      assert.match(map, /^tls_require_cert = yes$/m);
+      assert.ok(!b.files.some((f) => f.path === DIRECTORY_CA), "a directory CA file without a configured CA");
     });
   });
 
@@ -237,7 +257,7 @@ describe("dovecot", function () {
         type: "ldap", uris: ["ldaps://ldap.example.net"], baseDn: "dc=example,dc=net", bindDn: "cn=mail,dc=example,dc=net",
         userFilter: "(&(objectClass=person)(mail=%u))", passFilter: "(&(objectClass=person)(mail=%u))",
         mailboxFilter: "(&(objectClass=person)(mail=%s))", groupFilter: "(&(objectClass=group)(mail=%s))",
-        groupMemberAttribute: "member", quotaAttribute: "info", loginAttribute: "mail",
+        groupMemberAttribute: "member", quotaAttribute: "info", loginAttribute: "mail", caCertificate: s.secrets.caCertificatePem,
       },
     };
     const secrets = { ...s.secrets, ldapBindPassword: "bind-secret" };

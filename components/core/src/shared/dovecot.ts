@@ -1,6 +1,7 @@
 // Pieces both Dovecots share: the smtp-out auth server and the maildrop. Users log in with their
 // full address; their password hashes come from the spec (passwd-file) or from LDAP (seed 003).
 import { HostFile, RenderContext, secretFile } from "../files";
+import { directoryTls } from "./tls";
 
 export const DOVECOT_LDAP_CONF = "/etc/dovecot/dovecot-ldap.conf.ext";
 
@@ -31,12 +32,16 @@ export function ldapConf(ctx: RenderContext, userAttrs?: string): HostFile {
   if (!dir) throw new Error("ldapConf: the spec has no directory");
   const password = ctx.secrets.ldapBindPassword;
   if (!password) throw new Error("the spec has a directory but the secrets hold no ldapBindPassword");
+  const tls = directoryTls(dir);
   const content = `# LDAP directory: users are found with the service account, then bound as themselves.
 uris = ${dir.uris.join(" ")}
 dn = ${dir.bindDn}
 dnpass = ${password}
 ldap_version = 3
-base = ${dir.baseDn}
+# TLS always (ldaps://, or StartTLS on ldap://), the directory's certificate verified.
+tls = ${tls.startTls ? "yes" : "no"}
+tls_require_cert = hard
+${tls.caFile ? `tls_ca_cert_file = ${tls.caFile}\n` : ""}base = ${dir.baseDn}
 scope = subtree
 auth_bind = yes
 # The directory's address is the canonical user name.

@@ -4,7 +4,7 @@
 import { daemons } from "../daemons";
 import { file, Fragment, HostFile, lines, RenderContext, secretFile } from "../files";
 import { User } from "../spec/types";
-import { TLS_CA, TLS_CERT, TLS_KEY } from "./tls";
+import { directoryTls, TLS_CA, TLS_CERT, TLS_KEY } from "./tls";
 
 export const POSTFIX_DIR = "/etc/postfix";
 
@@ -230,6 +230,7 @@ export function ldapMaps(ctx: RenderContext): LdapMaps | undefined {
   if (!dir) return undefined;
   const bindPassword = ctx.secrets.ldapBindPassword;
   if (!bindPassword) throw new Error("mailplatform:directory is set but the LDAP bind password is missing from the secrets");
+  const tls = directoryTls(dir);
   const map = (name: string, why: string, filter: string, result: string[]): Table => {
     const path = `${POSTFIX_DIR}/ldap-${name}.cf`;
     const content = lines(
@@ -241,6 +242,10 @@ export function ldapMaps(ctx: RenderContext): LdapMaps | undefined {
       `domain = ${ctx.spec.domains.map((d) => d.name).join(", ")}`,
       `query_filter = ${filter}`,
       result,
+      // TLS always (ldaps://, or StartTLS on ldap://), the certificate verified (see directoryTls).
+      tls.startTls && "start_tls = yes",
+      "tls_require_cert = yes",
+      tls.caFile && `tls_ca_cert_file = ${tls.caFile}`,
       "bind = yes",
       `bind_dn = ${dir.bindDn}`,
       `bind_pw = ${bindPassword}`,

@@ -45,8 +45,11 @@ export type Setting = Doc &
 
 export type Kind = Setting["kind"];
 
-// Dovecot's userdb and passdb filters start out the same (seed 003, generalised from Active Directory).
+// Dovecot's userdb filter (seed 003, generalised from Active Directory). The passdb filter also
+// leaves out disabled accounts (Active Directory's ACCOUNTDISABLE bit of userAccountControl): AD
+// refuses their binds itself, other directories (OpenLDAP) do not.
 const PERSON_FILTER = "(&(objectClass=person)(sAMAccountName=%n)(mail=%u))";
+const ENABLED_PERSON_FILTER = "(&(objectClass=person)(sAMAccountName=%n)(mail=%u)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))";
 
 /** Settings per object path ("" is the top level, "sites[]" an item of the sites list), in README order. */
 export const REFERENCE = {
@@ -119,17 +122,18 @@ export const REFERENCE = {
   },
   directory: {
     type: { kind: "enum", values: ["ldap"], default: "ldap", doc: "Directory kind." },
-    uris: { kind: "list", of: "ldapUri", doc: "Directory servers." },
+    uris: { kind: "list", of: "ldapUri", doc: "Directory servers, all ldaps:// (TLS) or all ldap:// (StartTLS, required): user passwords are checked by binding as the user, so nothing goes in clear. The certificate is always verified." },
     baseDn: { kind: "dn", doc: "Search base." },
     bindDn: { kind: "dn", doc: "Service account for lookups." },
     bindPassword: { kind: "string", secret: true, doc: "Its password: `pulumi config set --secret mailplatform:directory...`." },
     userFilter: { kind: "ldapFilter", default: PERSON_FILTER, doc: "Dovecot userdb filter." },
-    passFilter: { kind: "ldapFilter", default: PERSON_FILTER, doc: "Dovecot passdb filter." },
+    passFilter: { kind: "ldapFilter", default: ENABLED_PERSON_FILTER, doc: "Dovecot passdb filter (logins: IMAP, POP3, ManageSieve, submission). The default leaves out accounts disabled in Active Directory's userAccountControl; their mail is still delivered." },
     mailboxFilter: { kind: "ldapFilter", default: "(&(objectClass=person)(mail=%s))", doc: "Postfix mailbox lookup." },
     groupFilter: { kind: "ldapFilter", default: "(&(objectClass=group)(mail=%s))", doc: "Postfix group (distribution list) lookup." },
     groupMemberAttribute: { kind: "attribute", default: "member", doc: "Group member attribute." },
     quotaAttribute: { kind: "attribute", default: "info", doc: "Attribute with the user's quota in bytes (seed 003)." },
     loginAttribute: { kind: "attribute", default: "sAMAccountName", doc: "Login name attribute." },
+    caCertificate: { kind: "pem", doc: "The CA (PEM) the directory's certificate is verified against; without it, the hosts' system trust store." },
   },
   "aliases[]": {
     address: { kind: "address", doc: "Hosted address." },

@@ -83,6 +83,8 @@ export interface LdapDirectory {
   /** LDAP attribute holding the quota in bytes (seed 003 uses Active Directory's `info`). */
   quotaAttribute?: string;
   loginAttribute: string;
+  /** CA of the directory's certificate (PEM); absent: the system trust store. */
+  caCertificate?: string;
 }
 
 export interface RelayClient {

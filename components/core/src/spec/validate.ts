@@ -286,6 +286,8 @@ function readDirectory(r: Reader<"">): LdapDirectory | undefined {
   const type = d.oneOf("type");
   const uris = d.strings("uris");
   if (uris.length === 0) d.fail("uris", "must list at least one LDAP server");
+  // One TLS mode for every server: Dovecot's StartTLS switch holds for all of them.
+  if (new Set(uris.map((u) => u.split(":")[0])).size > 1) d.fail("uris", "mixes ldap:// and ldaps://; use one scheme for every server");
   if (!d.has("bindPassword")) d.fail("bindPassword", "is required (set it as a secret: pulumi config set --secret)");
   const baseDn = d.string("baseDn");
   const bindDn = d.string("bindDn");
@@ -297,6 +299,7 @@ function readDirectory(r: Reader<"">): LdapDirectory | undefined {
     groupMemberAttribute: d.string("groupMemberAttribute") ?? "",
     quotaAttribute: d.string("quotaAttribute"),
     loginAttribute: d.string("loginAttribute") ?? "",
+    caCertificate: d.optionalString("caCertificate"),
   };
   return baseDn && bindDn ? { type, uris, baseDn, bindDn, ...rest } : undefined;
 }

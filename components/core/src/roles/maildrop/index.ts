@@ -9,5 +9,5 @@ import { postfixMaildrop } from "./postfix";
 import { replicaResync } from "./replica-resync";
 
 export function renderMaildrop(ctx: RenderContext): HostBundle {
-  return bundle(ctx.host, tlsFiles(ctx, ["postfix", "dovecot"]), unbound(ctx), dovecotMaildrop(ctx), replicaResync(ctx), postfixMaildrop(ctx));
+  return bundle(ctx.host, tlsFiles(ctx, ["postfix", "dovecot"], ["postfix", "dovecot"]), unbound(ctx), dovecotMaildrop(ctx), replicaResync(ctx), postfixMaildrop(ctx));
 }

@@ -10,5 +10,5 @@ import { postfixSmtpIn } from "./postfix";
 import { rspamdControllerTls } from "./controller-tls";
 
 export function renderSmtpIn(ctx: RenderContext): HostBundle {
-  return bundle(ctx.host, tlsFiles(ctx, ["postfix", "nginx"]), unbound(ctx), rspamd(ctx, "inbound"), rspamdControllerTls(ctx), postsrsd(ctx), postfixSmtpIn(ctx));
+  return bundle(ctx.host, tlsFiles(ctx, ["postfix", "nginx"], ["postfix"]), unbound(ctx), rspamd(ctx, "inbound"), rspamdControllerTls(ctx), postsrsd(ctx), postfixSmtpIn(ctx));
 }

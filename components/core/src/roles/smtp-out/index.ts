@@ -11,7 +11,8 @@ import { postfixSmtpOut } from "./postfix";
 export function renderSmtpOut(ctx: RenderContext): HostBundle {
   return bundle(
     ctx.host,
-    tlsFiles(ctx, ["postfix"]),
+    // Its Dovecot checks passwords against the directory, if any; it terminates no TLS itself.
+    tlsFiles(ctx, ["postfix"], ["postfix", "dovecot"]),
     unbound(ctx),
     rspamd(ctx, "outbound"),
     opendkim(ctx),
