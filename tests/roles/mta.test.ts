@@ -135,7 +135,7 @@ for (const stack of STACKS) {
         assert.deepStrictEqual(cf.get("store_quota")!.split(/,\s*/),
           [primary, backup].map((h) => `check_policy_service inet:${h.fqdn}:${INTERNAL.quotaStatus}`), role);
         assert.deepStrictEqual(["smtpd_policy_service_default_action", "smtpd_policy_service_timeout", "smtpd_policy_service_try_limit"].map((k) => cf.get(k)),
-          ["DUNNO", "5s", "1"], role);
+          ["DUNNO", "2s", "1"], role);
       }
     });
 
