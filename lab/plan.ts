@@ -3,7 +3,8 @@
 // everything the platform sends out) and `dns` (the lab's only DNS server).
 import { allHosts, Host, isIPv6, placeholderPublicAddresses, PlatformSpec, Role } from "@mailplatform/core";
 
-export type OutsideRole = "internet" | "external-mx" | "dns";
+/** "baseline": the benchmark's one-host mail server (lab/bench/baseline.ts), started by `npm run bench` only. */
+export type OutsideRole = "internet" | "external-mx" | "dns" | "baseline";
 export type LabRole = Role | OutsideRole;
 
 export interface LabHost {
@@ -30,6 +31,7 @@ export const OUTSIDE = {
   office: "192.0.2.10",
   externalMx: "198.18.0.25",
   dns: "198.18.0.53",
+  baseline: "198.18.0.30",
 } as const;
 
 /** Domains the outside world's clients and external-mx use, whatever the stack's spec names. */
