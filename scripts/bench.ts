@@ -1,7 +1,8 @@
-// npm run bench [-- --short] [--runs N] [--messages N] [--json FILE]
+// npm run bench [-- --short] [--inbound-only] [--runs N] [--messages N] [--json FILE]
 // The platform against a one-host Postfix + Dovecot in the same run (lab/bench). The full form brings
 // the prod lab up from nothing first (and times it); --short (or BENCH_SHORT=1), for CI, uses the
-// running lab (or brings the default stack up) and sends less. Prints the tables, writes the JSON.
+// running lab (or brings the default stack up) and sends less; --inbound-only, to try a change, measures
+// the inbound rates and profile on the running lab and nothing else. Prints the tables, writes the JSON.
 // Needs root and the machine-wide lab lock, like every lab use:
 //   flock /tmp/lab.lock bash -c 'npm run bench; npm run lab -- down'
 import * as fs from "fs";
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       short: { type: "boolean", default: process.env.BENCH_SHORT === "1" },
+      "inbound-only": { type: "boolean", default: false },
       runs: { type: "string" },
       messages: { type: "string" },
       json: { type: "string", default: path.join(REPO, "test-artifacts/bench.json") },
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
     ...base,
     runs: values.runs ? Number(values.runs) : base.runs,
     inbound: values.messages ? Number(values.messages) : base.inbound,
+    inboundOnly: values["inbound-only"],
     log: (line: string) => console.log(`bench: ${line}`),
   };
   const result = await runBench(options);

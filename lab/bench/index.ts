@@ -31,6 +31,8 @@ export interface BenchOptions {
   samples: number;
   /** Bring the prod lab up from nothing first (and time it); otherwise use the running lab. */
   cold: boolean;
+  /** Only the inbound rates and the profile (to try a change quickly): no other path, latency or lab timing. */
+  inboundOnly?: boolean;
   log: (line: string) => void;
 }
 
@@ -48,6 +50,12 @@ export interface Percentiles {
   p99: number;
 }
 
+export interface Rate {
+  baseline: Figures;
+  platform: Figures;
+  ratio: number;
+}
+
 export interface ProfileRow {
   host: string;
   program: string;
@@ -61,15 +69,15 @@ export interface BenchResult {
   machine: { cores: number; memoryGiB: number };
   stack: string;
   options: Omit<BenchOptions, "log">;
-  /** Delivered messages per second. */
-  rates: Record<"inbound" | "submission" | "internal", { baseline: Figures; platform: Figures; ratio: number }>;
-  latencies: {
+  /** Delivered messages per second (inbound only: no submission and internal). */
+  rates: { inbound: Rate; submission?: Rate; internal?: Rate };
+  latencies: null | {
     visibleMs: { baseline: Percentiles; platform: Percentiles };
     replicationLagMs: Percentiles | null;
     imapLoginSelectMs: { baseline: Percentiles; maildropDirect: Percentiles; throughFrontend: Percentiles };
   };
   /** Seconds. */
-  lab: { upFromNothing: number | null; upNoChanges: number; renderProd: number };
+  lab: null | { upFromNothing: number | null; upNoChanges: number; renderProd: number };
   profile: ProfileRow[];
 }
 
@@ -210,8 +218,7 @@ const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) :
 
 /** The result as Markdown tables, as the README carries them. */
 export function table(r: BenchResult): string {
-  const rate = (label: string, k: keyof BenchResult["rates"]) =>
-    `| ${label} | ${fmt(r.rates[k].baseline.median)} | ${fmt(r.rates[k].platform.median)} | ${fmt(r.rates[k].ratio, 2)} |`;
+  const rate = (label: string, x: Rate | undefined) => (x ? [`| ${label} | ${fmt(x.baseline.median)} | ${fmt(x.platform.median)} | ${fmt(x.ratio, 2)} |`] : []);
   const pct = (p: Percentiles) => `${fmt(p.p50, 0)} / ${fmt(p.p99, 0)}`;
   const l = r.latencies;
   return [
@@ -219,16 +226,20 @@ export function table(r: BenchResult): string {
     "",
     "| measure | baseline (one host) | platform | platform / baseline |",
     "|---|---|---|---|",
-    rate(`inbound, delivered/s (${r.options.inbound} msgs of 4 KB, 8 sessions, to one MX)`, "inbound"),
-    rate(`submission → external MX, delivered/s (${r.options.submissions} msgs)`, "submission"),
-    rate(`internal: submission → mailbox, delivered/s (${r.options.submissions} msgs)`, "internal"),
-    `| 250 at the MX → visible over IMAP, p50 / p99 (ms) | ${pct(l.visibleMs.baseline)} | ${pct(l.visibleMs.platform)} | ${fmt(l.visibleMs.platform.p50 / l.visibleMs.baseline.p50, 2)} |`,
-    `| replication lag, p50 / p99 (ms) | - | ${l.replicationLagMs ? pct(l.replicationLagMs) : "- (shared store)"} | - |`,
-    `| IMAP login + SELECT on the store, p50 / p99 (ms) | ${pct(l.imapLoginSelectMs.baseline)} | ${pct(l.imapLoginSelectMs.maildropDirect)} | ${fmt(l.imapLoginSelectMs.maildropDirect.p50 / l.imapLoginSelectMs.baseline.p50, 2)} |`,
-    `| IMAP login + SELECT through a frontend, p50 / p99 (ms) | - | ${pct(l.imapLoginSelectMs.throughFrontend)} | - |`,
-    `| lab up from nothing, prod (s) | - | ${r.lab.upFromNothing === null ? "- (not run)" : fmt(r.lab.upFromNothing)} | - |`,
-    `| lab up, no changes, ${r.stack} (s) | - | ${fmt(r.lab.upNoChanges)} | - |`,
-    `| offline render of prod (s) | - | ${fmt(r.lab.renderProd)} | - |`,
+    ...rate(`inbound, delivered/s (${r.options.inbound} msgs of 4 KB, 8 sessions, to one MX)`, r.rates.inbound),
+    ...rate(`submission → external MX, delivered/s (${r.options.submissions} msgs)`, r.rates.submission),
+    ...rate(`internal: submission → mailbox, delivered/s (${r.options.submissions} msgs)`, r.rates.internal),
+    ...(l ? [
+      `| 250 at the MX → visible over IMAP, p50 / p99 (ms) | ${pct(l.visibleMs.baseline)} | ${pct(l.visibleMs.platform)} | ${fmt(l.visibleMs.platform.p50 / l.visibleMs.baseline.p50, 2)} |`,
+      `| replication lag, p50 / p99 (ms) | - | ${l.replicationLagMs ? pct(l.replicationLagMs) : "- (shared store)"} | - |`,
+      `| IMAP login + SELECT on the store, p50 / p99 (ms) | ${pct(l.imapLoginSelectMs.baseline)} | ${pct(l.imapLoginSelectMs.maildropDirect)} | ${fmt(l.imapLoginSelectMs.maildropDirect.p50 / l.imapLoginSelectMs.baseline.p50, 2)} |`,
+      `| IMAP login + SELECT through a frontend, p50 / p99 (ms) | - | ${pct(l.imapLoginSelectMs.throughFrontend)} | - |`,
+    ] : []),
+    ...(r.lab ? [
+      `| lab up from nothing, prod (s) | - | ${r.lab.upFromNothing === null ? "- (not run)" : fmt(r.lab.upFromNothing)} | - |`,
+      `| lab up, no changes, ${r.stack} (s) | - | ${fmt(r.lab.upNoChanges)} | - |`,
+      `| offline render of prod (s) | - | ${fmt(r.lab.renderProd)} | - |`,
+    ] : []),
     "",
     "CPU per inbound message (ms), by host and program:",
     "",
@@ -238,11 +249,10 @@ export function table(r: BenchResult): string {
   ].join("\n");
 }
 
-/** Runs the benchmark on the lab (brought up first as the options say) and returns its figures. */
-export async function runBench(options: BenchOptions): Promise<BenchResult> {
-  const { log } = options;
+/** The lab's up times and the offline render's (seconds). */
+async function labTimes(cold: boolean, log: BenchOptions["log"]): Promise<NonNullable<BenchResult["lab"]>> {
   let upFromNothing: number | null = null;
-  if (options.cold) {
+  if (cold) {
     if (inventoryExists()) await labDown(() => undefined);
     log("lab up from nothing (prod)");
     upFromNothing = await timed(() => labUp("prod", () => undefined));
@@ -257,7 +267,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     if (r.status !== 0) throw new Error(`offline render: ${r.stderr}`);
   });
   fs.rmSync(out, { recursive: true, force: true });
+  return { upFromNothing, upNoChanges, renderProd };
+}
 
+/** Runs the benchmark on the lab (brought up first as the options say) and returns its figures. */
+export async function runBench(options: BenchOptions): Promise<BenchResult> {
+  const { log } = options;
+  const lab = options.inboundOnly ? null : await labTimes(options.cold, log);
+  const stack = readInventory().stack;
   const inventory = readInventory();
   const { spec } = labSpecAndSecrets(stack);
   const names = serviceNames(spec);
@@ -293,7 +310,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     // Warm-up, not measured: postscreen admits a new client after its greeting test; TLS session caches fill.
     for (const t of targets) await inbound(internet, t, 1, `w${run36}${t.name}`);
 
-    const rates = { inbound: [[], []], submission: [[], []], internal: [[], []] } as Record<keyof BenchResult["rates"], [number[], number[]]>;
+    const rates: Record<"inbound" | "submission" | "internal", [number[], number[]]> = { inbound: [[], []], submission: [[], []], internal: [[], []] };
     const cpu = new Map<string, CpuUse>();
     for (let i = 0; i < options.runs; i++) {
       for (const [k, t] of targets.entries()) {
@@ -302,41 +319,47 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         const rate = await inbound(internet, t, options.inbound, `${tag}in`);
         t.profiled.forEach((h, j) => cpu.set(h.name, addUse(cpu.get(h.name) ?? new Map(), cpuBetween(before[j], snapshot(h)))));
         rates.inbound[k].push(rate);
+        log(`round ${i + 1}, ${t.name}: inbound ${fmt(rate)}/s`);
+        if (options.inboundOnly) continue;
         rates.submission[k].push(await submitted(internet, t, options.submissions, `${tag}sub`, "bench@partner.example", () => externalCount(externalMx, `${tag}sub`)));
         rates.internal[k].push(await submitted(internet, t, options.submissions, `${tag}int`, t.internalUser, () => storedCount(t.store, t.internalUser)));
-        log(`round ${i + 1}, ${t.name}: inbound ${fmt(rate)}/s, submission ${fmt(rates.submission[k][i])}/s, internal ${fmt(rates.internal[k][i])}/s`);
+        log(`round ${i + 1}, ${t.name}: submission ${fmt(rates.submission[k][i])}/s, internal ${fmt(rates.internal[k][i])}/s`);
       }
     }
 
-    log("latencies");
-    const [bt, pt] = targets;
-    const visible = async (t: Target, user: { address: string; password: string }) => (await client<SamplesResult>(internet, {
-      action: "visible", samples: options.samples, tag: `v${run36}${t.name}`,
-      smtp: { host: t.mx, port: 25, from: internet.address, helo: internet.fqdn, mailFrom: "sender@partner.example" },
-      imap: { ...t.imap, user: user.address, pass: user.password },
-    })).ms;
-    const login = async (from: Pick<InventoryHost, "netns">, imap: Server, user: { address: string; password: string }) =>
-      (await client<SamplesResult>(from, { action: "login", samples: options.samples, imap: { ...imap, user: user.address, pass: user.password } })).ms;
-    const visibleMs = { baseline: percentiles(await visible(bt, b2)), platform: percentiles(await visible(pt, bob)) };
-    const replicationLagMs = replicated ? percentiles(await replicationLag(internet, pt, backup, options.samples, `l${run36}`)) : null;
-    const imapLoginSelectMs = {
-      baseline: percentiles(await login(internet, bt.imap, b1)),
-      // From the maildrop's own namespace to its own address: the store without the proxy.
-      maildropDirect: percentiles(await login(primary, { host: primary.address, port: 993, servername: primary.fqdn, ca: inventory.caCertificate }, alice)),
-      throughFrontend: percentiles(await login(internet, pt.imap, alice)),
-    };
+    async function measureLatencies(): Promise<NonNullable<BenchResult["latencies"]>> {
+      log("latencies");
+      const [bt, pt] = targets;
+      const visible = async (t: Target, user: { address: string; password: string }) => (await client<SamplesResult>(internet, {
+        action: "visible", samples: options.samples, tag: `v${run36}${t.name}`,
+        smtp: { host: t.mx, port: 25, from: internet.address, helo: internet.fqdn, mailFrom: "sender@partner.example" },
+        imap: { ...t.imap, user: user.address, pass: user.password },
+      })).ms;
+      const login = async (from: Pick<InventoryHost, "netns">, imap: Server, user: { address: string; password: string }) =>
+        (await client<SamplesResult>(from, { action: "login", samples: options.samples, imap: { ...imap, user: user.address, pass: user.password } })).ms;
+      const visibleMs = { baseline: percentiles(await visible(bt, b2)), platform: percentiles(await visible(pt, bob)) };
+      const replicationLagMs = replicated ? percentiles(await replicationLag(internet, pt, backup, options.samples, `l${run36}`)) : null;
+      const imapLoginSelectMs = {
+        baseline: percentiles(await login(internet, bt.imap, b1)),
+        // From the maildrop's own namespace to its own address: the store without the proxy.
+        maildropDirect: percentiles(await login(primary, { host: primary.address, port: 993, servername: primary.fqdn, ca: inventory.caCertificate }, alice)),
+        throughFrontend: percentiles(await login(internet, pt.imap, alice)),
+      };
+      return { visibleMs, replicationLagMs, imapLoginSelectMs };
+    }
+    const latencies = options.inboundOnly ? null : await measureLatencies();
     const delivered = options.runs * options.inbound;
     const result: BenchResult = {
       date: new Date().toISOString(),
       machine: { cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30) },
       stack,
-      options: { runs: options.runs, inbound: options.inbound, submissions: options.submissions, samples: options.samples, cold: options.cold },
-      rates: Object.fromEntries(Object.entries(rates).map(([k, [b, p]]) => {
+      options: { runs: options.runs, inbound: options.inbound, submissions: options.submissions, samples: options.samples, cold: options.cold, inboundOnly: options.inboundOnly },
+      rates: Object.fromEntries(Object.entries(rates).filter(([, [b]]) => b.length > 0).map(([k, [b, p]]) => {
         const [fb, fp] = [figures(b), figures(p)];
         return [k, { baseline: fb, platform: fp, ratio: fp.median / fb.median }];
       })) as BenchResult["rates"],
-      latencies: { visibleMs, replicationLagMs, imapLoginSelectMs },
-      lab: { upFromNothing, upNoChanges, renderProd },
+      latencies,
+      lab,
       profile: profileRows(cpu, delivered),
     };
     return result;

@@ -37,6 +37,7 @@ describe("lab: npm run bench (short form)", function () {
 
   it("writes the JSON: a rate per run for each path and side, and their ratio", () => {
     assert.equal(result.options.runs, 2);
+    assert.deepEqual(Object.keys(result.rates).sort(), ["inbound", "internal", "submission"]);
     for (const [k, r] of Object.entries(result.rates)) {
       for (const side of [r.baseline, r.platform]) {
         assert.equal(side.runs.length, result.options.runs, k);
@@ -54,6 +55,7 @@ describe("lab: npm run bench (short form)", function () {
       assert.ok(p.p50 >= 0 && p.p50 <= p.p99 && p.p99 < 60_000, `${what}: ${JSON.stringify(p)}`);
     };
     const l = result.latencies;
+    assert.ok(l && result.lab, "latencies and lab times measured");
     sane(l.visibleMs.baseline, "visible, baseline");
     sane(l.visibleMs.platform, "visible, platform");
     if (result.stack === "prod" || l.replicationLagMs) sane(l.replicationLagMs, "replication lag");
