@@ -4,7 +4,8 @@
 // variant, `directory` (the corporate LDAP directory, on the office network).
 import { allHosts, Host, isIPv6, placeholderPublicAddresses, PlatformSpec, Role } from "@mailplatform/core";
 
-export type OutsideRole = "internet" | "external-mx" | "dns" | "directory";
+/** "baseline": the benchmark's one-host mail server (lab/bench/baseline.ts), started by `npm run bench` only. */
+export type OutsideRole = "internet" | "external-mx" | "dns" | "directory" | "baseline";
 export type LabRole = Role | OutsideRole;
 
 export interface LabHost {
@@ -32,6 +33,7 @@ export const OUTSIDE = {
   externalMx: "198.18.0.25",
   dns: "198.18.0.53",
   directory: "192.0.2.63",
+  baseline: "198.18.0.30",
 } as const;
 
 /** Domains the outside world's clients and external-mx use, whatever the stack's spec names. */

@@ -53,6 +53,8 @@ export function runAsync(argv: string[], opts: RunOptions = {}): Promise<RunResu
       clearTimeout(timer);
       resolve({ status: code ?? -1, stdout, stderr });
     });
+    // A command that exits without reading its input (doveadm, polled often) would make the write fail with EPIPE.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(opts.input ?? "");
   });
 }

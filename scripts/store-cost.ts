@@ -7,17 +7,13 @@
 // The maildrops get their rendered configuration back at the end.
 import { parseArgs } from "util";
 import { labDown, labUp, readInventory } from "../lab";
+import { percentile } from "../lab/bench";
 import { inventoryExists } from "../lab/inventory";
 import { injectInbound, platform, storedIds } from "../tests/faults/suite";
 import { inHost } from "../tests/lab/harness";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CONF = "/etc/dovecot/dovecot.conf";
-
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-}
 
 /** The LMTP hop's transmission times (seconds) of this run's messages, from every smtp-in's log. */
 function lmtpSeconds(smtpIns: string[], run: string): number[] {

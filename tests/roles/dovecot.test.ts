@@ -336,6 +336,11 @@ describe("dovecot", function () {
         py lmtp ${LMTP_SOCKET.path} ${alice} "please filter me" > ${out}/lmtp-filter.json
         py lmtp ${LMTP_SOCKET.path} ${bob} "too big" no 4096 > ${out}/lmtp-quota.json
         py policy ${smtpIn[0]} ${host.address} ${INTERNAL.quotaStatus} ${alice}:4096 ${bob}:4096 ${bob.replace("@", "+tag@")}:4096 ${bob}:0 nobody@partner.example:10 > ${out}/quota-status.json
+        # Full-text search: nothing indexed at delivery, the search indexes what it needs and finds by body.
+        home=$(doveadm user -f home ${alice})
+        find "$home" -path '*xapian*' -type f > ${out}/fts-before.txt
+        doveadm search -u ${alice} mailbox Filtered body hello > ${out}/fts-search.txt
+        find "$home" -path '*xapian*' -type f > ${out}/fts-after.txt
         py imap-list ${imap} INBOX Junk Filtered > ${out}/before.json
         py imap-move ${imap} INBOX hello Junk > /dev/null
         py imap-move ${imap} Junk "cheap pills" INBOX > /dev/null
@@ -350,6 +355,11 @@ describe("dovecot", function () {
       const result = (f: string) => JSON.parse(fs.readFileSync(box.path(`${out}/${f}`), "utf8"));
       for (const f of ["lmtp-hello.json", "lmtp-spam.json", "lmtp-filter.json"]) assert.equal(result(f).code, 250, f);
       assert.deepEqual(result("managesieve.json").results.map((l: string) => l.split(" ")[0]), ["OK", "OK", "OK"]);
+
+      const text = (f: string) => fs.readFileSync(box.path(`${out}/${f}`), "utf8").trim();
+      assert.equal(text("fts-before.txt"), "", "nothing indexed at delivery");
+      assert.equal(text("fts-search.txt").split("\n").length, 1, "the body search finds the one message");
+      assert.notEqual(text("fts-after.txt"), "", "the search built the Xapian index");
 
       const quota = result("lmtp-quota.json");
       assert.equal(quota.code, 552);

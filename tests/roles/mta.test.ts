@@ -119,6 +119,9 @@ for (const stack of STACKS) {
       assert.match(master, /^465 +inet .* smtpd\n(  -o .*\n)*  -o smtpd_tls_wrappermode=yes/m);
       // Into the store over LMTP: TLS verified by host name, the backup maildrop when the primary does not answer.
       assert.match(master, new RegExp(`^maildrop +unix .* lmtp\n(  -o .*\n)*  -o lmtp_tls_security_level=secure\n(  -o .*\n)*  -o lmtp_fallback_relay=${backup.fqdn}:24$`, "m"));
+      // ...over sessions kept and reused, TLS ones through tlsproxy (the benchmark's first gain).
+      assert.match(master, /^maildrop +unix .* lmtp\n(  -o .*\n)*  -o lmtp_tls_connection_reuse=yes$/m);
+      assert.match(master, /^tlsproxy +unix .* tlsproxy$/m);
     });
 
     it("smtp-in and smtp-out: a hosted recipient's quota is asked at RCPT, last, of the primary maildrop then the backup; no answer is no verdict", () => {

@@ -69,6 +69,8 @@ const INTERNAL_SERVICES: MasterService[] = [
   { name: "lmtp", type: "unix", command: "lmtp" },
   { name: "anvil", type: "unix", maxproc: "1", command: "anvil" },
   { name: "scache", type: "unix", maxproc: "1", command: "scache" },
+  // TLS for connections the smtp and lmtp clients keep open and reuse (*_tls_connection_reuse).
+  { name: "tlsproxy", type: "unix", maxproc: "0", command: "tlsproxy" },
   { name: "postlog", type: "unix-dgram", private: "n", maxproc: "1", command: "postlogd" },
 ];
 

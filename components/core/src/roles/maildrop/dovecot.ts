@@ -223,13 +223,13 @@ plugin {
   imapsieve_mailbox2_before = file:${SIEVE_DIR}/report-ham.sieve
 }
 
-## Full-text search (Xapian), indexed on delivery; spam and deleted mail are not worth indexing.
+## Full-text search (Xapian), indexed when a search needs it (the first search after new mail
+## indexes it): indexing every delivery, on both replicas, was the largest CPU cost of an inbound
+## message and halved the inbound rate (README, Benchmark).
 plugin {
   fts = xapian
   fts_xapian = partial=3 full=20 verbose=0
-  fts_autoindex = yes
-  fts_autoindex_exclude = \\Junk
-  fts_autoindex_exclude2 = \\Trash
+  fts_autoindex = no
 }
 service indexer-worker {
   vsz_limit = 2G

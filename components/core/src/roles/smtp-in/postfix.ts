@@ -22,7 +22,6 @@ export function postfixSmtpIn(ctx: RenderContext): Fragment {
     { name: String(PORTS.smtp), type: "inet", private: "n", maxproc: "1", command: "postscreen", options: { syslog_name: "postfix/smtp" } },
     { name: "smtpd", type: "pass", command: "smtpd", options: { syslog_name: "postfix/smtp" } },
     { name: "dnsblog", type: "unix", maxproc: "0", command: "dnsblog" },
-    { name: "tlsproxy", type: "unix", maxproc: "0", command: "tlsproxy" },
     // Implicit TLS for senders that prefer it (seed 004); the same checks as port 25 minus postscreen.
     { name: String(PORTS.submissions), type: "inet", private: "n", command: "smtpd", options: { syslog_name: "postfix/smtps", smtpd_tls_wrappermode: "yes" } },
     storeTransport(ctx),
