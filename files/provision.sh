@@ -17,8 +17,9 @@ umask 022
 export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 SELF=$(readlink -f "$0")
-# How long a daemon may take to come up (Rspamd's first start builds its cache for ~10 s).
-WAIT_SECONDS=${PROVISION_WAIT_SECONDS:-60}
+# How long a daemon may take to come up. Rspamd's first start compiles its regex cache: ~10 s on
+# an idle core, over 60 s seen on a busy 2-core machine starting six of them at once.
+WAIT_SECONDS=${PROVISION_WAIT_SECONDS:-180}
 HOST=
 WORK=
 PENDING=
