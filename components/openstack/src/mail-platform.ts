@@ -64,7 +64,7 @@ export interface Endpoints {
 
 const OUTPUTS = [
   "secrets", "networks", "securityGroups", "serverGroups", "smtpIn", "smtpOut", "maildrop", "frontend", "webmail", "designate",
-  "endpoints", "inventory", "dnsRecords", "zoneFile", "quotaNeeds",
+  "endpoints", "inventory", "dnsRecords", "zoneFiles", "quotaNeeds",
 ] as const;
 
 export class MailPlatform extends pulumi.ComponentResource {
@@ -83,7 +83,7 @@ export class MailPlatform extends pulumi.ComponentResource {
   /** Every record the platform needs; not secret. */
   declare readonly dnsRecords: pulumi.Output<DnsRecord[]>;
   /** The same records as BIND zone text. */
-  declare readonly zoneFile: pulumi.Output<string>;
+  declare readonly zoneFiles: pulumi.Output<Record<string, string>>;
   /** What the platform takes of each region's project quotas. */
   declare readonly quotaNeeds: Record<string, QuotaNeeds>;
 
@@ -159,7 +159,7 @@ export class MailPlatform extends pulumi.ComponentResource {
     egress.apply((actual) => warnEgressMismatch(spec, actual, this));
     this.dnsRecords = pulumi.all([publicAddresses, this.secrets.dkimPublicKeys, egress])
       .apply(([publicAddresses, dkim, egress]) => dnsRecords(spec, { publicAddresses, dkim, egress }));
-    this.zoneFile = this.dnsRecords.apply(zoneFiles);
+    this.zoneFiles = this.dnsRecords.apply((records) => zoneFiles(records));
     if (spec.dns.provider === "designate") {
       this.designate = new DesignateRecords(`${name}-dns`, { spec, records: this.dnsRecords, zone: spec.dns.designateZone! }, regional(spec.sites[0].region));
     }

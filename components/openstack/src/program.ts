@@ -24,7 +24,8 @@ export interface ProgramOutputs {
   endpoints: pulumi.Output<Endpoints>;
   inventory: pulumi.Output<InventoryEntry[]>;
   dnsRecords: pulumi.Output<DnsRecord[]>;
-  zoneFile: pulumi.Output<string>;
+  /** Zone → BIND text of its public records. */
+  zoneFiles: pulumi.Output<Record<string, string>>;
 }
 
 /** Builds the platform; call it inside a Pulumi program (stack or Automation API inline). */
@@ -38,7 +39,7 @@ export function mailPlatformProgram(inputs: ProgramInputs): ProgramOutputs {
     suppliedCertificate: inputs.suppliedCertificate,
     provisionScript: inputs.provisionScript,
   });
-  return { endpoints: platform.endpoints, inventory: platform.inventory, dnsRecords: platform.dnsRecords, zoneFile: platform.zoneFile };
+  return { endpoints: platform.endpoints, inventory: platform.inventory, dnsRecords: platform.dnsRecords, zoneFiles: platform.zoneFiles };
 }
 
 /** A config value as Pulumi stores it: objects, lists and numbers as JSON, strings as they are. */
