@@ -13,9 +13,9 @@ import { writeResourcesJson } from "./resources";
 
 export const REPO = path.resolve(__dirname, "..");
 
-/** The whole offline render of one stack into outDir. */
-export async function renderStackOffline(stack: string, outDir: string) {
-  const spec = loadStackSpec(REPO, stack);
+/** The whole offline render of one stack (Pulumi.<stack>.yaml in projectDir) into outDir. */
+export async function renderStackOffline(stack: string, outDir: string, projectDir = REPO) {
+  const spec = loadStackSpec(projectDir, stack);
   const secrets = maskedSecrets(spec);
   const bundles = renderPlatform(spec, secrets);
   fs.rmSync(path.join(outDir, "hosts"), { recursive: true, force: true });

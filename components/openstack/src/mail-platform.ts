@@ -27,6 +27,8 @@ export interface MailPlatformArgs {
   settings: OpenStackSettings;
   /** The directory's bind password, when the spec has a directory. */
   ldapBindPassword?: pulumi.Input<string>;
+  /** Address → password hash of the spec's users, as a secret (readStackInputs); else the spec's hashes. */
+  userPasswordHashes?: pulumi.Input<Record<string, string>>;
   /** With tls.mode `supplied`. */
   suppliedCertificate?: SuppliedCertificate;
   /** Text of the provisioning script; defaults to the repository's files/provision.sh. */
@@ -94,7 +96,9 @@ export class MailPlatform extends pulumi.ComponentResource {
     const regions = [...new Set(spec.sites.map((s) => s.region))];
     const regional = (region: string) => ({ parent: this, provider: providerFor(providers, region) });
 
-    this.secrets = new Secrets(`${name}-secrets`, { spec, ldapBindPassword: args.ldapBindPassword, suppliedCertificate: args.suppliedCertificate }, { parent: this });
+    this.secrets = new Secrets(`${name}-secrets`, {
+      spec, ldapBindPassword: args.ldapBindPassword, userPasswordHashes: args.userPasswordHashes, suppliedCertificate: args.suppliedCertificate,
+    }, { parent: this });
     this.networks = Object.fromEntries(spec.sites.map((site) => [site.name, new SiteNetwork(`${name}-${site.name}`, {
       site, stack: spec.stack, externalNetwork: settings.externalNetwork,
     }, regional(site.region))]));

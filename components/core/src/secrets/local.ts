@@ -82,6 +82,10 @@ export function generateLocalSecrets(spec: PlatformSpec, certificates?: LocalCer
   return platformSecrets(spec, {
     password: (_id, length) => randomPassword(length),
     ldapBindPassword: () => randomPassword(32),
+    passwordHash: (u) => {
+      if (!u.passwordHash) throw new Error(`${u.address} has no password hash to run with: give the spec the hash of a password you generate`);
+      return u.passwordHash;
+    },
     dkimKey: (_domain, _selector, algorithm) => generateKeyPair(algorithm),
     certificates: (hosts) => certificates ?? generateCertificates(spec, hosts),
   });

@@ -9,6 +9,7 @@ export function maskedSecrets(spec: PlatformSpec): PlatformSecrets {
   return platformSecrets(spec, {
     password: () => SECRET_MARKER,
     ldapBindPassword: () => SECRET_MARKER,
+    passwordHash: () => SECRET_MARKER,
     dkimKey: () => ({ privateKeyPem: SECRET_MARKER, publicKeyPem: SECRET_MARKER }),
     certificates: (hosts) => ({
       ca: CERTIFICATE_MARKER,
