@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { SECRET_MARKER } from "../components/core/src/secrets";
+import { PASSWORD_HASH_MARKER } from "../components/core/src/secrets/masked";
 import { REPO, renderStackOffline } from "../scripts/render";
 
 /** Every file under dir, relative paths → content. */
@@ -51,7 +51,7 @@ describe("offline render: password hashes", function () {
     const passwd = [...files].filter(([, text]) => text.split("\n").some((l) => l.startsWith(`${users[0].address}:`)));
     assert.deepEqual(new Set(passwd.map(([f]) => f.replace(/-[a-z]+\//, "-*/"))), new Set(["hosts/maildrop-*/etc/dovecot/users", "hosts/smtp-out-*/etc/dovecot/sasl-users"]));
     for (const [f, text] of passwd) {
-      for (const u of users) assert.ok(text.split("\n").some((l) => l.startsWith(`${u.address}:${SECRET_MARKER}:`)), `${f}: ${u.address}`);
+      for (const u of users) assert.ok(text.split("\n").some((l) => l.startsWith(`${u.address}:${PASSWORD_HASH_MARKER}:`)), `${f}: ${u.address}`);
     }
   });
 });

@@ -157,7 +157,7 @@ ${frontends.map((a) => `    set_real_ip_from ${a};`).join("\n")}
     location = /index.php {
         include /etc/nginx/fastcgi.conf;
         fastcgi_pass unix:${FPM_SOCKET};
-        # Roundcube sends X-Frame-Options and Referrer-Policy itself: NGINX's are the ones sent.
+        # Roundcube sends some of these itself: NGINX's are the ones sent, with Roundcube's CSP where it has one.
 ${nginxHideUpstreamSecurityHeaders("fastcgi", "        ")}
         fastcgi_read_timeout 300s;
     }
