@@ -10,7 +10,7 @@ import * as YAML from "yaml";
 import { loadStackSpec, parseSpec, PlatformSpec } from "../../components/core/src";
 import { readStackConfig } from "../../components/core/src/spec/load";
 import { LEGACY_CLUSTER_TYPES, MailPlatform, readStackInputs, regionalProviders, RoleCluster, StatelessRole } from "../../components/openstack/src";
-import { containsSecret, isSecretValue, mockSettings, MockRun, runProgramUnderMocks, runUnderMocks } from "../../scripts/resources";
+import { containsSecret, isSecretValue, mockSettings, MockRun, mockUserPasswordHashes, runProgramUnderMocks, runUnderMocks } from "../../scripts/resources";
 import { ROOT, stackRun, T } from "./helpers";
 import before from "./fixtures/prod-urns.json";
 
@@ -50,6 +50,7 @@ const platformOf = (spec: PlatformSpec) => new MailPlatform("mailplatform", {
   spec,
   providers: regionalProviders("mailplatform", spec.sites.map((s) => s.region), {}),
   settings: mockSettings(),
+  userPasswordHashes: mockUserPasswordHashes(spec),
 });
 
 const urnOf = (c: pulumi.Resource) => (c.urn as unknown as { promise: () => Promise<string> }).promise();
