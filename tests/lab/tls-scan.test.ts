@@ -75,9 +75,12 @@ function scanner(lab: Lab, rule: NetworkRule, target: Host): { from: string; add
   }
 }
 
+/** Where the host's own certificate answers: the frontends pass the mail ports' TLS through to the backends. */
+const ownTls = (host: Host, port: number) => host.role !== "frontend" || port === PORTS.https;
+
 /**
- * The scans: every TLS port of the first host of each role (-p -e), one port of every host (-S, and
- * -p), each from the first rule that admits a lab client.
+ * The scans: every TLS port of the first host of each role (-p -e), one port of every host where
+ * its own certificate answers (-S, and -p), each from the first rule that admits a lab client.
  */
 function endpoints(lab: Lab): Endpoint[] {
   const rules = networkRules(lab.spec).filter((r) => TLS_PORTS.has(r.port));
@@ -85,8 +88,10 @@ function endpoints(lab: Lab): Endpoint[] {
   for (const host of allHosts(lab.spec)) {
     const first = lab.role(host.role)[0].name === host.name;
     const ports = [...new Set(rules.filter((r) => r.role === host.role).map((r) => r.port))];
-    ports.forEach((port, i) => {
-      const checks: Endpoint["checks"] = [...(first || i === 0 ? ["-p" as const] : []), ...(first ? ["-e" as const] : []), ...(i === 0 ? ["-S" as const] : [])];
+    const chainPort = ports.find((p) => ownTls(host, p));
+    ports.forEach((port) => {
+      const chain = port === chainPort;
+      const checks: Endpoint["checks"] = [...(first || chain ? ["-p" as const] : []), ...(first ? ["-e" as const] : []), ...(chain ? ["-S" as const] : [])];
       if (checks.length === 0) return;
       const via = rules.filter((r) => r.role === host.role && r.port === port).map((r) => scanner(lab, r, host)).find(Boolean);
       assert.ok(via, `${host.name}:${port}: no lab host may reach it`);
