@@ -110,13 +110,22 @@ function save(secrets: LabSecrets): LabSecrets {
   return secrets;
 }
 
+/**
+ * The users' hashes as the renderers take them (PlatformSecrets.userPasswordHashes): the lab spec's,
+ * which has one for every user, whatever users the saved secrets were made for (the portal adds some).
+ */
+function withSpecHashes(secrets: LabSecrets, spec: PlatformSpec): LabSecrets {
+  return { ...secrets, platform: { ...secrets.platform, userPasswordHashes: Object.fromEntries(spec.users.map((u) => [u.address, u.passwordHash!])) } };
+}
+
 /** The lab's spec and secrets for a stack's raw config (its file's, unless given): the saved secrets while they still fit. */
 export function labSpecAndSecrets(stack: string, raw = readStackConfig(stackConfigFile(stack))): { spec: PlatformSpec; secrets: LabSecrets } {
   const stackSpec = parseSpec(raw, stack);
   const saved = readSecrets();
   if (saved?.stack === stack && covers(saved, stackSpec)) {
     const secrets = withUsers(withDkimKeys(saved, stackSpec), stackSpec);
-    return { spec: labSpecFrom(stackSpec, secrets.users), secrets };
+    const spec = labSpecFrom(stackSpec, secrets.users);
+    return { spec, secrets: withSpecHashes(secrets, spec) };
   }
 
   const users = [
