@@ -9,5 +9,5 @@ export const endpoints = platform.endpoints;
 export const inventory = platform.inventory;
 /** Every DNS record the platform needs (name, type, ttl, value, scope, zone); not secret. */
 export const dnsRecords = platform.dnsRecords;
-/** The same records as BIND zone text. */
-export const zoneFile = platform.zoneFile;
+/** Zone → BIND text of its public records, one file per zone (internal records: dnsRecords' scope internal). */
+export const zoneFiles = platform.zoneFiles;

@@ -78,7 +78,7 @@ export function directoryContent(labSpec: PlatformSpec, secrets: LabSecrets): Di
     ...labSpec.users.map((u) => ({
       address: u.address,
       password: lab.get(u.address)?.passwordHash === u.passwordHash ? lab.get(u.address)!.password : undefined,
-      passwordHash: u.passwordHash,
+      passwordHash: u.passwordHash!, // the lab spec gives every user one (lab/spec.ts)
       quotaBytes: u.quotaBytes,
       disabled: !!u.disabled,
     })),

@@ -9,7 +9,7 @@ import { ensureTrustAnchor, startDns } from "./dns";
 import { startExternalMx } from "./external-mx";
 import { applyFirewall } from "./firewall";
 import { applyPartitions, Faults, freezeHost, readFaults, thawHost, writeFaults } from "./faults";
-import { execInHost, execInNetns, hasDisk, HostEnvironment, hostPid, hostUsage, startHost, stopHost, wipeDisk } from "./hosts";
+import { execInHost, execInNetns, execInNetnsAsync, hasDisk, HostEnvironment, hostPid, hostUsage, startHost, stopHost, wipeDisk } from "./hosts";
 import { buildInventory, Inventory, InventoryHost, inventoryExists, readInventory, writeInventory } from "./inventory";
 import { ensureBridge, labNetnsNames, NETNS_PREFIX, removeBridge, removeNetns, waitForLinksGone, wireHost } from "./network";
 import { bundleDir, BUNDLES_DIR, FAULTS_FILE, hostDir, HOSTS_DIR, INVENTORY_FILE, VOLUMES_DIR } from "./paths";
@@ -22,6 +22,7 @@ import { run, RunOptions, RunResult } from "./system";
 export { Faults } from "./faults";
 export { Inventory, InventoryHost, readInventory } from "./inventory";
 export { RunResult } from "./system";
+export { inParallel } from "./provision";
 export { LabSecrets, labSpecAndSecrets, LabVariant, stackConfigFile } from "./spec";
 
 export const DEFAULT_STACK = "staging";
@@ -273,6 +274,11 @@ export function labExec(host: string, argv: string[], opts: RunOptions = {}): Ru
 /** Runs a command in a lab host's network namespace only: real clients "from" that host. */
 export function inNetns(host: string, argv: string[], opts: RunOptions = {}): RunResult {
   return execInNetns(findHost(host), argv, opts);
+}
+
+/** inNetns, without blocking: several clients at once. */
+export function inNetnsAsync(host: string, argv: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return execInNetnsAsync(findHost(host), argv, opts);
 }
 
 function serviceAction(host: string, service: string, action: "start" | "stop"): void {

@@ -1,6 +1,7 @@
 // The lab's own inputs, derived from the stack's spec without special-casing any renderer: the
 // hosts' resolvers forward to the lab DNS, every user gets a generated password (the stack file
-// holds only hashes), and a test user with a tiny quota joins. Secrets are generated once and kept
+// holds at most hashes, and in a real stack only encrypted ones, which only the Pulumi CLI can
+// read), and a test user with a tiny quota joins. Secrets are generated once and kept
 // in .lab/secrets.json (0600), so `up` twice renders the very same files; they serve the directory
 // variant too (lab/directory.ts), so switching variants keeps every password and the CA.
 import * as fs from "fs";
@@ -20,11 +21,13 @@ export interface LabUser {
   passwordHash: string;
   quotaBytes?: number;
   /**
-   * The hash the stack file held when the lab made this password. While the stack still holds it,
-   * the lab's password replaces it; once the stack has another (set through the portal), the
-   * stack's hash is the user's, as on a VM. Absent for the lab's own quota test user.
+   * The hash the stack file held when the lab made this password (null: none it could read, absent
+   * or encrypted). While the stack still holds it, the lab's password replaces it; once the stack
+   * has another (set through the portal), the stack's hash is the user's, as on a VM.
    */
-  stackHash?: string;
+  stackHash?: string | null;
+  /** The lab's own user (the quota test), not in the stack. */
+  labOnly?: true;
 }
 
 export interface LabSecrets {
@@ -53,8 +56,14 @@ export const stackConfigFile = (stack: string) => path.join(REPO, `Pulumi.${stac
 
 /** The lab's users still standing in for the stack's: their stack hash unchanged (and the lab's own). */
 function labUsersInForce(stackSpec: PlatformSpec, users: LabUser[]): LabUser[] {
-  const hashes = new Map(stackSpec.users.map((u) => [u.address, u.passwordHash]));
-  return users.filter((u) => u.stackHash === undefined || hashes.get(u.address) === u.stackHash);
+  const hashes = new Map(stackSpec.users.map((u) => [u.address, u.passwordHash ?? null]));
+  return users.filter((u) => u.labOnly || hashes.get(u.address) === u.stackHash);
+}
+
+/** A generated password and its hash for a user. */
+function labUser<T extends Omit<LabUser, "password" | "passwordHash">>(u: T): T & { password: string; passwordHash: string } {
+  const password = randomSecret(12);
+  return { ...u, password, passwordHash: hashPassword(password) };
 }
 
 /**
@@ -64,7 +73,7 @@ function labUsersInForce(stackSpec: PlatformSpec, users: LabUser[]): LabUser[] {
  */
 function labSpecFrom(stackSpec: PlatformSpec, users: LabUser[]): PlatformSpec {
   const lab = new Map(labUsersInForce(stackSpec, users).map((u) => [u.address, u]));
-  const labOnly = users.filter((u) => u.stackHash === undefined).map((u) => ({ address: u.address, passwordHash: u.passwordHash, quotaBytes: u.quotaBytes }));
+  const labOnly = users.filter((u) => u.labOnly).map((u) => ({ address: u.address, passwordHash: u.passwordHash, quotaBytes: u.quotaBytes }));
   return {
     ...stackSpec,
     dns: { ...stackSpec.dns, forwarders: [OUTSIDE.dns] },
@@ -78,7 +87,14 @@ function readSecrets(): LabSecrets | undefined {
 
 /** Do saved secrets still fit the stack's hosts (a new host needs a certificate from a new CA)? */
 function covers(saved: LabSecrets, spec: PlatformSpec): boolean {
-  return !!saved.portal && !!saved.directory && allHosts(spec).every((h) => saved.platform.hostCertificates[h.name]) && saved.users.every((u) => u.stackHash !== undefined || u.address.startsWith(`${QUOTA_TEST_LOCAL_PART}@`));
+  return !!saved.portal && !!saved.directory && allHosts(spec).every((h) => saved.platform.hostCertificates[h.name]) && saved.users.every((u) => u.labOnly || u.stackHash !== undefined);
+}
+
+/** Passwords for stack users the saved secrets do not have and whose hash the lab cannot read (added since). */
+function withUsers(saved: LabSecrets, spec: PlatformSpec): LabSecrets {
+  const known = new Set(saved.users.map((u) => u.address));
+  const added = spec.users.filter((u) => !known.has(u.address) && !u.passwordHash).map((u) => labUser({ address: u.address, quotaBytes: u.quotaBytes, stackHash: null }));
+  return added.length > 0 ? save({ ...saved, users: [...saved.users, ...added] }) : saved;
 }
 
 /** DKIM keys for a domain or selector the saved secrets do not have yet (added through the portal); the rest is kept. */
@@ -101,6 +117,14 @@ function save(secrets: LabSecrets): LabSecrets {
   return secrets;
 }
 
+/**
+ * The users' hashes as the renderers take them (PlatformSecrets.userPasswordHashes): the lab spec's,
+ * which has one for every user, whatever users the saved secrets were made for (the portal adds some).
+ */
+function withSpecHashes(secrets: LabSecrets, spec: PlatformSpec): LabSecrets {
+  return { ...secrets, platform: { ...secrets.platform, userPasswordHashes: Object.fromEntries(spec.users.map((u) => [u.address, u.passwordHash!])) } };
+}
+
 /** The lab's variants of a stack: as its config says, or with its users in an LDAP directory. */
 export interface LabVariant {
   directory?: boolean;
@@ -117,21 +141,17 @@ export interface LabSpec {
 export function labSpecAndSecrets(stack: string, raw = readStackConfig(stackConfigFile(stack)), variant: LabVariant = {}): LabSpec {
   const stackSpec = parseSpec(raw, stack);
   const saved = readSecrets();
-  const secrets = saved?.stack === stack && covers(saved, stackSpec) ? withDkimKeys(saved, stackSpec) : generate(stack, stackSpec);
-  const spec = labSpecFrom(stackSpec, secrets.users);
+  const kept = saved?.stack === stack && covers(saved, stackSpec) ? withUsers(withDkimKeys(saved, stackSpec), stackSpec) : generate(stack, stackSpec);
+  const spec = labSpecFrom(stackSpec, kept.users);
+  const secrets = withSpecHashes(kept, spec);
   if (!variant.directory) return { spec, secrets };
   return { spec: labSpecFrom(directorySpec(raw, stack, secrets), []), secrets, directory: directoryContent(spec, secrets) };
 }
 
-function labUser<T extends Omit<LabUser, "password" | "passwordHash">>(u: T): T & { password: string; passwordHash: string } {
-  const password = randomSecret(12);
-  return { ...u, password, passwordHash: hashPassword(password) };
-}
-
 function generate(stack: string, stackSpec: PlatformSpec): LabSecrets {
-  const users: LabUser[] = [
-    ...stackSpec.users.map((u) => ({ address: u.address, quotaBytes: u.quotaBytes, stackHash: u.passwordHash })),
-    { address: `${QUOTA_TEST_LOCAL_PART}@${stackSpec.domains[0].name}`, quotaBytes: QUOTA_TEST_BYTES },
+  const users = [
+    ...stackSpec.users.map((u) => ({ address: u.address, quotaBytes: u.quotaBytes, stackHash: u.passwordHash ?? null })),
+    { address: `${QUOTA_TEST_LOCAL_PART}@${stackSpec.domains[0].name}`, quotaBytes: QUOTA_TEST_BYTES, labOnly: true as const },
   ].map(labUser);
   const spec = labSpecFrom(stackSpec, users);
   const certificates = generateCertificates(spec, allHosts(spec), [

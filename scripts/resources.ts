@@ -111,6 +111,14 @@ const fakeCert = (name: string) => `-----BEGIN CERTIFICATE-----\nmock certificat
 /** The mock's RandomPassword result: deterministic, so tests can look for it. */
 export const mockPassword = (name: string, length: number) => digest(`password ${name}`).slice(0, length);
 
+/**
+ * The users' hashes as readStackInputs hands them on, a secret: the spec's, else stand-ins as an
+ * operator would set them (deterministic, so tests can look for them). Call it inside a program.
+ */
+export function mockUserPasswordHashes(spec: PlatformSpec): pulumi.Output<Record<string, string>> {
+  return pulumi.secret(Object.fromEntries(spec.users.map((u) => [u.address, u.passwordHash ?? `{BLF-CRYPT}$2y$10$${digest(`hash ${u.address}`).slice(0, 53)}`])));
+}
+
 /** What the providers would compute, deterministic per resource name. */
 function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   const h = parseInt(digest(name).slice(0, 8), 16);
@@ -159,7 +167,11 @@ export type CloudModel = (request: CloudRequest) => void;
 
 /** Runs the program for `spec` under mocks and returns what it registered and output. */
 export function runUnderMocks(spec: PlatformSpec, inputs: Partial<Omit<ProgramInputs, "spec">> = {}, cloud?: CloudModel): Promise<MockRun> {
-  return runProgramUnderMocks(spec.stack, () => ({ ...mailPlatformProgram({ spec, settings: mockSettings(), credentials: { authUrl: "https://keystone.invalid:5000/v3" }, ...inputs }) }), cloud);
+  return runProgramUnderMocks(spec.stack, () => ({
+    ...mailPlatformProgram({
+      spec, settings: mockSettings(), credentials: { authUrl: "https://keystone.invalid:5000/v3" }, userPasswordHashes: mockUserPasswordHashes(spec), ...inputs,
+    }),
+  }), cloud);
 }
 
 /** What a program run by runProgramUnderMocks can wait for. */

@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { dkimPublicKeys } from "../components/core/src/dkim";
 import { dnsRecords, DnsRecord, placeholderPublicAddresses } from "../components/core/src/dns/records";
-import { zoneFile, zonesOf, zoneFiles } from "../components/core/src/dns/zone";
+import { zonesOf, zoneFiles } from "../components/core/src/dns/zone";
 
 import { generateDkimKeys } from "../components/core/src/secrets/local";
 import { mtaStsPolicy } from "../components/core/src/shared/mta-sts";
@@ -86,20 +86,42 @@ describe("DNS records", () => {
         assert.ok(!records.some((r) => r.type === "MX" && r.name.startsWith("maildrop.")), "no MX for the store");
       });
 
-      it("writes zones that named-checkzone accepts", () => {
+      it("writes one zone file per zone with its public records only; internal records only when asked for", () => {
+        const files = zoneFiles(records);
+        const publicZones = zonesOf(records.filter((r) => r.scope === "public"));
+        assert.deepEqual(Object.keys(files), publicZones);
+        const origins = (text: string) => [...text.matchAll(/^\$ORIGIN (\S+)\.$/gm)].map((m) => m[1]);
+        for (const [zone, text] of Object.entries(files)) {
+          assert.deepEqual(origins(text), [zone]);
+          const lines = text.split("\n").filter((l) => l.includes("\tIN\t"));
+          assert.equal(lines.length, records.filter((r) => r.zone === zone && r.scope === "public").length, zone);
+        }
+        const internal = records.filter((r) => r.scope === "internal");
+        assert.ok(internal.length > 0);
+        for (const r of internal) {
+          assert.ok(!Object.values(files).some((t) => t.includes(`${r.name}.\t${r.ttl}\tIN\t${r.type}\t${r.value}`)), `internal ${r.type} ${r.name} in a public zone file`);
+        }
+        const internalFiles = zoneFiles(records, ["internal"]);
+        assert.deepEqual(Object.keys(internalFiles), [spec.platformDomain]);
+        for (const r of internal) assert.ok(internalFiles[r.zone].includes(`${r.name}.\t${r.ttl}\tIN\t${r.type}\t${r.value}`), `${r.type} ${r.name}`);
+      });
+
+      it("writes zones that named-checkzone accepts: every public zone, and the internal view", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "zone-"));
         try {
-          for (const zone of zonesOf(records)) {
-            const file = path.join(dir, `${zone}.zone`);
-            // The zone's SOA and NS belong to whoever serves it; the check needs some.
-            fs.writeFileSync(file, `$TTL 3600\n${zone}. IN SOA ns.${zone}. hostmaster.${zone}. 1 3600 600 86400 300\n${zone}. IN NS ns.${zone}.\nns.${zone}. IN A 192.0.2.53\n` + zoneFile(records, zone));
-            const out = execFileSync("named-checkzone", ["-k", "fail", "-n", "ignore", zone, file], { encoding: "utf8" });
-            assert.match(out, /OK/);
+          const views = [{ scopes: ["public" as const], files: zoneFiles(records) }, { scopes: ["public" as const, "internal" as const], files: zoneFiles(records, ["public", "internal"]) }];
+          for (const { scopes, files } of views) {
+            for (const [zone, text] of Object.entries(files)) {
+              const file = path.join(dir, `${zone}.${scopes.join("+")}.zone`);
+              // The zone's SOA and NS belong to whoever serves it; the check needs some.
+              fs.writeFileSync(file, `$TTL 3600\n${zone}. IN SOA ns.${zone}. hostmaster.${zone}. 1 3600 600 86400 300\n${zone}. IN NS ns.${zone}.\nns.${zone}. IN A 192.0.2.53\n` + text);
+              const out = execFileSync("named-checkzone", ["-k", "fail", "-n", "ignore", zone, file], { encoding: "utf8" });
+              assert.match(out, /OK/, `${zone} (${scopes.join(", ")})`);
+            }
           }
         } finally {
           fs.rmSync(dir, { recursive: true, force: true });
         }
-        assert.equal(zoneFiles(records).match(/\$ORIGIN/g)!.length, zonesOf(records).length);
       });
     });
   }

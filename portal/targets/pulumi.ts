@@ -30,7 +30,7 @@ export async function automationStack(projectDir: string, stackName: string): Pr
       stackName,
       program: async () => {
         const p = mailPlatformProgram(readStackInputs());
-        return { endpoints: p.endpoints, inventory: p.inventory, dnsRecords: p.dnsRecords, zoneFile: p.zoneFile };
+        return { endpoints: p.endpoints, inventory: p.inventory, dnsRecords: p.dnsRecords, zoneFiles: p.zoneFiles };
       },
     },
     { workDir: projectDir },

@@ -10,7 +10,7 @@ import * as YAML from "yaml";
 import { loadStackSpec, parseSpec, PlatformSpec } from "../../components/core/src";
 import { readStackConfig } from "../../components/core/src/spec/load";
 import { LEGACY_CLUSTER_TYPES, MailPlatform, readStackInputs, regionalProviders, RoleCluster, StatelessRole } from "../../components/openstack/src";
-import { containsSecret, isSecretValue, mockSettings, MockRun, runProgramUnderMocks, runUnderMocks } from "../../scripts/resources";
+import { containsSecret, isSecretValue, mockSettings, MockRun, mockUserPasswordHashes, runProgramUnderMocks, runUnderMocks } from "../../scripts/resources";
 import { ROOT, stackRun, T } from "./helpers";
 import before from "./fixtures/prod-urns.json";
 
@@ -50,6 +50,7 @@ const platformOf = (spec: PlatformSpec) => new MailPlatform("mailplatform", {
   spec,
   providers: regionalProviders("mailplatform", spec.sites.map((s) => s.region), {}),
   settings: mockSettings(),
+  userPasswordHashes: mockUserPasswordHashes(spec),
 });
 
 const urnOf = (c: pulumi.Resource) => (c.urn as unknown as { promise: () => Promise<string> }).promise();
@@ -132,18 +133,23 @@ describe("OpenStack components", () => {
       const doc = YAML.parse(fs.readFileSync(`${ROOT}/Pulumi.staging.yaml`, "utf8"));
       const tlsKey = "-----BEGIN PRIVATE KEY-----\noperator\n-----END PRIVATE KEY-----\n";
       const sshKey = "-----BEGIN OPENSSH PRIVATE KEY-----\noperator\n-----END OPENSSH PRIVATE KEY-----\n";
+      // As the engine hands a stack file's `secure:` values to the program: decrypted, their keys listed as secret.
+      const userHashes = (doc.config["mailplatform:users"] as { address: string }[]).map((u, i) => ({ ...u, passwordHash: `{BLF-CRYPT}$2y$10$operatorsOwnHash${i}abcdefghijklmnopqrstuvwxyz0123456` }));
       const config = {
         ...doc.config,
+        "mailplatform:users": userHashes,
         "mailplatform:tls": { mode: "supplied", certificate: "-----BEGIN CERTIFICATE-----\noperator\n-----END CERTIFICATE-----\n", key: tlsKey },
         "mailplatform-openstack:sshPrivateKey": sshKey,
         "mailplatform-openstack:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperatorsOwnKey0000000000000000000000000",
         "openstack:password": "cloud-password",
       };
       pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
-        ["mailplatform:tls", "mailplatform-openstack:sshPrivateKey", "openstack:password"]);
+        ["mailplatform:users", "mailplatform:tls", "mailplatform-openstack:sshPrivateKey", "openstack:password"]);
       const inputs = readStackInputs();
       const isSecret = (v: unknown) => pulumi.Output.isInstance(v) && (v as unknown as { isSecret: Promise<boolean> }).isSecret;
-      assert.deepEqual(await Promise.all([inputs.suppliedCertificate!.privateKeyPem, inputs.settings.ssh.privateKey, inputs.credentials.password].map(isSecret)), [true, true, true]);
+      assert.deepEqual(await Promise.all([inputs.suppliedCertificate!.privateKeyPem, inputs.settings.ssh.privateKey, inputs.credentials.password, inputs.userPasswordHashes].map(isSecret)), [true, true, true, true]);
+      // The spec the components get carries no hash: they come only through the secret.
+      assert.ok(inputs.spec.users.length > 0 && inputs.spec.users.every((u) => u.passwordHash === undefined));
 
       const { spec, ...rest } = inputs;
       const run = await runUnderMocks(spec, rest);
@@ -152,10 +158,26 @@ describe("OpenStack components", () => {
       assert.ok(run.resources.filter((r) => r.type === T.provider).every((p) => isSecretValue(p.inputs.password)), "the providers' password");
       for (const c of run.resources.filter((r) => r.type === RoleCluster.TYPE)) assert.ok(containsSecret(c.outputs!.hosts), `${c.name}'s registered hosts`);
       // Nothing carries them in the clear: not a resource's inputs outside a secret, not a registered or stack output.
-      const inTheClear = (v: unknown): boolean => !isSecretValue(v) && (typeof v === "string" ? [tlsKey, sshKey, "cloud-password"].some((s) => v.includes(s.trim()))
+      const operatorSecrets = [tlsKey, sshKey, "cloud-password", ...userHashes.map((u) => u.passwordHash)];
+      const inTheClear = (v: unknown): boolean => !isSecretValue(v) && (typeof v === "string" ? operatorSecrets.some((s) => v.includes(s.trim()))
         : typeof v === "object" && v !== null && Object.values(v).some(inTheClear));
       assert.deepEqual(run.resources.filter((r) => inTheClear(r.inputs) || inTheClear(r.outputs ?? {})).map((r) => r.name), []);
       assert.ok(!inTheClear(run.outputs));
+      // ...and the hashes do reach the hosts: inside the (secret) bundles the pushes send.
+      const stdins = run.resources.filter((r) => r.type === T.command && r.name.endsWith("-apply")).map((c) => JSON.stringify(c.inputs.stdin));
+      for (const u of userHashes) assert.ok(stdins.some((s) => s.includes(u.passwordHash)), `${u.address}'s hash pushed`);
+    });
+
+    it("refuses users without a password hash, naming each key and the command that sets it as a secret", async () => {
+      await pulumi.runtime.setMocks({ newResource: (a) => ({ id: a.name, state: a.inputs }), call: () => ({}) }, "mailplatform", "staging");
+      const doc = YAML.parse(fs.readFileSync(`${ROOT}/Pulumi.staging.yaml`, "utf8"));
+      pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])));
+      const users = doc.config["mailplatform:users"] as { address: string }[];
+      assert.throws(() => readStackInputs(), (e: Error) => {
+        assert.deepEqual(e.message.split("\n").slice(1).map((l) => l.trim()), users.map((u, i) =>
+          `- mailplatform:users[${i}].passwordHash: ${u.address} has none; set it as a secret: pulumi config set --secret --path 'mailplatform:users[${i}].passwordHash' "$(doveadm pw -s BLF-CRYPT)"`));
+        return true;
+      });
     });
   });
 });

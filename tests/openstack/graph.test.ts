@@ -5,6 +5,7 @@
 import * as assert from "node:assert/strict";
 import { createPublicKey } from "crypto";
 import { dnsRecords } from "../../components/core/src/dns/records";
+import { txtStrings } from "../../components/core/src/dns/zone";
 import { machinePasswordHash, rspamdPasswordHash } from "../../components/core/src/shared/passwords";
 import { MockRun, containsSecret, isSecretValue, mapSecrets, mockPassword } from "../../scripts/resources";
 import { byId, byName, dependsOn, ofType, plain, stackRun, T } from "./helpers";
@@ -241,7 +242,7 @@ for (const stack of ["prod", "staging"]) {
     });
 
     it("keeps secrets out of outputs, command lines and logs", () => {
-      assert.deepEqual(run.secretOutputs, { endpoints: false, inventory: false, dnsRecords: false, zoneFile: false });
+      assert.deepEqual(run.secretOutputs, { endpoints: false, inventory: false, dnsRecords: false, zoneFiles: false });
       for (const c of ofType(run, T.command)) {
         assert.ok(isSecretValue(c.inputs.connection), `${c.name}: connection (SSH key) is secret`);
         for (const f of ["create", "update", "triggers", "logging"]) assert.ok(!containsSecret(c.inputs[f]), `${c.name}: ${f} is not secret`);
@@ -307,9 +308,14 @@ for (const stack of ["prod", "staging"]) {
       }
       for (const type of ["A", "MX", "TXT", "SRV", "CNAME"]) assert.ok(records.some((r) => r.type === type), `has ${type} records`);
       assert.ok(records.every((r) => typeof r.value === "string" && !r.value.includes("secret")));
-      // The zone file carries every record.
-      const zone = run.outputs.zoneFile as string;
-      for (const r of records) assert.ok(zone.includes(`${r.name}.\t${r.ttl}\tIN\t${r.type}\t`), `zone file has ${r.type} ${r.name}`);
+      // One zone file per zone, with every public record in its own zone's file and no internal one.
+      const zones = run.outputs.zoneFiles as Record<string, string>;
+      assert.deepEqual(Object.keys(zones).sort(), [...new Set(records.filter((r) => r.scope === "public").map((r) => r.zone))].sort());
+      for (const r of records) {
+        const line = `${r.name}.\t${r.ttl}\tIN\t${r.type}\t${r.type === "TXT" ? txtStrings(r.value) : r.value}`;
+        const holders = Object.keys(zones).filter((z) => zones[z].split("\n").includes(line));
+        assert.deepEqual(holders, r.scope === "public" ? [r.zone] : [], `${r.scope} ${r.type} ${r.name}`);
+      }
     });
 
     it("creates no Designate record sets unless dns.provider is designate", () => {

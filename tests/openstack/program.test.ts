@@ -10,11 +10,16 @@ import { dhcpPool, readStackInputs, recordSetKeys } from "../../components/opens
 import { runUnderMocks, unwrapSecrets } from "../../scripts/resources";
 import { ROOT, T } from "./helpers";
 
-/** The stack file's config as the engine passes it: every value a string, objects as JSON. */
+/**
+ * The stack file's config as the engine passes it, once the operator has set each user's hash as a
+ * secret (decrypted, its key listed in SECRET_KEYS): every value a string, objects as JSON.
+ */
 function engineConfig(stack: string, extra: Record<string, unknown> = {}): Record<string, string> {
   const doc = YAML.parse(fs.readFileSync(`${ROOT}/Pulumi.${stack}.yaml`, "utf8"));
-  return Object.fromEntries(Object.entries({ ...doc.config, ...extra }).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+  const users = (doc.config["mailplatform:users"] as object[]).map((u, i) => ({ ...u, passwordHash: `{BLF-CRYPT}$2y$10$operatorsHash${i}` }));
+  return Object.fromEntries(Object.entries({ ...doc.config, "mailplatform:users": users, ...extra }).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 }
+const SECRET_KEYS = ["mailplatform:users"];
 
 describe("stack program", () => {
   afterEach(() => pulumi.runtime.setAllConfig({}));
@@ -31,7 +36,7 @@ describe("stack program", () => {
         "mailplatform-openstack:jumpHosts": { ams: { host: "jump.ams.example.net", user: "jump", hostKey: HOST_KEY } },
         "openstack:password": "pw",
         "openstack:userName": "deployer",
-      }), ["mailplatform-openstack:sshPrivateKey", "openstack:password"]);
+      }), [...SECRET_KEYS, "mailplatform-openstack:sshPrivateKey", "openstack:password"]);
       const inputs = readStackInputs();
       assert.deepEqual(inputs.spec, loadStackSpec(ROOT, stack));
       assert.deepEqual([inputs.settings.externalNetwork, inputs.settings.ssh.user, inputs.settings.ssh.keyPair, inputs.settings.jumpHosts?.ams.host, inputs.settings.jumpHosts?.ams.user],
@@ -44,7 +49,7 @@ describe("stack program", () => {
     // What the pull request's preview has: the stack file and nothing else.
     it(`previews ${stack} as a fresh stack, with no mailplatform-openstack setting`, async () => {
       await engine(stack);
-      pulumi.runtime.setAllConfig(engineConfig(stack));
+      pulumi.runtime.setAllConfig(engineConfig(stack), SECRET_KEYS);
       const inputs = readStackInputs();
       assert.equal(inputs.settings.ssh.privateKey, undefined);
       const run = await runUnderMocks(inputs.spec, { settings: inputs.settings });
@@ -63,7 +68,7 @@ describe("stack program", () => {
       "mailplatform-openstack:sshKey": "x",
       "mailplatform-openstack:jumpHosts": { ams: { host: "jump.example.net", port: 70000 } },
       "mailplatform-openstack:protectMailStore": "yes",
-    }));
+    }), SECRET_KEYS);
     assert.throws(() => readStackInputs(), (e: Error) => {
       const lines = e.message.split("\n").slice(1).map((l) => l.replace(/^  - /, "").split(":").slice(0, 2).join(":"));
       assert.deepEqual(lines.sort(), [

@@ -108,7 +108,7 @@ describe("packages used outside the repository", function () {
     const { run: repo } = await stackRun("staging");
     const shape = (rs: { type: string; name: string; parent: string }[]) => rs.map((r) => `${r.type} ${r.name} < ${r.parent.split("::").pop()}`).sort();
     assert.deepEqual(shape(result.resources), shape(repo.resources));
-    assert.deepEqual(Object.keys(result.outputs).sort(), ["dnsRecords", "endpoints", "inventory", "zoneFile"]);
+    assert.deepEqual(Object.keys(result.outputs).sort(), ["dnsRecords", "endpoints", "inventory", "zoneFiles"]);
     assert.equal(result.resources.filter((r) => r.type === "openstack:compute/instance:Instance").length, 9);
   });
 
@@ -123,6 +123,6 @@ describe("packages used outside the repository", function () {
       console.log(JSON.stringify({ name: pkg.name, outputs: Object.keys(c.outputs).sort(), configPlain: c.inputs.config.plain, keyOptional: c.inputs.sshPrivateKey.optional }));`;
     fs.writeFileSync(path.join(pluginDir, "analyze.js"), script);
     const schema = JSON.parse(run("node", ["analyze.js"], pluginDir));
-    assert.deepEqual(schema, { name: "mailplatform", outputs: ["dnsRecords", "endpoints", "inventory", "zoneFile"], configPlain: true, keyOptional: true });
+    assert.deepEqual(schema, { name: "mailplatform", outputs: ["dnsRecords", "endpoints", "inventory", "zoneFiles"], configPlain: true, keyOptional: true });
   });
 });

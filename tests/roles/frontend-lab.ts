@@ -14,8 +14,11 @@ export interface LabInput {
   files?: Record<string, string>;
   /** Fake TCP backends: each answers `<name>\n` and records the PROXY header it got. */
   tcpBackends: { name: string; address: string; port: number }[];
-  /** Fake HTTP backends: each answers with the request's headers as JSON; over TLS given a certificate and key (paths). */
-  httpBackends: { address: string; port: number; tls?: { cert: string; key: string } }[];
+  /**
+   * Fake HTTP backends: each answers with the request's headers as JSON; over TLS given a certificate
+   * and key (paths). Like Roundcube, each sends X-Frame-Options, and `downloadCsp` for `_download=1`.
+   */
+  httpBackends: { address: string; port: number; tls?: { cert: string; key: string }; downloadCsp?: string }[];
   /** Requests to make, in order; `stop` closes a TCP backend first. */
   steps: LabStep[];
 }
@@ -47,6 +50,8 @@ function httpBackend(b: LabInput["httpBackends"][number]): Promise<http.Server> 
   const { address, port } = b;
   const answer: http.RequestListener = (req, res) => {
     res.setHeader("content-type", "application/json");
+    res.setHeader("x-frame-options", "sameorigin");
+    if (b.downloadCsp && req.url?.includes("_download=1")) res.setHeader("content-security-policy", b.downloadCsp);
     res.end(JSON.stringify({ url: req.url, headers: req.headers, tls: "encrypted" in req.socket }));
   };
   const server = b.tls ? https.createServer({ cert: fs.readFileSync(b.tls.cert), key: fs.readFileSync(b.tls.key) }, answer) : http.createServer(answer);

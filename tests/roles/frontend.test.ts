@@ -15,7 +15,7 @@ import { MANAGESIEVE_CONFIG, php, ROUNDCUBE_CONFIG } from "../../components/core
 import { PlatformSecrets } from "../../components/core/src/secrets";
 import { generateLocalSecrets } from "../../components/core/src/secrets/local";
 import { mtaStsPolicy } from "../../components/core/src/shared/mta-sts";
-import { NGINX_HTTP_CONF, NGINX_STREAM_CONF } from "../../components/core/src/shared/nginx";
+import { CSP_NOTHING, CSP_ROUNDCUBE, NGINX_HTTP_CONF, NGINX_STREAM_CONF } from "../../components/core/src/shared/nginx";
 import { TLS_CA } from "../../components/core/src/shared/tls";
 import { loadStackSpec } from "../../components/core/src/spec/load";
 import { PlatformSpec } from "../../components/core/src/spec/types";
@@ -25,6 +25,18 @@ import { Sandbox } from "../support/sandbox";
 import type { HttpResult, LabInput, TcpResult } from "./frontend-lab";
 
 const root = path.join(__dirname, "..", "..");
+/** What Roundcube sends with a download (rcube_output.php); the frontend must pass it on unchanged. */
+const DOWNLOAD_CSP = "default-src 'none'; img-src 'self'";
+
+/** The security headers of an HTTPS answer, each sent exactly once (Node joins repeated ones with ", "). */
+function assertSecurityHeaders(r: HttpResult, label: string, expected: { csp: string; frames: string; referrer: string }): void {
+  const h = r.headers;
+  assert.equal(h["strict-transport-security"], "max-age=31536000", `${label}: HSTS`);
+  assert.equal(h["x-content-type-options"], "nosniff", `${label}: nosniff`);
+  assert.equal(h["content-security-policy"], expected.csp, `${label}: CSP`);
+  assert.equal(h["x-frame-options"], expected.frames, `${label}: X-Frame-Options`);
+  assert.equal(h["referrer-policy"], expected.referrer, `${label}: Referrer-Policy`);
+}
 
 function fileOf(b: HostBundle, p: string): HostFile {
   const f = b.files.find((x) => x.path === p);
@@ -248,7 +260,7 @@ describe("frontend, running (prod)", function () {
         "/tmp/webmail.crt": secrets.hostCertificates[webmail.name].certificatePem + secrets.caCertificatePem,
         "/tmp/webmail.key": secrets.hostCertificates[webmail.name].privateKeyPem,
       },
-      httpBackends: [{ address: webmail.address, port: INTERNAL.webmailHttps, tls: { cert: "/tmp/webmail.crt", key: "/tmp/webmail.key" } }],
+      httpBackends: [{ address: webmail.address, port: INTERNAL.webmailHttps, tls: { cert: "/tmp/webmail.crt", key: "/tmp/webmail.key" }, downloadCsp: DOWNLOAD_CSP }],
       steps: [
         { kind: "tcp", label: "imapsPrimary", port: PORTS.imaps },
         { kind: "tcp", label: "sieveDenied", port: PORTS.managesieve },
@@ -260,6 +272,7 @@ describe("frontend, running (prod)", function () {
         { kind: "http", label: "autodiscover", url: "https://x/Autodiscover/Autodiscover.xml", host: `autoconfig.${domain}`, method: "POST", ca },
         { kind: "http", label: "webmailDenied", url: "https://x/", host: serviceNames(spec).webmail, ca },
         { kind: "http", label: "webmailAllowed", url: "https://x/?_task=login", host: serviceNames(spec).webmail, from: client, ca },
+        { kind: "http", label: "webmailDownload", url: "https://x/?_task=mail&_action=get&_download=1", host: serviceNames(spec).webmail, from: client, ca },
         { kind: "http", label: "plainHttp", url: "http://x/mail/config-v1.1.xml", host: `autoconfig.${domain}` },
       ],
     }));
@@ -311,6 +324,14 @@ describe("frontend, running (prod)", function () {
     assert.match(String(allowed.headers["strict-transport-security"]), /max-age=/);
   });
 
+  it("sends HSTS, nosniff, CSP, Referrer-Policy and X-Frame-Options on every HTTPS answer, once each; the webmail's own CSP passes", () => {
+    const own = { csp: CSP_NOTHING, frames: "DENY", referrer: "no-referrer" };
+    for (const label of ["mtaSts", "autoconfig", "autodiscover"]) assertSecurityHeaders(results[label] as HttpResult, label, own);
+    const webmail = { csp: CSP_ROUNDCUBE, frames: "SAMEORIGIN", referrer: "same-origin" };
+    for (const label of ["webmailDenied", "webmailAllowed"]) assertSecurityHeaders(results[label] as HttpResult, label, webmail);
+    assertSecurityHeaders(results.webmailDownload as HttpResult, "webmailDownload", { ...webmail, csp: DOWNLOAD_CSP });
+  });
+
   it("redirects plain HTTP to HTTPS", () => {
     const r = results.plainHttp as HttpResult;
     assert.equal(r.status, 301);
@@ -343,6 +364,7 @@ describe("webmail, running (staging)", function () {
         { kind: "http", label: "outsider", url: "https://x/", host, from: outsider, ca },
         { kind: "http", label: "pluginConfig", url: "https://x/plugins/managesieve/config.inc.php", host, from: frontend, ca },
         { kind: "http", label: "skin", url: "https://x/skins/elastic/styles/styles.min.css", host, from: frontend, ca },
+        { kind: "http", label: "download", url: "https://x/?_task=mail&_action=get&_download=1", host, from: frontend, ca },
       ],
     }));
     try {
@@ -358,6 +380,16 @@ describe("webmail, running (staging)", function () {
     assert.match(login.body, /rcmloginuser/);
     assert.match(login.body, new RegExp(`Webmail ${spec.platformDomain.replace(/\./g, "\\.")}`));
     for (const table of ["users", "session", "contacts"]) assert.match(sqliteTables, new RegExp(`\\b${table}\\b`));
+  });
+
+  it("sends the security headers once each (Roundcube's own X-Frame-Options and Referrer-Policy replaced), and a SameSite session cookie", () => {
+    const webmail = { csp: CSP_ROUNDCUBE, frames: "SAMEORIGIN", referrer: "same-origin" };
+    for (const label of ["login", "outsider", "skin"]) assertSecurityHeaders(results[label] as HttpResult, label, webmail);
+    const cookies = (results.login as HttpResult).headers["set-cookie"] as string[];
+    const session = cookies.find((c) => c.startsWith("roundcube_sessid="));
+    assert.ok(session, cookies.join("\n"));
+    assert.match(session, /; secure/i);
+    assert.match(session, /; SameSite=Lax/);
   });
 
   it("refuses everybody but the frontends and never serves PHP sources", () => {

@@ -16,11 +16,14 @@ export interface RenderedStack {
 
 const cache = new Map<string, RenderedStack>();
 
-/** The stack's spec from Pulumi.<name>.yaml, fresh local secrets, and every host's bundle. */
+/**
+ * The stack's spec from Pulumi.<name>.yaml, every user with a known password (the file holds no
+ * hashes: they are Pulumi secrets), fresh local secrets, and every host's bundle.
+ */
 export function renderStack(name: string): RenderedStack {
   let stack = cache.get(name);
   if (!stack) {
-    const spec = loadStackSpec(REPO, name);
+    const spec = withKnownPasswords(loadStackSpec(REPO, name));
     const secrets = generateLocalSecrets(spec);
     stack = { spec, secrets, bundles: renderPlatform(spec, secrets) };
     cache.set(name, stack);

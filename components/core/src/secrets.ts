@@ -5,7 +5,7 @@
 import { HostFile } from "./files";
 import { DKIM_ALGORITHMS, DkimAlgorithm, PerAlgorithm, PerDomainSelector } from "./dkim";
 import { relayUserNames } from "./relay-users";
-import { PlatformSpec } from "./spec/types";
+import { PlatformSpec, User } from "./spec/types";
 import { allHosts, Host } from "./topology";
 
 export interface KeyPair {
@@ -34,6 +34,8 @@ export interface SecretsShape<Secret, Pair, Cert, CaCert> {
   relayPasswords: Record<string, Secret>;
   /** Bind password of the LDAP directory, when one is configured. */
   ldapBindPassword?: Secret;
+  /** Each mailbox user's password hash ({SCHEME}hash), by address. */
+  userPasswordHashes: Record<string, Secret>;
   /** DKIM keys per hosted domain and selector name. */
   dkim: PerDomainSelector<PerAlgorithm<Pair>>;
   /** CA that signs the hosts' certificates (internal-ca) or the supplied chain. */
@@ -51,6 +53,8 @@ export interface SecretMaker<Secret, Pair, Cert, CaCert> {
   password(id: string, length: number): Secret;
   /** The directory's bind password (configured, not generated, in-stack). */
   ldapBindPassword(): Secret;
+  /** A user's password hash (configured as a secret in-stack, made by the lab). */
+  passwordHash(user: User): Secret;
   dkimKey(domain: string, selector: string, algorithm: DkimAlgorithm): Pair;
   /** The CA and one certificate per host, for the names each host answers to. */
   certificates(hosts: Host[]): { ca: CaCert; hosts: Record<string, Cert> };
@@ -72,6 +76,7 @@ export function platformSecrets<S, P, C, A>(spec: PlatformSpec, make: SecretMake
     roundcubeDesKey: make.password("roundcube-des-key", 24),
     relayPasswords,
     ldapBindPassword: spec.directory ? make.ldapBindPassword() : undefined,
+    userPasswordHashes: Object.fromEntries(spec.users.map((u) => [u.address, make.passwordHash(u)])),
     dkim,
     caCertificatePem: certs.ca,
     hostCertificates: certs.hosts,

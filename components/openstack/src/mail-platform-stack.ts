@@ -30,7 +30,7 @@ export interface MailPlatformStackArgs {
   ldapBindPassword?: pulumi.Input<string>;
 }
 
-const OUTPUTS = ["endpoints", "inventory", "dnsRecords", "zoneFile"] as const;
+const OUTPUTS = ["endpoints", "inventory", "dnsRecords", "zoneFiles"] as const;
 
 export class MailPlatformStack extends pulumi.ComponentResource {
   /** Service names, MX targets, public addresses, the internal CA, egress check. */
@@ -39,8 +39,8 @@ export class MailPlatformStack extends pulumi.ComponentResource {
   declare readonly inventory: pulumi.Output<any[]>;
   /** Every DNS record (name, type, ttl, value, scope, zone); not secret. */
   declare readonly dnsRecords: pulumi.Output<any[]>;
-  /** The records as BIND zone text. */
-  declare readonly zoneFile: pulumi.Output<string>;
+  /** Zone → BIND text of its public records, one file per zone. */
+  declare readonly zoneFiles: pulumi.Output<{ [zone: string]: string }>;
 
   constructor(name: string, args: MailPlatformStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailplatform:index:MailPlatformStack", name, rehydrationProps(opts, OUTPUTS), opts);
@@ -60,7 +60,7 @@ export class MailPlatformStack extends pulumi.ComponentResource {
     this.endpoints = platform.endpoints as pulumi.Output<{ [key: string]: any }>;
     this.inventory = platform.inventory;
     this.dnsRecords = platform.dnsRecords;
-    this.zoneFile = platform.zoneFile;
+    this.zoneFiles = platform.zoneFiles;
     this.registerOutputs(outputsOf(this, OUTPUTS));
   }
 }

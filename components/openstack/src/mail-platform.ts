@@ -27,6 +27,8 @@ export interface MailPlatformArgs {
   settings: OpenStackSettings;
   /** The directory's bind password, when the spec has a directory. */
   ldapBindPassword?: pulumi.Input<string>;
+  /** Address → password hash of the spec's users, as a secret (readStackInputs); else the spec's hashes. */
+  userPasswordHashes?: pulumi.Input<Record<string, string>>;
   /** With tls.mode `supplied`. */
   suppliedCertificate?: SuppliedCertificate;
   /** Text of the provisioning script; defaults to the repository's files/provision.sh. */
@@ -64,7 +66,7 @@ export interface Endpoints {
 
 const OUTPUTS = [
   "secrets", "networks", "securityGroups", "serverGroups", "smtpIn", "smtpOut", "maildrop", "frontend", "webmail", "designate",
-  "endpoints", "inventory", "dnsRecords", "zoneFile", "quotaNeeds",
+  "endpoints", "inventory", "dnsRecords", "zoneFiles", "quotaNeeds",
 ] as const;
 
 export class MailPlatform extends pulumi.ComponentResource {
@@ -83,7 +85,7 @@ export class MailPlatform extends pulumi.ComponentResource {
   /** Every record the platform needs; not secret. */
   declare readonly dnsRecords: pulumi.Output<DnsRecord[]>;
   /** The same records as BIND zone text. */
-  declare readonly zoneFile: pulumi.Output<string>;
+  declare readonly zoneFiles: pulumi.Output<Record<string, string>>;
   /** What the platform takes of each region's project quotas. */
   declare readonly quotaNeeds: Record<string, QuotaNeeds>;
 
@@ -94,7 +96,9 @@ export class MailPlatform extends pulumi.ComponentResource {
     const regions = [...new Set(spec.sites.map((s) => s.region))];
     const regional = (region: string) => ({ parent: this, provider: providerFor(providers, region) });
 
-    this.secrets = new Secrets(`${name}-secrets`, { spec, ldapBindPassword: args.ldapBindPassword, suppliedCertificate: args.suppliedCertificate }, { parent: this });
+    this.secrets = new Secrets(`${name}-secrets`, {
+      spec, ldapBindPassword: args.ldapBindPassword, userPasswordHashes: args.userPasswordHashes, suppliedCertificate: args.suppliedCertificate,
+    }, { parent: this });
     this.networks = Object.fromEntries(spec.sites.map((site) => [site.name, new SiteNetwork(`${name}-${site.name}`, {
       site, stack: spec.stack, externalNetwork: settings.externalNetwork,
     }, regional(site.region))]));
@@ -159,7 +163,7 @@ export class MailPlatform extends pulumi.ComponentResource {
     egress.apply((actual) => warnEgressMismatch(spec, actual, this));
     this.dnsRecords = pulumi.all([publicAddresses, this.secrets.dkimPublicKeys, egress])
       .apply(([publicAddresses, dkim, egress]) => dnsRecords(spec, { publicAddresses, dkim, egress }));
-    this.zoneFile = this.dnsRecords.apply(zoneFiles);
+    this.zoneFiles = this.dnsRecords.apply((records) => zoneFiles(records));
     if (spec.dns.provider === "designate") {
       this.designate = new DesignateRecords(`${name}-dns`, { spec, records: this.dnsRecords, zone: spec.dns.designateZone! }, regional(spec.sites[0].region));
     }

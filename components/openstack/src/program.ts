@@ -1,7 +1,7 @@
 // The stack program as a function: typed inputs in, typed outputs out, no prompts and no process
 // exit, so a portal can run it as an Automation API inline program. index.ts at the repository root
 // is this function fed from the stack config.
-import { DnsRecord, NAMESPACE, parseSpec, PlatformSpec, TOP_LEVEL_KEYS } from "@mailplatform/core";
+import { DnsRecord, NAMESPACE, parseSpec, PlatformSpec, SpecError, TOP_LEVEL_KEYS } from "@mailplatform/core";
 import * as pulumi from "@pulumi/pulumi";
 import { Endpoints, InventoryEntry, MailPlatform } from "./mail-platform";
 import { credentialsFromConfig, OpenStackCredentials, regionalProviders } from "./providers";
@@ -14,6 +14,8 @@ export interface ProgramInputs {
   /** Shared by every region's provider. */
   credentials: OpenStackCredentials;
   ldapBindPassword?: pulumi.Input<string>;
+  /** Address → password hash of the spec's users (secret); without it, the spec's own hashes. */
+  userPasswordHashes?: pulumi.Input<Record<string, string>>;
   suppliedCertificate?: SuppliedCertificate;
   /** Text of the provisioning script; defaults to the repository's files/provision.sh. */
   provisionScript?: pulumi.Input<string>;
@@ -24,7 +26,8 @@ export interface ProgramOutputs {
   endpoints: pulumi.Output<Endpoints>;
   inventory: pulumi.Output<InventoryEntry[]>;
   dnsRecords: pulumi.Output<DnsRecord[]>;
-  zoneFile: pulumi.Output<string>;
+  /** Zone → BIND text of its public records. */
+  zoneFiles: pulumi.Output<Record<string, string>>;
 }
 
 /** Builds the platform; call it inside a Pulumi program (stack or Automation API inline). */
@@ -35,10 +38,11 @@ export function mailPlatformProgram(inputs: ProgramInputs): ProgramOutputs {
     providers,
     settings: inputs.settings,
     ldapBindPassword: inputs.ldapBindPassword,
+    userPasswordHashes: inputs.userPasswordHashes,
     suppliedCertificate: inputs.suppliedCertificate,
     provisionScript: inputs.provisionScript,
   });
-  return { endpoints: platform.endpoints, inventory: platform.inventory, dnsRecords: platform.dnsRecords, zoneFile: platform.zoneFile };
+  return { endpoints: platform.endpoints, inventory: platform.inventory, dnsRecords: platform.dnsRecords, zoneFiles: platform.zoneFiles };
 }
 
 /** A config value as Pulumi stores it: objects, lists and numbers as JSON, strings as they are. */
@@ -68,17 +72,34 @@ function secretField(key: string, field: string): pulumi.Output<string> {
 }
 
 /**
+ * The users' password hashes, read as a secret (`secure:` values in the stack file: `pulumi config set
+ * --secret --path 'mailplatform:users[0].passwordHash' …`), and the spec without them, so no hash
+ * travels outside a secret. Every user without a hash is refused, all at once.
+ */
+function userPasswordHashes(spec: PlatformSpec): { spec: PlatformSpec; hashes?: pulumi.Output<Record<string, string>> } {
+  const missing = spec.users.flatMap((u, i) => (u.passwordHash ? [] : [
+    `${NAMESPACE}:users[${i}].passwordHash: ${u.address} has none; set it as a secret: pulumi config set --secret --path '${NAMESPACE}:users[${i}].passwordHash' "$(doveadm pw -s BLF-CRYPT)"`,
+  ]));
+  if (missing.length > 0) throw new SpecError(missing);
+  if (spec.users.length === 0) return { spec };
+  const hashes = new pulumi.Config(NAMESPACE).requireSecretObject<{ address: string; passwordHash: string }[]>("users")
+    .apply((users) => Object.fromEntries(users.map((u) => [u.address, u.passwordHash])));
+  return { spec: { ...spec, users: spec.users.map(({ passwordHash: _hash, ...u }) => u) }, hashes };
+}
+
+/**
  * The program's inputs from the running stack's config: the spec from `mailplatform:*`, the
  * OpenStack settings from `mailplatform-openstack:*`, credentials from `openstack:*`. The secrets the
- * operator supplies (directory bind password, supplied TLS key, the push's SSH key, the cloud
- * password) are read with getSecret*, never as plain config.
+ * operator supplies (users' password hashes, directory bind password, supplied TLS key, the push's
+ * SSH key, the cloud password) are read with getSecret*, never as plain config.
  */
 export function readStackInputs(): ProgramInputs {
   const raw = readRawConfig();
-  const spec = parseSpec(raw, pulumi.getStack());
+  const { spec, hashes } = userPasswordHashes(parseSpec(raw, pulumi.getStack()));
   const tls = raw.tls as Record<string, unknown> | undefined;
   return {
     spec,
+    userPasswordHashes: hashes,
     settings: readSettings(),
     credentials: credentialsFromConfig(),
     ldapBindPassword: spec.directory ? secretField("directory", "bindPassword") : undefined,

@@ -18,8 +18,14 @@ export interface SecretsArgs {
   spec: PlatformSpec;
   /** The directory's bind password, when the spec has a directory. */
   ldapBindPassword?: pulumi.Input<string>;
+  /** Address → password hash of the spec's users, read as a secret; else the spec's own hashes. */
+  userPasswordHashes?: pulumi.Input<Record<string, string>>;
   /** With tls.mode `supplied`: the operator's certificate instead of the internal CA. */
   suppliedCertificate?: SuppliedCertificate;
+}
+
+function missingHash(address: string): never {
+  throw new Error(`no password hash for ${address}: pulumi config set --secret --path 'mailplatform:users[N].passwordHash' "$(doveadm pw -s BLF-CRYPT)"`);
 }
 
 /** Internal CA lifetime; host certificates renew a month before they expire (and re-push). */
@@ -45,6 +51,9 @@ export class Secrets extends pulumi.ComponentResource {
     const shape = platformSecrets(spec, {
       password: (id, length) => pulumi.secret(new random.RandomPassword(`${name}-${id}`, { length, special: false }, parent).result),
       ldapBindPassword: () => pulumi.secret(pulumi.output(args.ldapBindPassword ?? "")),
+      passwordHash: (user) => pulumi.secret(args.userPasswordHashes
+        ? pulumi.output(args.userPasswordHashes).apply((hashes) => hashes[user.address] ?? missingHash(user.address))
+        : pulumi.output(user.passwordHash ?? missingHash(user.address))),
       // RSA-2048 and Ed25519 per domain and selector: a new selector is published before it signs.
       dkimKey: (domain, selector, algorithm) => {
         const key = new tls.PrivateKey(`${name}-dkim-${domain}-${selector}-${algorithm}`,

@@ -20,13 +20,17 @@ export function zonesOf(records: DnsRecord[]): string[] {
   return [...new Set(records.map((r) => r.zone))];
 }
 
-/** One zone's records (no SOA/NS: those belong to whoever serves the zone). */
-export function zoneFile(records: DnsRecord[], zone: string, scopes: DnsRecord["scope"][] = ["public", "internal"]): string {
+/** One zone's records of the given scopes (no SOA/NS: those belong to whoever serves the zone). */
+export function zoneFile(records: DnsRecord[], zone: string, scopes: DnsRecord["scope"][] = ["public"]): string {
   const rs = records.filter((r) => r.zone === zone && scopes.includes(r.scope));
   return [`; records of the mail platform for ${zone}`, `$ORIGIN ${zone}.`, ...rs.map(line), ""].join("\n");
 }
 
-/** Every zone's records, one section a zone. */
-export function zoneFiles(records: DnsRecord[]): string {
-  return zonesOf(records).map((z) => zoneFile(records, z)).join("\n");
+/**
+ * Zone name → its file, one per zone, for the zones with records of the given scopes. Public records
+ * only unless asked: internal ones name site-local addresses and belong in an internal view only.
+ */
+export function zoneFiles(records: DnsRecord[], scopes: DnsRecord["scope"][] = ["public"]): Record<string, string> {
+  const zones = zonesOf(records.filter((r) => scopes.includes(r.scope)));
+  return Object.fromEntries(zones.map((z) => [z, zoneFile(records, z, scopes)]));
 }

@@ -10,6 +10,7 @@ import { DkimAlgorithm } from "../dkim";
 import { Certificate, DkimKeys, KeyPair, platformSecrets, PlatformSecrets } from "../secrets";
 import { PlatformSpec } from "../spec/types";
 import { Host } from "../topology";
+import { machinePasswordHash } from "../shared/passwords";
 import { certificateNames } from "../shared/tls";
 
 export function randomSecret(bytes = 24): string {
@@ -82,6 +83,9 @@ export function generateLocalSecrets(spec: PlatformSpec, certificates?: LocalCer
   return platformSecrets(spec, {
     password: (_id, length) => randomPassword(length),
     ldapBindPassword: () => randomPassword(32),
+    // The spec's hash (the lab puts the hashes of its own passwords there); else that of a random
+    // password nobody knows, as a stack file without hashes gives (they are Pulumi secrets).
+    passwordHash: (u) => u.passwordHash ?? machinePasswordHash(u.address, randomPassword(32)),
     dkimKey: (_domain, _selector, algorithm) => generateKeyPair(algorithm),
     certificates: (hosts) => certificates ?? generateCertificates(spec, hosts),
   });

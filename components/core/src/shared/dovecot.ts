@@ -1,5 +1,5 @@
 // Pieces both Dovecots share: the smtp-out auth server and the maildrop. Users log in with their
-// full address; their password hashes come from the spec (passwd-file) or from LDAP (seed 003).
+// full address; their password hashes come from the secrets (passwd-file) or from LDAP (seed 003).
 import { HostFile, RenderContext, secretFile } from "../files";
 import { directoryTls } from "./tls";
 
@@ -16,6 +16,13 @@ export interface PasswdEntry {
 /** A passwd-file of users and hashes, readable by the auth process (user dovecot) only. */
 /** passdb extra field of a disabled user: the password may match, the login is refused all the same. */
 export const DISABLED_LOGIN = "nologin=y";
+
+/** A mailbox user's password hash: from the secrets, never the spec (in-stack it is a Pulumi secret). */
+export function userPasswordHash(ctx: RenderContext, address: string): string {
+  const hash = ctx.secrets.userPasswordHashes[address];
+  if (hash === undefined) throw new Error(`no password hash for ${address} in the secrets`);
+  return hash;
+}
 
 export function passwdFile(path: string, entries: PasswdEntry[]): HostFile {
   // Empty uid..shell fields: the userdb's defaults apply; a line without them has no userdb info at all.

@@ -29,6 +29,62 @@ ssl_session_cache shared:TLS:10m;
 ssl_session_timeout 1d;
 ssl_session_tickets off;`;
 
+/** What the platform serves itself (redirects, policies, XML, APIs): nothing loads, nothing frames it. */
+export const CSP_NOTHING = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/**
+ * Roundcube 1.6 (elastic): inline scripts and event handlers, eval of its server responses (app.js),
+ * inline styles, images from data:, blob: and (once the reader allows a message's remote content)
+ * https:, frames of its own pages only (message preview, attachments).
+ */
+export const CSP_ROUNDCUBE = [
+  "default-src 'self'", "script-src 'self' 'unsafe-inline' 'unsafe-eval'", "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob: https:", "font-src 'self' data:", "frame-src 'self' blob:", "connect-src 'self'",
+  "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'self'",
+].join("; ");
+
+/** The headers every HTTPS answer of the platform carries. */
+export interface SecurityHeaders {
+  /** The policy, or an NGINX variable holding it. */
+  csp: string;
+  /** Who may frame the page: nobody, or pages of the same origin (Roundcube frames itself). */
+  frames: "DENY" | "SAMEORIGIN";
+}
+
+const SECURITY_HEADER_NAMES = ["Strict-Transport-Security", "X-Content-Type-Options", "Content-Security-Policy", "Referrer-Policy", "X-Frame-Options"];
+
+/**
+ * add_header lines (also on errors: `always`). NGINX inherits add_header only into blocks that set
+ * none of their own, so a block either takes them all from its parent or writes them all.
+ */
+export function nginxSecurityHeaders(h: SecurityHeaders, indent = ""): string {
+  const csp = h.csp.startsWith("$") ? h.csp : `"${h.csp}"`;
+  return [
+    `add_header Strict-Transport-Security "max-age=31536000" always;`,
+    "add_header X-Content-Type-Options nosniff always;",
+    `add_header Content-Security-Policy ${csp} always;`,
+    // Roundcube's own choice for its pages; a link followed out of a message carries no address.
+    `add_header Referrer-Policy ${h.frames === "SAMEORIGIN" ? "same-origin" : "no-referrer"} always;`,
+    `add_header X-Frame-Options ${h.frames} always;`,
+  ].map((l) => indent + l).join("\n");
+}
+
+/** Drops the upstream's copies of the headers NGINX sets itself (`proxy` or `fastcgi`), so each is sent once. */
+export function nginxHideUpstreamSecurityHeaders(module: "proxy" | "fastcgi", indent = ""): string {
+  return SECURITY_HEADER_NAMES.map((n) => `${indent}${module}_hide_header ${n};`).join("\n");
+}
+
+/**
+ * `name`: the upstream's Content-Security-Policy where it sends one (Roundcube's stricter policies
+ * for attachments and downloads), else Roundcube's page policy. An http-context map.
+ */
+export function nginxRoundcubeCspMap(name: string): string {
+  return `map $upstream_http_content_security_policy ${name} {
+    "" "${CSP_ROUNDCUBE}";
+    default $upstream_http_content_security_policy;
+}`;
+}
+
 /** NGINX as a TLS client of another platform host: its certificate verified against the platform CA for \`name\`. */
 export function nginxVerifiedUpstream(name: string, indent = "    "): string {
   return [

@@ -105,9 +105,11 @@ export class Reader<P extends RefPath> {
       return undefined;
     }
     const text = v.trim();
-    const reason = SYNTAX[this.setting<ValueKind>(key).kind]?.(text);
+    const setting = this.setting<ValueKind>(key);
+    const reason = SYNTAX[setting.kind]?.(text);
     if (reason) {
-      this.problems.add(this.child(key), `${JSON.stringify(text)} ${reason}`);
+      // A secret is never echoed: messages reach logs.
+      this.problems.add(this.child(key), `${"secret" in setting && setting.secret ? "the secret value" : JSON.stringify(text)} ${reason}`);
       return undefined;
     }
     return text;
@@ -115,6 +117,15 @@ export class Reader<P extends RefPath> {
 
   optionalString(key: KeyOfKind<P, ValueKind>): string | undefined {
     return this.has(key) ? this.string(key) : undefined;
+  }
+
+  /**
+   * A secret: its text, checked like a string, when it is readable here; undefined when absent or
+   * encrypted (a Pulumi `secure:` value of a stack file read without the Pulumi CLI, which decrypts
+   * it for the program).
+   */
+  secretString(key: KeyOfKind<P, ValueKind>): string | undefined {
+    return isPulumiSecure(this.value[key]) ? undefined : this.optionalString(key);
   }
 
   /** A whole number in the setting's range; a refused one reads as its default. */
@@ -215,6 +226,11 @@ export class Reader<P extends RefPath> {
   fail(key: string, message: string): void {
     this.problems.add(key ? this.child(key) : this.path, message);
   }
+}
+
+/** `{ secure: "v1:…" }`: how a stack file holds a value set with `pulumi config set --secret`. */
+export function isPulumiSecure(v: unknown): boolean {
+  return isObject(v) && Object.keys(v).length === 1 && typeof v.secure === "string";
 }
 
 export function show(v: unknown): string {

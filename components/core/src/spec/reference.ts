@@ -114,7 +114,10 @@ export const REFERENCE = {
   },
   "users[]": {
     address: { kind: "address", doc: "Login name and mailbox address; must be in a hosted domain." },
-    passwordHash: { kind: "passwordHash", doc: "From `doveadm pw -s BLF-CRYPT` (or SHA512-CRYPT, ARGON2ID...). Plain passwords are refused." },
+    passwordHash: {
+      kind: "passwordHash", secret: true,
+      doc: "From `doveadm pw -s BLF-CRYPT` (or SHA512-CRYPT, ARGON2ID...); plain passwords are refused. A secret: `pulumi config set --secret --path 'mailplatform:users[0].passwordHash' \"$(doveadm pw -s BLF-CRYPT)\"`. `pulumi up` requires it; the offline render and the lab run without it (the lab makes its own passwords).",
+    },
     quota: { kind: "size", computed: "quota.default", doc: "Mailbox quota, e.g. 10G." },
     state: { kind: "enum", values: ["active", "disabled"], default: "active", doc: "`disabled`: mail is still delivered and kept, but nobody can log in (IMAP, POP3, ManageSieve, submission)." },
     forwardTo: { kind: "list", of: "address", default: [], doc: "Where the mailbox's mail is forwarded: hosted or outside addresses. Outside ones leave with the envelope sender rewritten by SRS, as mailplatform:forwards do." },

@@ -36,8 +36,13 @@ export interface HostedDomain {
 
 export interface User {
   address: string;
-  /** Dovecot password hash with its scheme prefix, e.g. {BLF-CRYPT}$2y$... */
-  passwordHash: string;
+  /**
+   * Dovecot password hash with its scheme prefix, e.g. {BLF-CRYPT}$2y$... A secret: renderers take
+   * it from the secrets (PlatformSecrets.userPasswordHashes), never from here. Undefined where the
+   * config holds none or only encrypted (a Pulumi `secure:` value read without the CLI), and in-stack,
+   * where the hashes travel as Pulumi secrets only.
+   */
+  passwordHash?: string;
   /** Bytes; undefined means the platform default. */
   quotaBytes?: number;
   /** Mail is still delivered, but every login is refused. */

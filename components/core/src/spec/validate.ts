@@ -43,7 +43,8 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
   const forwardKeys: ForwardKeys = new Map();
   const users = r.list("users", (u) => {
     const address = u.string("address");
-    const passwordHash = u.string("passwordHash");
+    // Read by the program as a secret (program.ts); offline it may be missing or encrypted.
+    const passwordHash = u.secretString("passwordHash");
     const quotaBytes = u.has("quota") ? u.size("quota") : undefined;
     const disabled = u.oneOf("state") === "disabled" ? (true as const) : undefined;
     if (address && !isHosted(address)) {
@@ -52,7 +53,7 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
     const forward = readUserForward(u, address);
     if (forward && address) forwardKeys.set(address, { key: u.child("forwardTo"), targets: forward.keys });
     // Kept when only the hash is wrong, so cross-checks do not report the address as undefined too.
-    return address ? { address, passwordHash: passwordHash ?? "", quotaBytes, ...(disabled ? { disabled } : {}), ...(forward ? { forward: forward.forward } : {}) } : undefined;
+    return address ? { address, ...(passwordHash ? { passwordHash } : {}), quotaBytes, ...(disabled ? { disabled } : {}), ...(forward ? { forward: forward.forward } : {}) } : undefined;
   });
   const rawUsers = r.value["users"];
   if ((!Array.isArray(rawUsers) || rawUsers.length === 0) && !directory) {

@@ -6,7 +6,10 @@ import { daemons } from "../../daemons";
 import { file, Fragment, RenderContext } from "../../files";
 import { INTERNAL, PORTS, PROXIED } from "../../ports";
 import { mtaStsPolicy } from "../../shared/mta-sts";
-import { nginxMainConf, nginxVerifiedUpstream, NGINX_HTTP_CONF, NGINX_STREAM_CONF, NGINX_TLS_SERVER, messageUploadLimit } from "../../shared/nginx";
+import {
+  CSP_NOTHING, messageUploadLimit, nginxHideUpstreamSecurityHeaders, nginxMainConf, nginxRoundcubeCspMap, nginxSecurityHeaders, nginxVerifiedUpstream,
+  NGINX_HTTP_CONF, NGINX_STREAM_CONF, NGINX_TLS_SERVER,
+} from "../../shared/nginx";
 import { PlatformSpec } from "../../spec/types";
 import { Host, hostsOf, serviceNames } from "../../topology";
 
@@ -106,6 +109,9 @@ ${HTTPS}
   return `# Written by mailplatform. HTTPS for the webmail, the MTA-STS policy and mail client autoconfiguration.
 ${NGINX_TLS_SERVER}
 
+# Every server but the webmail's serves only documents of its own: nothing loads, nothing frames them.
+${nginxSecurityHeaders({ csp: CSP_NOTHING, frames: "DENY" })}
+
 # Port 80 only sends clients to HTTPS.
 server {
 ${listen(PORTS.http, " default_server")}
@@ -128,11 +134,13 @@ ${spec.access.webmailNetworks.map((n) => `    ${n} 1;`).join("\n")}
 
 ${upstream("webmail", webmails, INTERNAL.webmailHttps)}
 
+${nginxRoundcubeCspMap("$webmail_csp")}
+
 server {
 ${HTTPS}
     server_name ${names.webmail};
-    add_header Strict-Transport-Security "max-age=31536000" always;
-    add_header X-Content-Type-Options nosniff always;
+    # Also on the answers made here (403, 502); the webmail's own copies are replaced, not doubled.
+${nginxSecurityHeaders({ csp: "$webmail_csp", frames: "SAMEORIGIN" }, "    ")}
 
     if ($webmail_allowed = 0) {
         return 403;
@@ -142,6 +150,7 @@ ${HTTPS}
     location / {
         proxy_pass https://webmail;
 ${nginxVerifiedUpstream(names.webmail, "        ")}
+${nginxHideUpstreamSecurityHeaders("proxy", "        ")}
         proxy_set_header Host $host;
         # Replaced, not appended: the webmail trusts what the frontends send.
         proxy_set_header X-Forwarded-For $remote_addr;

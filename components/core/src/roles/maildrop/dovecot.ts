@@ -6,7 +6,7 @@ import * as path from "path";
 import { daemons } from "../../daemons";
 import { Account, file, Fragment, HostFile, RenderContext, secretFile, staticFile } from "../../files";
 import { INTERNAL, PORTS, PROXIED } from "../../ports";
-import { DISABLED_LOGIN, DOVECOT_LDAP_CONF, ldapConf, passdbs, passwdFile } from "../../shared/dovecot";
+import { DISABLED_LOGIN, DOVECOT_LDAP_CONF, ldapConf, passdbs, passwdFile, userPasswordHash } from "../../shared/dovecot";
 import { TLS_CA, TLS_CERT, TLS_KEY } from "../../shared/tls";
 import { LMTP_SOCKET } from "../../shared/spool-sockets";
 import { PlatformSpec } from "../../spec/types";
@@ -285,7 +285,7 @@ ${peers.map((p, i) => `  mail_replica${i === 0 ? "" : i + 1} = tcps:${p.address}
 
   const users = spec.users.map((u) => ({
     user: u.address,
-    hash: u.passwordHash,
+    hash: userPasswordHash(ctx, u.address),
     extra: [...(u.disabled ? [DISABLED_LOGIN] : []), ...(u.quotaBytes === undefined ? [] : [`userdb_quota_rule=${quotaRule(u.quotaBytes)}`])],
   }));
   const sieve = (name: string): HostFile => file("dovecot", `${SIEVE_DIR}/${name}`, staticFile(`dovecot/sieve/${name}`), { compile: "sievec" });

@@ -7,7 +7,7 @@
 import { daemons } from "../../daemons";
 import { file, Fragment, RenderContext } from "../../files";
 import { INTERNAL } from "../../ports";
-import { messageUploadLimit, nginxMainConf, NGINX_HTTP_CONF, NGINX_TLS_SERVER } from "../../shared/nginx";
+import { CSP_NOTHING, messageUploadLimit, nginxMainConf, nginxSecurityHeaders, NGINX_HTTP_CONF, NGINX_TLS_SERVER } from "../../shared/nginx";
 import { hostsOf } from "../../topology";
 
 /** The loopback address NGINX connects to the controller from: any but secure_ip's 127.0.0.1. */
@@ -18,6 +18,7 @@ export function rspamdControllerTls(ctx: RenderContext): Fragment {
   const maildrops = hostsOf(spec, "maildrop").map((h) => h.address);
   const conf = `# Written by mailplatform. TLS in front of Rspamd's controller, for the maildrops' learning reports.
 ${NGINX_TLS_SERVER}
+${nginxSecurityHeaders({ csp: CSP_NOTHING, frames: "DENY" })}
 
 server {
     listen ${INTERNAL.rspamdController} ssl;

@@ -4,7 +4,7 @@
 import { daemons } from "../../daemons";
 import { file, Fragment, RenderContext } from "../../files";
 import { relayUserNames } from "../../relay-users";
-import { DISABLED_LOGIN, ldapConf, passdbs, passwdFile } from "../../shared/dovecot";
+import { DISABLED_LOGIN, ldapConf, passdbs, passwdFile, userPasswordHash } from "../../shared/dovecot";
 import { SASL_AUTH_SOCKET } from "../../shared/spool-sockets";
 import { machinePasswordHash } from "../../shared/passwords";
 
@@ -23,7 +23,7 @@ export function dovecotAuth(ctx: RenderContext): Fragment {
   const { spec } = ctx;
   const ldap = !!spec.directory;
   // Users of the stack config and relay clients from the file; a directory's users from LDAP.
-  const entries = [...spec.users.map((u) => ({ user: u.address, hash: u.passwordHash, extra: u.disabled ? [DISABLED_LOGIN] : [] })), ...relayUsers(ctx)];
+  const entries = [...spec.users.map((u) => ({ user: u.address, hash: userPasswordHash(ctx, u.address), extra: u.disabled ? [DISABLED_LOGIN] : [] })), ...relayUsers(ctx)];
   const conf = `# Dovecot on ${ctx.host.name}: SASL authentication for Postfix only, no mail protocols.
 protocols = none
 # Postfix reaches it over a local socket. TLS towards clients is Postfix's, and so is refusing

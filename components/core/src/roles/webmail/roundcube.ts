@@ -6,7 +6,9 @@
 import { daemons } from "../../daemons";
 import { file, Fragment, RenderContext, secretFile } from "../../files";
 import { INTERNAL, PORTS } from "../../ports";
-import { nginxMainConf, NGINX_HTTP_CONF, NGINX_TLS_SERVER, messageUploadLimit } from "../../shared/nginx";
+import {
+  messageUploadLimit, nginxHideUpstreamSecurityHeaders, nginxMainConf, nginxRoundcubeCspMap, nginxSecurityHeaders, NGINX_HTTP_CONF, NGINX_TLS_SERVER,
+} from "../../shared/nginx";
 import { TLS_CA } from "../../shared/tls";
 import { hostsOf, serviceNames } from "../../topology";
 
@@ -59,6 +61,9 @@ ${set("max_message_size", spec.limits.messageSizeBytes)}
 
 // Behind the frontends: they terminate HTTPS; only the webmail's name is accepted as Host.
 ${set("use_https", true)}
+// Lax: the session cookie never rides on another site's form posts or embedded requests; Strict
+// would also drop it on links followed from elsewhere (mail notices, the portal), logging users out.
+${set("session_samesite", "Lax")}
 ${set("trusted_host_patterns", [names.webmail])}
 
 ${set("des_key", secrets.roundcubeDesKey)}
@@ -129,6 +134,8 @@ geo $realip_remote_addr $from_frontend {
 ${frontends.map((a) => `    ${a} 1;`).join("\n")}
 }
 
+${nginxRoundcubeCspMap("$roundcube_csp")}
+
 server {
     listen ${INTERNAL.webmailHttps} ssl http2 default_server;
     listen [::]:${INTERNAL.webmailHttps} ssl http2 default_server;
@@ -137,6 +144,7 @@ server {
     index index.php;
     client_max_body_size ${messageUploadLimit(ctx.spec)};
     add_header X-Robots-Tag "noindex, nofollow" always;
+${nginxSecurityHeaders({ csp: "$roundcube_csp", frames: "SAMEORIGIN" }, "    ")}
 
     if ($from_frontend = 0) {
         return 403;
@@ -149,6 +157,8 @@ ${frontends.map((a) => `    set_real_ip_from ${a};`).join("\n")}
     location = /index.php {
         include /etc/nginx/fastcgi.conf;
         fastcgi_pass unix:${FPM_SOCKET};
+        # Roundcube sends some of these itself: NGINX's are the ones sent, with Roundcube's CSP where it has one.
+${nginxHideUpstreamSecurityHeaders("fastcgi", "        ")}
         fastcgi_read_timeout 300s;
     }
     location ~ \\.php$ {

@@ -35,6 +35,9 @@ $config['max_message_size'] = 52428800;
 
 // Behind the frontends: they terminate HTTPS; only the webmail's name is accepted as Host.
 $config['use_https'] = true;
+// Lax: the session cookie never rides on another site's form posts or embedded requests; Strict
+// would also drop it on links followed from elsewhere (mail notices, the portal), logging users out.
+$config['session_samesite'] = 'Lax';
 $config['trusted_host_patterns'] = ['webmail.mail.example.net'];
 
 $config['des_key'] = '<secret: generated in-stack>';
