@@ -1,8 +1,21 @@
 // A change set from the renderer: each host's new bundle against what the host has now (its
 // current files, path → content), and the services its changed files belong to, reloaded or
 // restarted as the core's daemon table says. Contents never leave this module: only paths.
-import { DnsRecord, HostBundle } from "@mailplatform/core";
+import { createHash } from "crypto";
+import { DnsRecord, HostBundle, maskedSecrets, PlatformSpec, renderPlatform } from "@mailplatform/core";
 import { DnsChange, HostChange } from "./target";
+
+/**
+ * The bundles a target without the real secrets previews (the Pulumi target's stack holds them):
+ * masked, but each readable password hash stands as a digest of itself, so a password change
+ * shows as the files it changes while no hash is written anywhere.
+ */
+export function previewBundles(spec: PlatformSpec): HostBundle[] {
+  const masked = maskedSecrets(spec);
+  const digest = (hash: string) => `<password hash ${createHash("sha256").update(hash).digest("hex").slice(0, 16)}>`;
+  const userPasswordHashes = Object.fromEntries(spec.users.map((u) => [u.address, u.passwordHash ? digest(u.passwordHash) : masked.userPasswordHashes[u.address]]));
+  return renderPlatform(spec, { ...masked, userPasswordHashes });
+}
 
 /** The files a host has now; undefined for a host that has none yet (everything is added). */
 export type CurrentFiles = Map<string, string> | undefined;

@@ -7,10 +7,10 @@
 import * as dns from "dns";
 import * as fs from "fs";
 import * as path from "path";
-import { DnsRecord, maskedSecrets, parseSpec, renderPlatform } from "@mailplatform/core";
+import { DnsRecord, parseSpec } from "@mailplatform/core";
 import { mailPlatformProgram, readStackInputs } from "@mailplatform/openstack";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { changedHosts, filesOf } from "../changeset";
+import { changedHosts, filesOf, previewBundles } from "../changeset";
 import { RawConfig, writeAtomically } from "../stack-config";
 import { ApplyEvent, ApplyOutcome, ChangeSet, HostHealth, ResourceChange, Target } from "../target";
 
@@ -92,8 +92,7 @@ export class PulumiTarget implements Target {
   }
 
   private bundles(raw: RawConfig) {
-    const spec = this.spec(raw);
-    return renderPlatform(spec, maskedSecrets(spec));
+    return previewBundles(this.spec(raw));
   }
 
   private applied(): { raw: RawConfig; dnsRecords: DnsRecord[] } | undefined {

@@ -3,8 +3,8 @@
 // host at a time, each written whole. The end-to-end tests (portal-lab.test.ts) use the real lab.
 import * as fs from "fs";
 import * as path from "path";
-import { dkimPublicKeys, DkimKeys, DnsRecord, dnsRecords, generateDkimKeys, maskedSecrets, parseSpec, placeholderPublicAddresses, renderPlatform } from "../../components/core/src";
-import { changedHosts, filesOf } from "../../portal/changeset";
+import { dkimPublicKeys, DkimKeys, DnsRecord, dnsRecords, generateDkimKeys, parseSpec, placeholderPublicAddresses } from "../../components/core/src";
+import { changedHosts, filesOf, previewBundles } from "../../portal/changeset";
 import { RawConfig, writeAtomically } from "../../portal/stack-config";
 import { ApplyEvent, ApplyOutcome, ChangeSet, HostHealth, Target } from "../../portal/target";
 
@@ -27,8 +27,7 @@ export class FakeTarget implements Target {
   }
 
   private bundles(raw: RawConfig) {
-    const spec = this.spec(raw);
-    return renderPlatform(spec, maskedSecrets(spec));
+    return previewBundles(this.spec(raw));
   }
 
   hostFiles(host: string): Map<string, string> | undefined {
