@@ -254,6 +254,10 @@ for (const stack of ["prod", "staging"]) {
         for (const o of ["stdin", "stdout", "stderr"]) assert.ok(a.additionalSecretOutputs.includes(o), `${a.name}: ${o} secret in state`);
         assert.equal(a.inputs.create, "sudo /usr/local/sbin/mailplatform-provision apply -");
       }
+      // The health check prints only its own findings, and keeps even those secret in state.
+      for (const h of ofType(run, T.command).filter((c) => c.name.endsWith("-health"))) {
+        for (const o of ["stdout", "stderr"]) assert.ok(h.additionalSecretOutputs.includes(o), `${h.name}: ${o} secret in state`);
+      }
       // No generated secret appears outside a secret wrapper, in any input or output; each does reach a host.
       const masked = JSON.stringify({ inputs: run.resources.map((r) => mapSecrets(r.inputs, () => "<secret>")), outputs: run.outputs });
       const bundles = ofType(run, T.command).filter((c) => c.name.endsWith("-apply")).map((c) => plain(c).stdin as string).join("");

@@ -100,7 +100,7 @@ export class ConfigPush extends pulumi.ComponentResource {
         stdin: healthScript,
         triggers,
         addPreviousOutputInEnv: false,
-      }, { parent: this, dependsOn: [apply] });
+      }, { parent: this, dependsOn: [apply], additionalSecretOutputs: ["stdout", "stderr"] });
       previous = health;
       return { host: t.host, install, apply, health, stdin, contentHash };
     });
