@@ -257,7 +257,7 @@ describe("dovecot", function () {
         type: "ldap", uris: ["ldaps://ldap.example.net"], baseDn: "dc=example,dc=net", bindDn: "cn=mail,dc=example,dc=net",
         userFilter: "(&(objectClass=person)(mail=%u))", passFilter: "(&(objectClass=person)(mail=%u))",
         mailboxFilter: "(&(objectClass=person)(mail=%s))", groupFilter: "(&(objectClass=group)(mail=%s))",
-        groupMemberAttribute: "member", quotaAttribute: "info", loginAttribute: "mail", caCertificate: s.secrets.caCertificatePem,
+        groupMemberAttribute: "member", quotaAttribute: "info", caCertificate: s.secrets.caCertificatePem,
       },
     };
     const secrets = { ...s.secrets, ldapBindPassword: "bind-secret" };

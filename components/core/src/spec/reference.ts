@@ -135,7 +135,6 @@ export const REFERENCE = {
     groupFilter: { kind: "ldapFilter", default: "(&(objectClass=group)(mail=%s))", doc: "Postfix group (distribution list) lookup." },
     groupMemberAttribute: { kind: "attribute", default: "member", doc: "Group member attribute." },
     quotaAttribute: { kind: "attribute", default: "info", doc: "Attribute with the user's quota in bytes (seed 003)." },
-    loginAttribute: { kind: "attribute", default: "sAMAccountName", doc: "Login name attribute." },
     caCertificate: { kind: "pem", doc: "The CA (PEM) the directory's certificate is verified against; without it, the hosts' system trust store." },
   },
   "aliases[]": {

@@ -87,7 +87,6 @@ export interface LdapDirectory {
   groupMemberAttribute: string;
   /** LDAP attribute holding the quota in bytes (seed 003 uses Active Directory's `info`). */
   quotaAttribute?: string;
-  loginAttribute: string;
   /** CA of the directory's certificate (PEM); absent: the system trust store. */
   caCertificate?: string;
 }

@@ -299,7 +299,6 @@ function readDirectory(r: Reader<"">): LdapDirectory | undefined {
     groupFilter: d.string("groupFilter") ?? "",
     groupMemberAttribute: d.string("groupMemberAttribute") ?? "",
     quotaAttribute: d.string("quotaAttribute"),
-    loginAttribute: d.string("loginAttribute") ?? "",
     caCertificate: d.optionalString("caCertificate"),
   };
   return baseDn && bindDn ? { type, uris, baseDn, bindDn, ...rest } : undefined;
