@@ -8,7 +8,7 @@
 import { strict as assert } from "assert";
 import { randomBytes } from "crypto";
 import { PORTS } from "../../components/core/src/ports";
-import { DEFAULT_STACK, Inventory, labCrash, labDown, labStart, labUp, readInventory } from "../../lab";
+import { DEFAULT_STACK, Inventory, labCrash, labDown, labExec, labStart, labUp, readInventory } from "../../lab";
 import { inventoryExists } from "../../lab/inventory";
 import {
   authPlain, deliverInbound, describeLab, dialogue, externalMessages, inHost, Lab, record, storedWith, subject, submit, waitFor, waitInMailbox, wantedStack,
@@ -24,6 +24,17 @@ describe("lab: directory variant (users, quotas and groups in LDAP)", function (
     this.timeout(30 * 60_000);
     before_ = inventoryExists() ? readInventory() : undefined;
     lab = describeLab(await labUp(wantedStack() ?? DEFAULT_STACK, quiet, { directory: true }));
+    // Right after the switch an MTA's first LDAP lookups can fail for a few seconds ("Can't contact
+    // LDAP server", seen in CI), and a Dovecot auth that failed backs off before it reconnects: the
+    // tests start once every MTA finds a user in the directory and smtp-out's Dovecot logs one in.
+    const user = alice();
+    const ok = (host: string, argv: string[]) => labExec(host, argv).status === 0 || undefined;
+    for (const h of [...lab.role("smtp-in"), ...lab.role("smtp-out")]) {
+      assert.ok(await waitFor(() => ok(h.name, ["postmap", "-q", user, "ldap:/etc/postfix/ldap-mailboxes.cf"]), 60_000, 1000), `${h.name} never reached the directory`);
+    }
+    for (const h of lab.role("smtp-out")) {
+      assert.ok(await waitFor(() => ok(h.name, ["doveadm", "auth", "test", "-x", "service=smtp", user, lab.password(user)]), 60_000, 1000), `${h.name}: Dovecot never authenticated against the directory`);
+    }
   });
 
   after(async function () {
