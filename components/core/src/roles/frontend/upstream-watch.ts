@@ -9,9 +9,10 @@ import { hostPort, hostsOf } from "../../topology";
 
 /** One plaintext port per backend role: its daemon speaks first, so its greeting shows it is alive. */
 const GREETING_PORTS = { "smtp-out": PROXIED.submission, maildrop: PROXIED.imap } as const;
-const INTERVAL_SECONDS = 1;
+/** A hang is noticed within INTERVAL + TIMEOUT: 2 s, well inside a client's own timeouts. */
+const INTERVAL_SECONDS = 0.5;
 /** A healthy backend greets in milliseconds; a loaded one well within this. */
-const TIMEOUT_SECONDS = 2;
+const TIMEOUT_SECONDS = 1.5;
 
 export function upstreamWatch(ctx: RenderContext): Fragment {
   const { spec, host } = ctx;
