@@ -62,7 +62,8 @@ exec tini -- sleep infinity </dev/null >/dev/null 2>&1
 `;
 
 const pidFile = (name: string) => path.join(hostDir(name), "pid");
-const diskDir = (name: string) => path.join(hostDir(name), "upper");
+/** The host's root disk: the upper layers of its overlays, one directory per overlaid path. */
+export const diskDir = (name: string) => path.join(hostDir(name), "upper");
 
 /** Whether the host has a disk: it ran, and was not replaced or taken down since. */
 export const hasDisk = (name: string) => fs.existsSync(diskDir(name));

@@ -9,13 +9,14 @@ import { ensureTrustAnchor, startDns } from "./dns";
 import { startExternalMx } from "./external-mx";
 import { applyFirewall } from "./firewall";
 import { applyPartitions, Faults, freezeHost, readFaults, thawHost, writeFaults } from "./faults";
-import { execInHost, execInNetns, execInNetnsAsync, hasDisk, HostEnvironment, hostPid, hostUsage, startHost, stopHost, wipeDisk } from "./hosts";
+import { diskDir, execInHost, execInNetns, execInNetnsAsync, hasDisk, HostEnvironment, hostPid, hostUsage, startHost, stopHost, wipeDisk } from "./hosts";
 import { buildInventory, Inventory, InventoryHost, inventoryExists, readInventory, writeInventory } from "./inventory";
 import { ensureBridge, labNetnsNames, NETNS_PREFIX, removeBridge, removeNetns, waitForLinksGone, wireHost } from "./network";
 import { bundleDir, BUNDLES_DIR, FAULTS_FILE, hostDir, HOSTS_DIR, INVENTORY_FILE, VOLUMES_DIR } from "./paths";
 import { addressesOf, isPlatformHost, labHosts, LabHost, OUTSIDE, PlatformLabHost } from "./plan";
 import { ensurePackages, ensureSources, LAB_PACKAGES } from "./packages";
 import { inParallel, provisionHost, writeBundles } from "./provision";
+import { keepRspamdDatabases } from "./rspamd-cache";
 import { labSpecAndSecrets, LabSecrets, LabVariant } from "./spec";
 import { run, RunOptions, RunResult } from "./system";
 
@@ -255,9 +256,11 @@ export async function labDown(log: Log = console.log): Promise<void> {
   for (const h of hosts) await removeHostNetns(h);
   await waitForLinksGone();
   removeBridge();
+  const kept = keepRspamdDatabases(hosts.map((h) => diskDir(h.name)));
   // Partition tables went with the namespaces; disks, volumes and the record of faults go here.
   for (const p of [HOSTS_DIR, BUNDLES_DIR, VOLUMES_DIR, INVENTORY_FILE, FAULTS_FILE]) fs.rmSync(p, { recursive: true, force: true });
-  log(`lab down: ${hosts.length} hosts stopped in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const keptNote = kept > 0 ? `; ${kept} compiled Rspamd databases kept for the next hosts` : "";
+  log(`lab down: ${hosts.length} hosts stopped in ${((Date.now() - started) / 1000).toFixed(1)} s${keptNote}`);
 }
 
 function findHost(name: string): InventoryHost {
