@@ -5,16 +5,23 @@
 // host's /var is an overlay on this machine's, so databases kept in this machine's /var/lib/rspamd
 // are what a cloud image baked with them would carry: every new host starts with them. They are
 // taken from the hosts' disks once every host has stopped (an overlay's lower layer must not change
-// under it), and only added: a name already kept holds the same database.
+// under it), and only added: a name already kept holds the same database. Each lab run adds a few
+// (maps whose content differs between stacks and runs): one kept longer than KEEP_DAYS goes, and
+// comes back from the next host that still compiles it.
 import * as fs from "fs";
 import * as path from "path";
 
 const RSPAMD_DB = "/var/lib/rspamd";
 const COMPILED = /\.(hs|hsmp|hsmc)(\.unser)?$/;
+const KEEP_DAYS = 14;
 
 /** Copies the compiled databases on the given root disks (upper layers) that `into` lacks; how many. */
-export function keepRspamdDatabases(disks: string[], into = RSPAMD_DB): number {
+export function keepRspamdDatabases(disks: string[], into = RSPAMD_DB, now = Date.now()): number {
   if (!fs.existsSync(into)) return 0;
+  for (const name of fs.readdirSync(into).filter((n) => COMPILED.test(n))) {
+    const file = path.join(into, name);
+    if (now - fs.statSync(file).mtimeMs > KEEP_DAYS * 86_400_000) fs.rmSync(file);
+  }
   let kept = 0;
   for (const disk of disks) {
     const dir = path.join(disk, RSPAMD_DB);

@@ -39,6 +39,19 @@ describe("lab: Rspamd's compiled databases kept from the hosts' disks", () => {
     assert.equal(fs.readFileSync(path.join(into, "a1.hs"), "utf8"), "kept before");
   });
 
+  it("lets a database kept for more than two weeks go, and takes it again from a disk that has it", () => {
+    const old = (Date.now() - 15 * 86_400_000) / 1000;
+    for (const f of ["gone.hsmp", "back.hs"]) {
+      fs.writeFileSync(path.join(into, f), "old");
+      fs.utimesSync(path.join(into, f), old, old);
+    }
+    fs.writeFileSync(path.join(into, "recent.hs"), "recent");
+    const a = disk("smtp-in", { "back.hs": "compiled again" });
+    assert.equal(keepRspamdDatabases([a], into), 1);
+    assert.deepEqual(fs.readdirSync(into).sort(), ["back.hs", "recent.hs"]);
+    assert.equal(fs.readFileSync(path.join(into, "back.hs"), "utf8"), "compiled again");
+  });
+
   it("keeps nothing where this machine has no Rspamd directory", () => {
     const a = disk("smtp-in", { "a1.hs": "re" });
     assert.equal(keepRspamdDatabases([a], path.join(root, "absent")), 0);
