@@ -84,7 +84,8 @@ export class PulumiTarget implements Target {
     this.configFile = path.join(projectDir, `Pulumi.${stack}.yaml`);
     // The raw config and DNS records of the last successful up: what the hosts run (for the
     // renderer's half of the preview) and what DNS should publish (with the cloud's addresses and in-stack keys).
-    this.appliedFile = path.join(stateDir, `applied-${stack}.json`);
+    // Named apart from the apply runner's record of the config (portal/apply.ts), in the same state directory.
+    this.appliedFile = path.join(stateDir, `pulumi-up-${stack}.json`);
   }
 
   spec(raw: RawConfig) {

@@ -7,7 +7,10 @@ import * as os from "os";
 import * as path from "path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { loadStackSpec, maskedSecrets, parseSpec, readStackConfig, renderPlatform } from "../../components/core/src";
+import { ApplyRunner } from "../../portal/apply";
+import { AuditLog } from "../../portal/audit";
 import { changedHosts, filesOf } from "../../portal/changeset";
+import { versionOf } from "../../portal/stack-config";
 import { AutomationStack, progressOf, PulumiTarget } from "../../portal/targets/pulumi";
 import { presentation } from "../../portal/targets/lab";
 
@@ -100,6 +103,33 @@ describe("portal Pulumi target (Automation API, without the CLI)", () => {
       assert.deepEqual(target.dnsRecords().map((r) => r.name), ["x.example"]);
       assert.deepEqual(await target.hosts(), [{ name: "maildrop-zrh", role: "maildrop", state: "deployed", detail: undefined }]);
       assert.deepEqual(calls, ["preview", "up", "preview", "preview"]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps its record of the last up apart from the apply runner's, in the portal's one state directory", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "portal-pulumi-"));
+    try {
+      const dnsRecords = [{ name: "x.example", type: "A", ttl: 60, value: "192.0.2.1", scope: "public", zone: "x.example" }];
+      const stack: AutomationStack = {
+        async preview() {
+          return {};
+        },
+        async up() {
+          return { summary: { result: "succeeded" }, outputs: { dnsRecords: { value: dnsRecords } } };
+        },
+        async outputs() {
+          return {};
+        },
+      };
+      // As portal/cli.ts builds them: the target and the runner share the state directory.
+      const target = new PulumiTarget("staging", REPO, dir, async () => stack);
+      const runner = new ApplyRunner(target, dir, new AuditLog(path.join(dir, "audit.log")), raw);
+      runner.start("adam", versionOf(raw()));
+      await runner.idle();
+      assert.deepEqual((await target.preview(raw())).hosts, [], "what up applied is what the hosts run");
+      assert.deepEqual(target.dnsRecords().map((r) => r.name), ["x.example"]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
