@@ -1,7 +1,9 @@
 // Failover end to end: the primary maildrop's services stop (IMAP through a frontend moves to the
 // backup, mail sent meanwhile is delivered there, and when the primary returns both sides hold
-// the same messages), then the primary smtp-out's Postfix stops (submission goes on).
+// the same messages), then the primary smtp-out's Postfix stops (submission goes on). The
+// frontends' watch of their backends neither trips the backends' client limits nor outlives itself.
 import * as assert from "assert";
+import { PROXIED } from "../../components/core/src/ports";
 import { startService, stopService } from "../../lab";
 import {
   deliverInbound, externalMessages, imap, inboundAction, inHost, Lab, maildropMessages, OUTSIDE_RECIPIENT, record, sendAndRead, setupLab,
@@ -101,5 +103,53 @@ describe("lab: failover", function () {
     } finally {
       restart(primary.name, ["postfix"]);
     }
+  });
+
+  describe("the frontends' watch of their backends (upstream-watch)", () => {
+    const WATCH = "mailplatform-upstream-watch";
+    const TABLE = "inet mailplatform_upstream_watch";
+
+    /** Greeting codes of `count` connections from the frontend to smtp-out's proxied submission port, each with a PROXY header naming `client`. */
+    function greetings(frontend: string, smtpOut: string, client: string, count: number): string[] {
+      const out = inHost(frontend, ["bash", "-c", `for i in $(seq "$1"); do
+        exec 3<>"/dev/tcp/$2/$3" || { echo refused; continue; }
+        printf "PROXY TCP4 %s %s 1 %s\r\n" "$4" "$2" "$3" >&3
+        read -r -t 10 line <&3; echo "\${line:0:3}"; exec 3<&-
+      done`, "-", String(count), smtpOut, String(PROXIED.submission), client]);
+      return out.trim().split("\n");
+    }
+
+    it("its probes (a PROXY header naming the frontend) are outside smtp-out's per-client connection limit, which still holds for clients", () => {
+      const [frontend] = lab.role("frontend");
+      const [smtpOut] = lab.role("smtp-out");
+      const over = lab.spec.limits.clientConnectionRate + 5;
+      const own = greetings(frontend.name, smtpOut.address, frontend.address, over);
+      assert.deepEqual([...new Set(own)], ["220"], `the frontend's own connections: ${own.join(" ")}`);
+      // A client address of its own (TEST-NET-1, never routed): its count starts at zero.
+      const client = `192.0.2.${1 + Math.floor(Math.random() * 254)}`;
+      const theirs = greetings(frontend.name, smtpOut.address, client, over);
+      assert.ok(theirs.includes("421"), `a client's ${over} connections within a minute were all let in: ${theirs.join(" ")}`);
+    });
+
+    it("holds backends out only while it runs: stopping it lets them back, and it starts from an empty set", () => {
+      const [frontend] = lab.role("frontend");
+      const [smtpOut] = lab.role("smtp-out");
+      const tableExists = () => inHost(frontend.name, ["bash", "-c", `nft list table ${TABLE} >/dev/null 2>&1 && echo yes || echo no`]).trim() === "yes";
+      stopService(frontend.name, WATCH);
+      try {
+        assert.equal(tableExists(), false, "the stopped watch still filters NGINX's connections");
+        // What a watch killed without its cleanup leaves behind: smtp-out held out.
+        inHost(frontend.name, ["nft", "-f", "-"], `table ${TABLE} {
+          set silent4 { type ipv4_addr; elements = { ${smtpOut.address} } }
+        }\n`);
+      } finally {
+        startService(frontend.name, WATCH);
+      }
+      const held = inHost(frontend.name, ["bash", "-c", `sleep 1; nft list set ${TABLE} silent4 2>/dev/null || true`]);
+      assert.ok(!held.includes(smtpOut.address), `${smtpOut.name} still held out after the watch started:\n${held}`);
+      const s = subject("after the watch restarted");
+      const sent = submit(lab, { user: lab.spec.users[0].address, to: [OUTSIDE_RECIPIENT("dora")], subject: s, frontend: frontend.publicAddress });
+      assert.ok(sent.ok, `submission through ${frontend.name}: ${sent.code} ${sent.response ?? sent.error}`);
+    });
   });
 });

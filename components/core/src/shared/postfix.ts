@@ -253,8 +253,11 @@ export function ldapMaps(ctx: RenderContext): LdapMaps | undefined {
       `bind_pw = ${bindPassword}`,
       "timeout = 10",
     );
-    // Read by the postfix-owned lookup daemons; it holds the bind password.
-    return { file: secretFile("postfix", path, content, { group: "postfix", mode: "0640" }), ref: `proxy:ldap:${path}` };
+    // Read by the postfix-owned daemons; it holds the bind password. Each process opens the table
+    // itself, not through proxymap: a proxymap started before a change of main.cf refuses the
+    // tables the new one names, and the process that asked dies at startup, which stops its
+    // whole service for a minute (master's throttle; seen when a stack switched to a directory).
+    return { file: secretFile("postfix", path, content, { group: "postfix", mode: "0640" }), ref: `ldap:${path}` };
   };
   return {
     mailboxes: map("mailboxes", "Directory mailboxes: map to their own address.", dir.mailboxFilter, ["result_attribute = mail"]),

@@ -38,7 +38,8 @@ export function senderLogins(ctx: RenderContext): [string, string][] {
 
 const SUBMISSION_HEADER_CHECKS = "/etc/postfix/submission-header-checks.regexp";
 
-function submission(port: number, name: string, implicitTls: boolean, proxied: boolean): MasterService {
+/** A submission listener; `frontends`: behind them, with the PROXY protocol. */
+function submission(port: number, name: string, implicitTls: boolean, frontends?: string[]): MasterService {
   return {
     name: String(port),
     type: "inet",
@@ -49,10 +50,13 @@ function submission(port: number, name: string, implicitTls: boolean, proxied: b
       ...(implicitTls ? { smtpd_tls_wrappermode: "yes" } : {}),
       // Behind the frontends, the client's address comes from a header: trust no address there
       // (a forged PROXY header naming an smtp-in would otherwise relay), only a SASL login.
-      ...(proxied
+      ...(frontends
         ? {
             smtpd_upstream_proxy_protocol: "haproxy",
             mynetworks: "127.0.0.0/8",
+            // A frontend's own address is the client only for its health probes (upstream-watch,
+            // twice a second): outside the per-client connection limits real clients have.
+            smtpd_client_event_limit_exceptions: ["127.0.0.0/8", ...frontends].join(","),
             smtpd_client_restrictions: "permit_sasl_authenticated,reject",
             smtpd_relay_restrictions: "permit_sasl_authenticated,reject",
           }
@@ -80,12 +84,13 @@ export function postfixSmtpOut(ctx: RenderContext): Fragment {
   const ldap = ldapMaps(ctx);
   const quota = storeQuotaCheck(ctx);
   const relayingHosts = [...hostsOf(spec, "smtp-in"), ...hostsOf(spec, "maildrop")].map((h) => `${h.address}/32`);
+  const frontends = hostsOf(spec, "frontend").map((h) => `${h.address}/32`);
   return postfix(ctx, {
     listeners: [
-      submission(PORTS.submission, "submission", false, false),
-      submission(PORTS.submissions, "submissions", true, false),
-      submission(PROXIED.submission, "submission-proxied", false, true),
-      submission(PROXIED.submissions, "submissions-proxied", true, true),
+      submission(PORTS.submission, "submission", false),
+      submission(PORTS.submissions, "submissions", true),
+      submission(PROXIED.submission, "submission-proxied", false, frontends),
+      submission(PROXIED.submissions, "submissions-proxied", true, frontends),
       // Submitted mail only: drop the Received: line naming the client's address and host (privacy;
       // its "with ESMTPSA" marks an authenticated submission). Relayed mail keeps its trace.
       { name: "submission-cleanup", type: "unix", private: "n", maxproc: "0", command: "cleanup", options: { header_checks: `regexp:${SUBMISSION_HEADER_CHECKS}` } },
