@@ -97,6 +97,8 @@ interface Target {
   /** The inbound recipient and the host whose store counts it. */
   inboundUser: string;
   store: Pick<InventoryHost, "name" | "netns">;
+  /** Stores that replicate `store`'s mailboxes (the backup maildrop). */
+  replicas: Pick<InventoryHost, "name" | "netns">[];
   submission: Server;
   logins: { user: string; pass: string; from: string }[];
   /** The internal path's recipient (in `store`). */
@@ -118,6 +120,24 @@ async function storedCount(host: Pick<InventoryHost, "netns" | "name">, user: st
   const r = await execInHostAsync(host, ["doveadm", "-f", "tab", "mailbox", "status", "-u", user, "messages", "*"]);
   if (r.status !== 0) throw new Error(`${host.name}: doveadm mailbox status ${user}: ${r.stderr}`);
   return r.stdout.trim().split("\n").slice(1).reduce((sum, line) => sum + Number(line.split("\t").pop()), 0);
+}
+
+/**
+ * Empties the inbound recipient's INBOX on every store before a run, so that each run on either
+ * side starts from the same empty mailbox: Dovecot's index files grow with a mailbox, and the
+ * platform's recipient otherwise carries every earlier run's and test's mail into the comparison.
+ */
+async function emptyInbox(t: Target): Promise<void> {
+  const doveadm = async (host: Target["store"], argv: string[]) => {
+    const r = await execInHostAsync(host, ["doveadm", ...argv]);
+    if (r.status !== 0) throw new Error(`${host.name}: doveadm ${argv.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const inbox = async (host: Target["store"]) => Number((await doveadm(host, ["-f", "tab", "mailbox", "status", "-u", t.inboundUser, "messages", "INBOX"])).trim().split("\n").pop());
+  await doveadm(t.store, ["expunge", "-u", t.inboundUser, "mailbox", "INBOX", "all"]);
+  // Replication carries the expunge to the peer; the run starts once it is there, not during it.
+  for (const r of t.replicas) await until(async () => Number(await inbox(r) === 0), 1, `${r.name}: the emptied INBOX replicated`);
+  for (const host of [t.store, ...t.replicas]) await doveadm(host, ["purge", "-u", t.inboundUser]);
 }
 
 /** Polls `count` until it reaches `target`; the time it did (ms since epoch), or throws after `stallMs` without progress. */
@@ -292,13 +312,13 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const [b1, b2] = baseline.users;
     const targets: Target[] = [
       {
-        name: "baseline", mx: baseline.address, inboundUser: b1.address, store: baseline.host,
+        name: "baseline", mx: baseline.address, inboundUser: b1.address, store: baseline.host, replicas: [],
         submission: { host: baseline.address, port: 587 },
         logins: [{ user: b1.address, pass: b1.password, from: internet.address }, { user: b2.address, pass: b2.password, from: internet.officeAddress! }],
         internalUser: b2.address, imap: { host: baseline.address, port: 993 }, profiled: [baseline.host],
       },
       {
-        name: "platform", mx: inventory.endpoints.mx[0], inboundUser: alice.address, store: primary,
+        name: "platform", mx: inventory.endpoints.mx[0], inboundUser: alice.address, store: primary, replicas: replicated ? [backup] : [],
         submission: { host: inventory.endpoints.submission[0], port: 587, servername: names.submission, ca: inventory.caCertificate },
         // Each login from its own address: the frontends pass the client's address on, and smtp-out limits each.
         logins: [{ user: alice.address, pass: alice.password, from: internet.address }, { user: bob.address, pass: bob.password, from: internet.officeAddress! }],
@@ -315,6 +335,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     for (let i = 0; i < options.runs; i++) {
       for (const [k, t] of targets.entries()) {
         const tag = `b${run36}r${i}${t.name}`;
+        await emptyInbox(t);
         const before = t.profiled.map((h) => snapshot(h));
         const rate = await inbound(internet, t, options.inbound, `${tag}in`);
         t.profiled.forEach((h, j) => cpu.set(h.name, addUse(cpu.get(h.name) ?? new Map(), cpuBetween(before[j], snapshot(h)))));
