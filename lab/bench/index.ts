@@ -133,10 +133,11 @@ async function emptyInbox(t: Target): Promise<void> {
     if (r.status !== 0) throw new Error(`${host.name}: doveadm ${argv.join(" ")}: ${r.stderr}`);
     return r.stdout;
   };
-  const inbox = async (host: Target["store"]) => Number((await doveadm(host, ["-f", "tab", "mailbox", "status", "-u", t.inboundUser, "messages", "INBOX"])).trim().split("\n").pop());
+  const inbox = async (host: Target["store"]) => Number((await doveadm(host, ["-f", "tab", "mailbox", "status", "-u", t.inboundUser, "messages", "INBOX"])).trim().split(/\s/).pop());
   await doveadm(t.store, ["expunge", "-u", t.inboundUser, "mailbox", "INBOX", "all"]);
-  // Replication carries the expunge to the peer; the run starts once it is there, not during it.
-  for (const r of t.replicas) await until(async () => Number(await inbox(r) === 0), 1, `${r.name}: the emptied INBOX replicated`);
+  // The expunge goes to the peer now (dsync to mail_replica, waited for), not during the run.
+  if (t.replicas.length > 0) await doveadm(t.store, ["sync", "-u", t.inboundUser, "-d"]);
+  for (const r of t.replicas) await until(async () => Number(await inbox(r) === 0), 1, `${r.name}: the emptied INBOX replicated`, 10_000);
   for (const host of [t.store, ...t.replicas]) await doveadm(host, ["purge", "-u", t.inboundUser]);
 }
 
