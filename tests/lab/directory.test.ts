@@ -29,11 +29,19 @@ describe("lab: directory variant (users, quotas and groups in LDAP)", function (
     // tests start once every MTA finds a user in the directory and smtp-out's Dovecot logs one in.
     const user = alice();
     const ok = (host: string, argv: string[]) => labExec(host, argv).status === 0 || undefined;
+    // What the host answered and logged, for a failure's message.
+    const why = (host: string, argv: string[], log: string) => {
+      const r = labExec(host, argv);
+      return `${r.stdout}${r.stderr}\n${labExec(host, ["bash", "-c", `grep -E '${log}' /var/log/messages | tail -n 25`]).stdout}`;
+    };
     for (const h of [...lab.role("smtp-in"), ...lab.role("smtp-out")]) {
-      assert.ok(await waitFor(() => ok(h.name, ["postmap", "-q", user, "ldap:/etc/postfix/ldap-mailboxes.cf"]), 60_000, 1000), `${h.name} never reached the directory`);
+      const lookup = ["postmap", "-q", user, "ldap:/etc/postfix/ldap-mailboxes.cf"];
+      if (!(await waitFor(() => ok(h.name, lookup), 60_000, 1000))) assert.fail(`${h.name} never reached the directory:\n${why(h.name, lookup, "postfix|ldap")}`);
     }
     for (const h of lab.role("smtp-out")) {
-      assert.ok(await waitFor(() => ok(h.name, ["doveadm", "auth", "test", "-x", "service=smtp", user, lab.password(user)]), 60_000, 1000), `${h.name}: Dovecot never authenticated against the directory`);
+      const login = ["doveadm", "auth", "test", "-x", "service=smtp", user, lab.password(user)];
+      // Longer: an auth process whose first connection failed waits before it tries again.
+      if (!(await waitFor(() => ok(h.name, login), 120_000, 1000))) assert.fail(`${h.name}: Dovecot never authenticated against the directory:\n${why(h.name, login, "dovecot")}`);
     }
   });
 
