@@ -115,11 +115,17 @@ async function client<R>(host: Pick<InventoryHost, "netns">, plan: Plan): Promis
   return parsed;
 }
 
-/** Every message of the user, in every mailbox (Rspamd's tag may send some to Junk). */
-async function storedCount(host: Pick<InventoryHost, "netns" | "name">, user: string): Promise<number> {
-  const r = await execInHostAsync(host, ["doveadm", "-f", "tab", "mailbox", "status", "-u", user, "messages", "*"]);
-  if (r.status !== 0) throw new Error(`${host.name}: doveadm mailbox status ${user}: ${r.stderr}`);
-  return r.stdout.trim().split("\n").slice(1).reduce((sum, line) => sum + Number(line.split("\t").pop()), 0);
+/** A doveadm command in a store host; its output, or throws with its error. */
+async function doveadm(host: Pick<InventoryHost, "netns" | "name">, argv: string[]): Promise<string> {
+  const r = await execInHostAsync(host, ["doveadm", ...argv]);
+  if (r.status !== 0) throw new Error(`${host.name}: doveadm ${argv.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** The user's messages in the mailboxes `mailbox` matches; by default every mailbox (Rspamd's tag may send some to Junk). */
+async function storedCount(host: Pick<InventoryHost, "netns" | "name">, user: string, mailbox = "*"): Promise<number> {
+  const rows = (await doveadm(host, ["-f", "tab", "mailbox", "status", "-u", user, "messages", mailbox])).trim().split("\n").slice(1);
+  return rows.reduce((sum, line) => sum + Number(line.split("\t").pop()), 0);
 }
 
 /**
@@ -128,12 +134,7 @@ async function storedCount(host: Pick<InventoryHost, "netns" | "name">, user: st
  * platform's recipient otherwise carries every earlier run's and test's mail into the comparison.
  */
 async function emptyInbox(t: Target): Promise<void> {
-  const doveadm = async (host: Target["store"], argv: string[]) => {
-    const r = await execInHostAsync(host, ["doveadm", ...argv]);
-    if (r.status !== 0) throw new Error(`${host.name}: doveadm ${argv.join(" ")}: ${r.stderr}`);
-    return r.stdout;
-  };
-  const inbox = async (host: Target["store"]) => Number((await doveadm(host, ["-f", "tab", "mailbox", "status", "-u", t.inboundUser, "messages", "INBOX"])).trim().split(/\s/).pop());
+  const inbox = (host: Target["store"]) => storedCount(host, t.inboundUser, "INBOX");
   await doveadm(t.store, ["expunge", "-u", t.inboundUser, "mailbox", "INBOX", "all"]);
   // The expunge goes to the peer now (dsync to mail_replica, waited for), not during the run.
   if (t.replicas.length > 0) await doveadm(t.store, ["sync", "-u", t.inboundUser, "-d"]);

@@ -112,11 +112,14 @@ describe("lab: failover", function () {
     /** Greeting codes of `count` connections from the frontend to smtp-out's proxied submission port, each with a PROXY header naming `client`. */
     function greetings(frontend: string, smtpOut: string, client: string, count: number): string[] {
       const out = inHost(frontend, ["bash", "-c", `for i in $(seq "$1"); do
-        exec 3<>"/dev/tcp/$2/$3" || { echo refused; continue; }
+        exec 3<>"/dev/tcp/$2/$3"
         printf "PROXY TCP4 %s %s 1 %s\r\n" "$4" "$2" "$3" >&3
         read -r -t 10 line <&3; echo "\${line:0:3}"; exec 3<&-
       done`, "-", String(count), smtpOut, String(PROXIED.submission), client]);
-      return out.trim().split("\n");
+      const codes = out.trim().split("\n");
+      // A refused connection ends the loop (a failed exec ends the shell): every one must answer.
+      assert.equal(codes.length, count, `only ${codes.length} of ${count} connections answered: ${codes.join(" ")}`);
+      return codes;
     }
 
     it("its probes (a PROXY header naming the frontend) are outside smtp-out's per-client connection limit, which still holds for clients", () => {
