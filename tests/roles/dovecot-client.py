@@ -96,6 +96,16 @@ def imap_list(host, port, fqdn, cafile, user, password, *boxes):
     im.logout()
 
 
+def imap_search(host, port, fqdn, cafile, user, password, box, text):
+    """A user's body search, as a mail client sends it (Dovecot answers it from the FTS index)."""
+    im = imaps(host, port, fqdn, cafile)
+    im.login(user, password)
+    im.select(f'"{box}"')
+    _, data = im.uid("SEARCH", None, "BODY", f'"{text}"')
+    out({"uids": data[0].decode().split()})
+    im.logout()
+
+
 def imap_move(host, port, fqdn, cafile, user, password, source, subject, target):
     im = imaps(host, port, fqdn, cafile)
     im.login(user, password)

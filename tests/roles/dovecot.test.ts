@@ -336,10 +336,12 @@ describe("dovecot", function () {
         py lmtp ${LMTP_SOCKET.path} ${alice} "please filter me" > ${out}/lmtp-filter.json
         py lmtp ${LMTP_SOCKET.path} ${bob} "too big" no 4096 > ${out}/lmtp-quota.json
         py policy ${smtpIn[0]} ${host.address} ${INTERNAL.quotaStatus} ${alice}:4096 ${bob}:4096 ${bob.replace("@", "+tag@")}:4096 ${bob}:0 nobody@partner.example:10 > ${out}/quota-status.json
-        # Full-text search: nothing indexed at delivery, the search indexes what it needs and finds by body.
+        # Full-text search: nothing indexed at delivery, a user's search indexes what it needs and
+        # finds by body; doveadm (replication's processes) runs without it.
         home=$(doveadm user -f home ${alice})
         find "$home" -path '*xapian*' -type f > ${out}/fts-before.txt
-        doveadm search -u ${alice} mailbox Filtered body hello > ${out}/fts-search.txt
+        doveconf -f service=doveadm -h mail_plugins > ${out}/doveadm-plugins.txt
+        py imap-search ${imap} Filtered hello > ${out}/fts-search.json
         find "$home" -path '*xapian*' -type f > ${out}/fts-after.txt
         py imap-list ${imap} INBOX Junk Filtered > ${out}/before.json
         py imap-move ${imap} INBOX hello Junk > /dev/null
@@ -358,7 +360,9 @@ describe("dovecot", function () {
 
       const text = (f: string) => fs.readFileSync(box.path(`${out}/${f}`), "utf8").trim();
       assert.equal(text("fts-before.txt"), "", "nothing indexed at delivery");
-      assert.equal(text("fts-search.txt").split("\n").length, 1, "the body search finds the one message");
+      assert.equal(result("fts-search.json").uids.length, 1, "the body search finds the one message");
+      assert.doesNotMatch(text("doveadm-plugins.txt"), /fts/, "doveadm loads no full-text search");
+      assert.match(text("doveadm-plugins.txt"), /\bquota\b/, "doveadm keeps the store's plugins");
       assert.notEqual(text("fts-after.txt"), "", "the search built the Xapian index");
 
       const quota = result("lmtp-quota.json");

@@ -64,6 +64,8 @@ function specialUse(): string {
 export function dovecotMaildrop(ctx: RenderContext): Fragment {
   const { spec, host, secrets } = ctx;
   const replicated = spec.storage.mode === "replicated";
+  // What every process that opens mailboxes loads; full-text search comes on top where users search.
+  const storePlugins = `notify mail_log quota${replicated ? " replication" : ""}`;
   const ldap = !!spec.directory;
   const root = mailRoot(spec);
   const home = `${root}/%Ld/%Ln`;
@@ -111,7 +113,14 @@ mail_gid = ${VMAIL.name}
 first_valid_uid = ${VMAIL.uid}
 last_valid_uid = ${VMAIL.uid}
 mail_location = mdbox:~/mdbox
-mail_plugins = $mail_plugins notify mail_log quota fts fts_xapian${replicated ? " replication" : ""}
+mail_plugins = $mail_plugins ${storePlugins} fts fts_xapian
+# doveadm without full-text search: a replicating pair starts a doveadm process on either side for
+# every sync, and loading Xapian and ICU was a third of its CPU (README, Benchmark). Indexes are built
+# when IMAP searches (fts_autoindex = no below); \`doveadm fts\` commands take
+# \`-o 'mail_plugins=${storePlugins} fts fts_xapian'\`.
+protocol doveadm {
+  mail_plugins = ${storePlugins}
+}
 ${replicated ? "" : `# Shared NFS volume (seed 003): no mmap, fsync every write, flush NFS caches between hosts.
 mmap_disable = yes
 mail_fsync = always
