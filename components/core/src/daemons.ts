@@ -109,9 +109,13 @@ const phpFpm = (v: PhpVersion): PhpFpm => ({
 
 /** Our own loops (shared/loop-service.ts): the script a service runs, and how its daemon is known. */
 export const loopScript = (service: Service) => `/etc/mailplatform/${service.replace(/^mailplatform-/, "")}`;
-const loop = (service: Service, packages: string[]): Daemon => ({
-  service, packages, process: "bash", pidFile: `/run/${service}.pid`, reload: "restart",
-  checks: [{ label: `bash -n ${loopScript(service)}`, command: `bash -n ${loopScript(service)}`, ok: EMPTY }],
+/** A script of ours run by its interpreter (its process), checked by that interpreter's syntax check. */
+const loop = (service: Service, packages: string[], interpreter: "bash" | "perl"): Daemon => ({
+  service, packages: interpreter === "perl" ? [...packages, "perl"] : packages, process: interpreter,
+  pidFile: `/run/${service}.pid`, reload: "restart",
+  checks: [interpreter === "perl"
+    ? { label: `perl -c ${loopScript(service)}`, command: `perl -c ${loopScript(service)} 2>&1`, ok: `^${loopScript(service)}\\ssyntax\\sOK$` }
+    : { label: `bash -n ${loopScript(service)}`, command: `bash -n ${loopScript(service)}`, ok: EMPTY }],
 });
 
 export function daemons(release: DebianRelease): Daemons {
@@ -156,8 +160,9 @@ export function daemons(release: DebianRelease): Daemons {
       checks: [{ label: "nginx -t", command: "nginx -t -q", ok: EMPTY }],
     },
     "php-fpm": phpFpm(PHP[release]),
-    // Our own loops, run by bash: told apart by their pid files.
-    "replica-resync": loop("mailplatform-replica-resync", ["dovecot-core"]),
-    "upstream-watch": loop("mailplatform-upstream-watch", ["nftables"]),
+    // Our own loops: told apart by their pid files. The watch probes without forking (Perl's
+    // non-blocking sockets; Time::HiRes is in perl, not perl-base).
+    "replica-resync": loop("mailplatform-replica-resync", ["dovecot-core"], "bash"),
+    "upstream-watch": loop("mailplatform-upstream-watch", ["nftables"], "perl"),
   };
 }

@@ -1,4 +1,4 @@
-// Our own small services: a bash loop in /etc/mailplatform, its settings in /etc/default, and what
+// Our own small services: a bash or Perl loop in /etc/mailplatform, its settings in /etc/default, and what
 // starts it on either kind of host: a systemd unit, and an init script where there is no systemd
 // (the lab). Debian ships neither for them.
 import { Daemon, loopScript } from "../daemons";
@@ -18,6 +18,7 @@ export interface LoopService {
 export function loopServiceFiles({ daemon, script, description, after, settings }: LoopService): HostFile[] {
   const { service, pidFile } = daemon;
   const path = loopScript(service);
+  const interpreter = `/usr/bin/${daemon.process}`; // a loop's process is its interpreter
   return [
     file(service, path, staticFile(`mailplatform/${script}`), { mode: "0755" }),
     file(service, `/etc/default/${service}`, lines(`# Read by ${path}.`, settings)),
@@ -36,13 +37,13 @@ export function loopServiceFiles({ daemon, script, description, after, settings 
       'case "$1" in',
       "  start)",
       `    start-stop-daemon --start --quiet --oknodo --background --make-pidfile --pidfile ${pidFile} \\`,
-      `      --startas /bin/bash -- ${path} </dev/null >/dev/null 2>&1 ;;`,
+      `      --startas ${interpreter} -- ${path} </dev/null >/dev/null 2>&1 ;;`,
       "  stop)",
       `    start-stop-daemon --stop --quiet --oknodo --retry 5 --pidfile ${pidFile} --remove-pidfile ;;`,
       "  restart|reload|force-reload)",
       '    "$0" stop && "$0" start ;;',
       "  status)",
-      `    status_of_proc -p ${pidFile} /bin/bash ${service} ;;`,
+      `    status_of_proc -p ${pidFile} ${interpreter} ${service} ;;`,
       "  *)",
       '    echo "Usage: $0 {start|stop|restart|status}" >&2; exit 3 ;;',
       "esac",
@@ -54,7 +55,7 @@ export function loopServiceFiles({ daemon, script, description, after, settings 
       `Requires=${after}.service`,
       "",
       "[Service]",
-      `ExecStart=/bin/bash ${path}`,
+      `ExecStart=${interpreter} ${path}`,
       "Restart=always",
       "",
       "[Install]",
