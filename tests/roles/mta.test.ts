@@ -280,6 +280,12 @@ for (const stack of STACKS) {
         for (const clear of [secrets.rspamdControllerPassword, secrets.rspamdEnablePassword]) assert.ok(!b.files.some((f) => f.content.includes(clear)), b.host.name);
         assert.match(fileOf(b, "/etc/rspamd/local.d/worker-proxy.inc").content, /bind_socket = "127\.0\.0\.1:11332";\nmilter = yes;/);
         assert.match(fileOf(b, "/etc/rspamd/override.d/fuzzy_check.conf").content, /enabled = false/);
+        // Redis on a local socket only, and Rspamd on that socket.
+        const redis = fileOf(b, "/etc/redis/redis.conf").content;
+        assert.match(redis, /^port 0$/m);
+        const socket = /^unixsocket (\/\S+)$/m.exec(redis)?.[1];
+        assert.ok(socket, redis);
+        assert.equal(fileOf(b, "/etc/rspamd/local.d/redis.conf").content.trim(), `servers = "${socket}";`);
         for (const f of b.files.filter((x) => x.path.startsWith("/etc/rspamd/"))) assert.doesNotMatch(f.content, /https?:\/\//, f.path);
       }
       // Separate read and learning passwords; without one only from 127.0.0.1 and ::1.

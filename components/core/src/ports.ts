@@ -51,7 +51,6 @@ export const INTERNAL = {
   /** PostSRSd forward and reverse maps, loopback only. */
   srsForward: 10001,
   srsReverse: 10002,
-  redis: 6379,
   /** Roundcube's NGINX on the webmail host (HTTPS, for the frontends only). */
   webmailHttps: 443,
 } as const;

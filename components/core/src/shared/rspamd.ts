@@ -50,7 +50,7 @@ export function rspamd(ctx: RenderContext, direction: RspamdDirection): Fragment
   const limits = spec.limits;
   const files: HostFile[] = [
     conf(LOCAL, "options.inc", "# Only the local validating resolver.", 'dns { nameserver = ["127.0.0.1:53"]; }'),
-    conf(LOCAL, "redis.conf", `servers = "127.0.0.1:${INTERNAL.redis}";`),
+    conf(LOCAL, "redis.conf", `servers = "${REDIS_SOCKET}";`),
     conf(LOCAL, "worker-proxy.inc",
       "# Milter for Postfix, scanning in this process.",
       `bind_socket = "127.0.0.1:${INTERNAL.rspamdMilter}";`,
@@ -102,12 +102,20 @@ export function rspamd(ctx: RenderContext, direction: RspamdDirection): Fragment
   };
 }
 
-/** Redis for greylisting, Bayes and rate limits: loopback only, bounded memory. */
+/** Where Rspamd reaches Redis (Debian's init script and unit make /run/redis). */
+const REDIS_SOCKET = "/run/redis/redis-server.sock";
+
+/** Redis for greylisting, Bayes and rate limits: a local socket only, bounded memory. */
 function redisConf(): string {
   return lines(
-    "bind 127.0.0.1 -::1",
+    "# A Unix socket and no TCP port: Rspamd opens a new connection for nearly every Redis request",
+    "# (4-5 a message; rspamd/rspamd#4087), and on loopback TCP each was a handshake, a teardown and a",
+    "# TIME_WAIT through the firewall's hooks (README, Benchmark). Any local process may connect, as it",
+    "# could to the loopback port this replaces.",
+    "port 0",
+    `unixsocket ${REDIS_SOCKET}`,
+    "unixsocketperm 777",
     "protected-mode yes",
-    `port ${INTERNAL.redis}`,
     "# For the init script (no systemd); Debian's unit adds --supervised systemd --daemonize no itself.",
     "daemonize yes",
     "pidfile /run/redis/redis-server.pid",
