@@ -205,8 +205,10 @@ for (const stack of ["prod", "staging"]) {
       }
     });
 
-    it("frontend config passes provision.sh check: nginx -t", async () => {
-      assert.match(await check(frontends[0]), /check: nginx -t ok$/m);
+    it("frontend config passes provision.sh check: nginx -t, perl -c of the upstream watch", async () => {
+      const out = await check(frontends[0]);
+      assert.match(out, /check: nginx -t ok$/m);
+      assert.match(out, /check: perl -c \/etc\/mailplatform\/upstream-watch ok$/m);
     });
 
     it("webmail config passes provision.sh check (nginx -t, php-fpm -t, php -l), and PHP reads back the secrets", async () => {
