@@ -3,7 +3,7 @@
 // the end-to-end tests (tests/lab/) use. Needs root.
 import * as fs from "fs";
 import * as path from "path";
-import { MANIFEST, mailRoot, PlatformSpec, renderPlatform, SECRET_VALUES, writeBundle } from "@mailplatform/core";
+import { hostVolume, MANIFEST, PlatformSpec, renderPlatform, SECRET_VALUES, writeBundle } from "@mailplatform/core";
 import { DIRECTORY_FQDN, DIRECTORY_PACKAGES, DirectoryContent, startDirectory } from "./directory";
 import { ensureTrustAnchor, startDns } from "./dns";
 import { startExternalMx } from "./external-mx";
@@ -67,7 +67,7 @@ async function bootHost(ctx: LabContext, host: LabHost): Promise<boolean> {
     forgetFrozen(host.name);
   }
   if (hostPid(host) !== undefined) return true;
-  await startHost(host, { resolver: OUTSIDE.dns, trustAnchor: ctx.trustAnchor, volume: mailStoreOf(ctx.spec, host) });
+  await startHost(host, { resolver: OUTSIDE.dns, trustAnchor: ctx.trustAnchor, volume: volumeOf(ctx.spec, host) });
   return false;
 }
 
@@ -215,17 +215,18 @@ export function labBundleFiles(host: string): Map<string, string> | undefined {
 }
 
 /**
- * A maildrop's mail store, mounted at the mail root as the OpenStack layer mounts it: in shared mode
- * one Manila share on both maildrops (here one directory of this machine on both: a local
- * filesystem, active/passive needs no more); in replicated mode each maildrop's own Cinder volume
- * (here a directory per host). Either outlives the host's root disk. A new one is what a freshly
- * formatted volume's root is, root's and 0755: provisioning then hands the mail root to vmail.
+ * The host's volume (core's hostVolume: a maildrop's mail store, an MTA's Postfix queue), mounted
+ * where the OpenStack layer mounts it: a directory of this machine per host (`<host>-<purpose>`),
+ * and for shared storage one directory on both maildrops (the Manila share: a local filesystem,
+ * active/passive needs no more). Each outlives the host's root disk. A new one is what a freshly
+ * formatted volume's root is, root's and 0755: provisioning and Postfix take it from there.
  */
-export function mailStoreOf(spec: PlatformSpec, host: Pick<LabHost, "name" | "role">): HostEnvironment["volume"] {
-  if (host.role !== "maildrop") return undefined;
-  const source = path.join(VOLUMES_DIR, spec.storage.mode === "shared" ? "maildrop-share" : `${host.name}-mailstore`);
+export function volumeOf(spec: PlatformSpec, host: LabHost): HostEnvironment["volume"] {
+  const volume = isPlatformHost(host) ? hostVolume(spec, host.core) : undefined;
+  if (!volume) return undefined;
+  const source = path.join(VOLUMES_DIR, volume.shared ? `${host.role}-share` : `${host.name}-${volume.purpose}`);
   fs.mkdirSync(source, { recursive: true, mode: 0o755 });
-  return { source, target: mailRoot(spec) };
+  return { source, target: volume.mountPoint };
 }
 
 /** A stopped host's namespace removed, with whatever else runs in it (a client a test started with inNetns). */

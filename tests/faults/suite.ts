@@ -52,7 +52,8 @@ export interface Fault {
   inject(p: Platform): Promise<void>;
   /** How long the fault lasts under traffic before recovery. */
   holdMs: number;
-  recover(p: Platform): Promise<void>;
+  /** What the recovery saw worth noting, if anything. */
+  recover(p: Platform): Promise<string | void>;
   /** The goal for the longest time an IMAP login through a frontend may not get through. */
   loginWithinMs: number;
 }
@@ -238,6 +239,32 @@ const crash = (role: Role, which: 0 | 1, then: "start" | "replace", label: strin
 
 const first = (p: Platform, role: Role) => p.role(role)[0];
 
+/** Messages in a host's Postfix queue. */
+const queued = (host: string) => labExec(host, ["postqueue", "-j"]).stdout.split("\n").filter(Boolean).length;
+
+/**
+ * An MTA holding acknowledged mail it cannot hand on (cut off from both maildrops) crashes; the cloud
+ * gives it a new VM on its volumes; the cut heals and the operator flushes the queue (its retry would
+ * otherwise wait out the backoff). Every message it acknowledged must reach a store.
+ */
+const queuedReplace = (role: "smtp-in" | "smtp-out", label: string): Fault => ({
+  name: `${label} cut off from the maildrops, crash with mail in its queue, then replace`,
+  holdMs: 15_000,
+  loginWithinMs: REFUSING_MS,
+  // The tables live in the maildrops' namespaces, so the new VM boots into the same cut.
+  inject: async (p) => p.role("maildrop").forEach((m) => labPartition(m, first(p, role), quiet)),
+  recover: async (p) => {
+    const host = first(p, role);
+    const held = queued(host);
+    if (held === 0) throw new Error(`${host} held no mail when it crashed: the row tests nothing`);
+    await labCrash(host, quiet);
+    await labReplace(host, quiet);
+    labHeal(quiet);
+    labExec(host, ["postqueue", "-f"]);
+    return `${host} held ${held} messages when it crashed`;
+  },
+});
+
 export const FAULTS: Fault[] = [
   crash("maildrop", 0, "start", "maildrop primary"),
   crash("maildrop", 0, "replace", "maildrop primary"),
@@ -258,7 +285,9 @@ export const FAULTS: Fault[] = [
     recover: async (p) => labThaw(first(p, "maildrop"), quiet),
   },
   crash("smtp-in", 0, "start", "smtp-in"),
+  queuedReplace("smtp-in", "smtp-in"),
   crash("smtp-out", 0, "start", "smtp-out primary"),
+  queuedReplace("smtp-out", "smtp-out primary"),
   crash("frontend", 0, "start", "frontend"),
   {
     name: "Rspamd down on an smtp-in (4xx), then up",
@@ -299,8 +328,9 @@ export async function runRow(p: Platform, fault: Fault, v: Volume, log: (line: s
   await fault.inject(p);
   log(`${fault.name}: injected`);
   await sleep(fault.holdMs);
-  await fault.recover(p);
-  log(`${fault.name}: recovered`);
+  const seen = await fault.recover(p);
+  if (seen) notes.push(seen);
+  log(`${fault.name}: recovered${seen ? ` (${seen})` : ""}`);
   const [primary, backup] = p.replicated ? p.role("maildrop") : [p.role("maildrop")[0], undefined];
   // Measured while traffic goes on: how long until each replica holds what either held at recovery.
   const caughtUp = backup ? untilBothHold(primary, backup, run, 120_000) : Promise.resolve(null);

@@ -8,7 +8,7 @@ import * as path from "path";
 import { hostScriptPath, mailRoot } from "../../components/core/src";
 import { PORTS } from "../../components/core/src/ports";
 import {
-  inNetns, InventoryHost, labCrash, labExec, labFaults, labFreeze, labHeal, labPartition, labReplace, labStart, labStatus, labThaw, labUp, mailStoreOf,
+  inNetns, InventoryHost, labCrash, labExec, labFaults, labFreeze, labHeal, labPartition, labReplace, labStart, labStatus, labThaw, labUp, volumeOf,
 } from "../../lab";
 import { hostProcesses } from "../../lab/hosts";
 import { bundleDir, hostDir } from "../../lab/paths";
@@ -97,7 +97,7 @@ describe("lab: fault commands", function () {
     assert.ok(!exists(maildrop.name, marker), `${marker} survived the replace: the root disk was not fresh`);
     assert.equal(inHost(maildrop.name, ["cat", onVolume]).trim(), s, "the mail store volume was not kept");
     // The volume is this machine's directory, owned as provisioning leaves a mounted store: vmail's.
-    const volume = mailStoreOf(lab.spec, maildrop)!;
+    const volume = volumeOf(lab.spec, maildrop)!;
     assert.equal(fs.readFileSync(path.join(volume.source, path.basename(onVolume)), "utf8").trim(), s);
     assert.equal(inHost(maildrop.name, ["stat", "-c", "%U %a", mailRoot(lab.spec)]).trim(), "vmail 750");
     assert.equal(storedWith(maildrop.name, user, s).length, 1, `"${s}" is not in ${maildrop.name}'s store after the replace`);

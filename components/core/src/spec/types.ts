@@ -130,6 +130,8 @@ export interface Storage {
   mode: StorageMode;
   /** Mailbox volume (replicated) or Manila share (shared) size, in GiB. */
   sizeGb: number;
+  /** Size of each smtp-in's and smtp-out's Postfix queue volume, in GiB. */
+  queueSizeGb: number;
 }
 
 export interface Tls {

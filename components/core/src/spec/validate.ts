@@ -141,7 +141,7 @@ export function parseSpec(raw: Record<string, unknown>, stack: string): Platform
     defaultQuotaBytes,
     relayClients,
     access,
-    storage: { mode, sizeGb: storage.integer("sizeGb") },
+    storage: { mode, sizeGb: storage.integer("sizeGb"), queueSizeGb: storage.integer("queueSizeGb") },
     tls: { mode: tlsMode },
     dnsbl: dnsbl.zones,
     dnsblThreshold: dnsbl.threshold,

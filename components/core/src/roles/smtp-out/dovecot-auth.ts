@@ -5,7 +5,7 @@ import { daemons } from "../../daemons";
 import { file, Fragment, RenderContext } from "../../files";
 import { relayUserNames } from "../../relay-users";
 import { DISABLED_LOGIN, ldapConf, passdbs, passwdFile, userPasswordHash } from "../../shared/dovecot";
-import { SASL_AUTH_SOCKET } from "../../shared/spool-sockets";
+import { SASL_AUTH_SOCKET, SPOOL_SOCKET_DIRECTORY } from "../../shared/spool-sockets";
 import { machinePasswordHash } from "../../shared/passwords";
 
 export const SASL_USERS = "/etc/dovecot/sasl-users";
@@ -46,6 +46,7 @@ ${passdbs(SASL_USERS, ldap)}
   return {
     packages: ldap ? ["dovecot-ldap"] : [],
     services: [daemons(ctx.spec.debianRelease).dovecot],
+    directories: [SPOOL_SOCKET_DIRECTORY],
     files: [
       file("dovecot", "/etc/dovecot/dovecot.conf", conf),
       passwdFile(SASL_USERS, entries),
