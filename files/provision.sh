@@ -7,8 +7,9 @@
 #   provision.sh check <bundle>     the whole new config through the daemons' own checkers, in a private
 #                                   mount namespace over the live system: nothing live is touched
 #   provision.sh plan <bundle>      what apply would change (diffs of non-secret files)
-#   provision.sh apply <bundle>     install, check, write what changed atomically, compile, then reload
-#                                   only the daemons whose files changed; start any that is not running
+#   provision.sh apply <bundle>     install, prepare (live state on volumes made to fit this host),
+#                                   check, write what changed atomically, compile, then reload only
+#                                   the daemons whose files changed; start any that is not running
 #
 # <bundle> is a bundle directory, a tar of one, or - for a tar on stdin. Secret file contents are
 # never printed: checker messages that quote them are withheld line by line. Never run with set -x.
@@ -28,7 +29,7 @@ OWN_POLICY_RC_D=
 say() { printf 'provision %s: %s\n' "${HOST:-?}" "$*"; }
 problem() { printf 'provision %s: %s\n' "${HOST:-?}" "$*" >&2; }
 fail() { problem "error: $*"; exit 1; }
-usage() { sed -n '6,14s/^# \{0,1\}//p' "$SELF" >&2; exit 2; }
+usage() { sed -n '6,15s/^# \{0,1\}//p' "$SELF" >&2; exit 2; }
 
 cleanup() {
   [ -z "$PENDING" ] || rm -f -- "$PENDING"
@@ -94,11 +95,11 @@ open_bundle() {
   read_manifest
 }
 
-# Reads .manifest into HOST, PACKAGES, SERVICES, CHECKS, ACCOUNTS, DIRS, FILES, REMOVES (lines minus
+# Reads .manifest into HOST, PACKAGES, SERVICES, CHECKS, PREPARES, ACCOUNTS, DIRS, FILES, REMOVES (lines minus
 # their kind), and per service its PROCESS, PID_FILE and RELOAD.
 read_manifest() {
   [ -f "$B/.manifest" ] || fail "$B: not a bundle (no .manifest)"
-  PACKAGES=() SERVICES=() CHECKS=() ACCOUNTS=() DIRS=() FILES=() REMOVES=()
+  PACKAGES=() SERVICES=() CHECKS=() PREPARES=() ACCOUNTS=() DIRS=() FILES=() REMOVES=()
   declare -gA PROCESS=() PID_FILE=() RELOAD=()
   local n=0 kind rest fields last
   while IFS=' ' read -r kind rest; do
@@ -121,6 +122,10 @@ read_manifest() {
         [[ ${fields[1]} =~ ^(-|\.[A-Za-z0-9]+)$ ]] || fail "manifest line $n: bad file suffix ${fields[1]}"
         [[ $rest == *' -- '* ]] || fail "manifest line $n: check without ' -- <command>'"
         CHECKS+=("$rest") ;;
+      prepare:*)
+        known_service "${fields[0]}" || fail "manifest line $n: prepare of an unknown service ${fields[0]}"
+        [[ $rest == *' -- '* ]] || fail "manifest line $n: prepare without ' -- <command>'"
+        PREPARES+=("$rest") ;;
       account:3)
         [[ ${fields[1]} =~ ^[1-9][0-9]*$ ]] || fail "manifest line $n: bad uid ${fields[1]}"
         ACCOUNTS+=("$rest") ;;
@@ -324,6 +329,18 @@ run_check() {
   fi
 }
 
+# The manifest's prepare lines: SERVICE LABEL -- COMMAND, run live (what a daemon keeps on a volume
+# made to fit this host); a command prints only what it changed.
+run_prepares() {
+  local e s tail label cmd out=$WORK/prepare.log
+  for e in "${PREPARES[@]}"; do
+    read -r s tail <<<"$e"
+    label=${tail%% -- *} cmd=${tail#* -- }
+    bash -c "$cmd" </dev/null >"$out" 2>&1 || { problem "prepare: $s $label failed:"; redact <"$out" >&2; fail "prepare: $s $label failed"; }
+    [ ! -s "$out" ] || { say "prepare: $s $label:"; redact <"$out"; }
+  done
+}
+
 # check_cmd LABEL OK_LINES CMD...: fails on a non-zero exit or on any output line OK_LINES (an ERE)
 # does not match: a daemon's warning is an error here.
 check_cmd() {
@@ -454,6 +471,7 @@ cmd_apply() {
   take_lock
   install_packages
   ensure_accounts
+  run_prepares
   diff_live
   # Nothing to write or compile: the live files are the bundle's, checked when they were written.
   # Rspamd's configtest alone takes seconds of CPU on every unchanged run.

@@ -3,7 +3,7 @@
 // the end-to-end tests (tests/lab/) use. Needs root.
 import * as fs from "fs";
 import * as path from "path";
-import { hostVolume, MANIFEST, PlatformSpec, renderPlatform, SECRET_VALUES, writeBundle } from "@mailplatform/core";
+import { hostVolume, MANIFEST, ROLES, PlatformSpec, renderPlatform, SECRET_VALUES, writeBundle } from "@mailplatform/core";
 import { DIRECTORY_FQDN, DIRECTORY_PACKAGES, DirectoryContent, startDirectory } from "./directory";
 import { ensureTrustAnchor, startDns } from "./dns";
 import { startExternalMx } from "./external-mx";
@@ -221,8 +221,9 @@ export function labBundleFiles(host: string): Map<string, string> | undefined {
  * active/passive needs no more). Each outlives the host's root disk. A new one is what a freshly
  * formatted volume's root is, root's and 0755: provisioning and Postfix take it from there.
  */
-export function volumeOf(spec: PlatformSpec, host: LabHost): HostEnvironment["volume"] {
-  const volume = isPlatformHost(host) ? hostVolume(spec, host.core) : undefined;
+export function volumeOf(spec: PlatformSpec, host: Pick<LabHost, "name" | "role">): HostEnvironment["volume"] {
+  const role = ROLES.find((r) => r === host.role);
+  const volume = role && hostVolume(spec, { role });
   if (!volume) return undefined;
   const source = path.join(VOLUMES_DIR, volume.shared ? `${host.role}-share` : `${host.name}-${volume.purpose}`);
   fs.mkdirSync(source, { recursive: true, mode: 0o755 });

@@ -27,6 +27,8 @@ export interface RecordedResource {
   propertyDependencies: Record<string, string[]>;
   additionalSecretOutputs: string[];
   protect: boolean;
+  /** Replaced by deleting the old one first (a port or a volume that one VM at a time may hold). */
+  deleteBeforeReplace: boolean;
   /** Inputs with secrets still wrapped (see isSecretValue). */
   inputs: Record<string, unknown>;
   id: string;
@@ -252,6 +254,7 @@ export async function runProgramUnderMocks(stack: string, program: Program, clou
       propertyDependencies,
       additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
       protect: req.getProtect(),
+      deleteBeforeReplace: req.getDeletebeforereplace(),
       aliases: req.getAliasesList().map((a: any) => a.getSpec()).filter((spec: any) => spec).map((spec: any) => ({ type: spec.getType() || undefined, name: spec.getName() || undefined })),
     });
     return register(req, cb);
@@ -305,6 +308,7 @@ export function resourceInventory(run: MockRun) {
     provider: r.provider ?? null,
     dependsOn: r.dependencies.map(nameOf),
     ...(r.protect ? { protect: true } : {}),
+    ...(r.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
     inputs: reviewInputs(r.inputs),
   }));
 }

@@ -105,6 +105,26 @@ describe("lab: fault commands", function () {
     inHost(maildrop.name, ["rm", "-f", onVolume]);
   });
 
+  it("replace keeps an MTA's queue volume: mail queued before is delivered, its files given to the new VM's postfix first", async () => {
+    const [smtpIn] = lab.role("smtp-in");
+    const user = lab.spec.users[0].address;
+    const s = subject("queued across replace");
+    // Postfix stopped: the message waits in the queue's maildrop directory, on the volume.
+    inHost(smtpIn.name, ["postfix", "stop"]);
+    inHost(smtpIn.name, ["bash", "-c", 'printf "Subject: %s\n\nqueued\n" "$1" | sendmail -f sender@partner.example "$2"', "-", s, user]);
+    await labCrash(smtpIn.name, quiet);
+    // The old VM's package gave postfix another uid than this one's.
+    const volume = volumeOf(lab.spec, smtpIn)!;
+    const queued = fs.readdirSync(path.join(volume.source, "maildrop"));
+    assert.equal(queued.length, 1, "the message is not in the queue volume's maildrop directory");
+    for (const d of ["active", "deferred", "incoming", "maildrop"]) fs.chownSync(path.join(volume.source, d), 54321, 54321);
+
+    await labReplace(smtpIn.name, quiet);
+    assert.match(fs.readFileSync(path.join(hostDir(smtpIn.name), "provision.log"), "utf8"), /prepare: postfix queue ownership:\n\s+postfix set-permissions/);
+    assert.equal(inHost(smtpIn.name, ["stat", "-c", "%U", "/var/spool/postfix/active"]).trim(), "postfix");
+    assert.equal(waitInMailbox(lab, user, s).found.length, 1, `"${s}", queued before the replace, was not delivered`);
+  });
+
   it("freeze silences the host (connections get no answer) and thaw makes it answer again", async () => {
     const [smtpIn] = lab.role("smtp-in");
     const [frontend] = lab.role("frontend");

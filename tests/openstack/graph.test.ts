@@ -197,18 +197,17 @@ for (const stack of ["prod", "staging"]) {
 
     it(`stores mailboxes as ${e.storage.mode} storage`, () => {
       const maildrops = Object.entries(e.hosts.maildrop);
+      const mailVolumes = ofType(run, T.volume).filter((v) => plain(v).name.endsWith("-mail"));
       if (e.storage.mode === "replicated") {
         assert.deepEqual(ofType(run, T.share), []);
-        const volumes = ofType(run, T.volume);
-        assert.deepEqual(volumes.map((v) => [plain(v).name, plain(v).size, v.protect, v.provider]),
+        assert.deepEqual(mailVolumes.map((v) => [plain(v).name, plain(v).size, v.protect, v.provider]),
           maildrops.map(([h]) => [`${h}-mail`, e.storage.sizeGb, true, `mailplatform-${e.regions[siteOf(h)]}`]));
-        for (const a of ofType(run, T.attach)) {
-          assert.equal(plain(byId(run, plain(a).instanceId)!).metadata.role, "maildrop");
-          assert.ok(byId(run, plain(a).volumeId));
+        for (const v of mailVolumes) {
+          const attach = ofType(run, T.attach).find((a) => plain(a).volumeId === v.id)!;
+          assert.equal(plain(byId(run, plain(attach).instanceId)!).metadata.role, "maildrop");
         }
-        assert.equal(ofType(run, T.attach).length, 2);
       } else {
-        assert.deepEqual(ofType(run, T.volume), []);
+        assert.deepEqual(mailVolumes, []);
         const [share] = ofType(run, T.share);
         assert.deepEqual([plain(share).shareProto, plain(share).size, share.protect], ["NFS", e.storage.sizeGb, true]);
         const rules = ofType(run, T.shareAccess).map(plain);
@@ -218,9 +217,31 @@ for (const stack of ["prod", "staging"]) {
       // The store is mounted before the first config push, at the path the renderers use.
       for (const [host] of maildrops) {
         const mount = byName(run, `mailplatform-maildrop-${siteOf(host)}-mount`);
-        assert.match(plain(mount).create, e.storage.mode === "replicated" ? /^sudo sh -s -- volume \S+ \/var\/vmail$/ : /^sudo sh -s -- nfs 192\.0\.2\.250:\/shares\/share-\w+ \/srv\/mail$/);
+        assert.match(plain(mount).create, e.storage.mode === "replicated" ? /^sudo sh -s -- volume \S+ \/var\/vmail mail .*\bdovecot\b/ : /^sudo sh -s -- nfs 192\.0\.2\.250:\/shares\/share-\w+ \/srv\/mail$/);
         assert.ok(dependsOn(byName(run, `mailplatform-maildrop-push-${host}-install`)).includes(mount.name));
       }
+    });
+
+    it("keeps each MTA's Postfix queue on a volume of its own, attached to its VM and mounted before its first push", () => {
+      const mtas = (["smtp-in", "smtp-out"] as const).flatMap((role) => Object.keys(e.hosts[role]).map((host) => ({ role, host })));
+      const queues = ofType(run, T.volume).filter((v) => plain(v).name.endsWith("-queue"));
+      assert.deepEqual(queues.map((v) => [plain(v).name, plain(v).size, v.protect, v.provider]).sort(),
+        mtas.map(({ host }) => [`${host}-queue`, 10, true, `mailplatform-${e.regions[siteOf(host)]}`]).sort());
+      for (const { role, host } of mtas) {
+        const volume = queues.find((v) => plain(v).name === `${host}-queue`)!;
+        const attach = ofType(run, T.attach).find((a) => plain(a).volumeId === volume.id)!;
+        assert.equal(plain(byId(run, plain(attach).instanceId)!).name, host);
+        const mount = byName(run, `mailplatform-${role}-${siteOf(host)}-mount`);
+        assert.match(plain(mount).create, new RegExp(`^sudo sh -s -- volume ${volume.id} /var/spool/postfix queue .*\\bpostfix$`));
+        assert.ok(dependsOn(mount).includes(attach.name));
+        assert.ok(dependsOn(byName(run, `mailplatform-${role}-push-${host}-install`)).includes(mount.name), `${host}: push before its queue is mounted`);
+      }
+      // Nothing else keeps state: the frontends and the webmail get no volume.
+      assert.equal(ofType(run, T.attach).length, queues.length + (e.storage.mode === "replicated" ? 2 : 0));
+    });
+
+    it("replaces a VM and a volume's attachment by deleting the old one first (a port and a volume belong to one VM at a time)", () => {
+      for (const r of [...ofType(run, T.instance), ...ofType(run, T.attach)]) assert.ok(r.deleteBeforeReplace, `${r.name} would be created beside the old one`);
     });
 
     it("rolls each cluster out host by host, primary first, clusters in parallel", () => {

@@ -37,7 +37,7 @@ import { runUnderMocks } from "./resources";
 
 const spec = parseSpec(JSON.parse(fs.readFileSync("config.json", "utf8")), "staging");
 runUnderMocks(spec).then((run) => {
-  const scripts = Object.fromEntries((["provision.sh", "health-check.sh", "mount-mailstore.sh"] as const).map((s) => [s, hostScriptPath(s)]));
+  const scripts = Object.fromEntries((["provision.sh", "health-check.sh", "mount-volume.sh"] as const).map((s) => [s, hostScriptPath(s)]));
   fs.writeFileSync("result.json", JSON.stringify({ resources: run.resources.map((r) => ({ type: r.type, name: r.name, parent: r.parent })), outputs: run.outputs, scripts, read }));
 });
 `;
@@ -84,11 +84,11 @@ describe("packages used outside the repository", function () {
   it("ships JavaScript with type declarations, the host scripts and the static files", () => {
     const core = tarballs["@mailplatform/core"];
     const openstack = tarballs["@mailplatform/openstack"];
-    for (const f of ["dist/index.js", "dist/index.d.ts", "dist/files/provision.sh", "dist/files/health-check.sh", "dist/files/mount-mailstore.sh", "static/dovecot/sieve/spam-to-junk.sieve"]) assert.ok(core.includes(f), `core ships ${f}`);
+    for (const f of ["dist/index.js", "dist/index.d.ts", "dist/files/provision.sh", "dist/files/health-check.sh", "dist/files/mount-volume.sh", "static/dovecot/sieve/spam-to-junk.sieve"]) assert.ok(core.includes(f), `core ships ${f}`);
     for (const f of ["dist/index.js", "dist/index.d.ts", "dist/policy/index.js", "dist/policy/PulumiPolicy.yaml", "PulumiPlugin.yaml", "plugin/index.ts", "plugin/package.json"]) assert.ok(openstack.includes(f), `openstack ships ${f}`);
     assert.deepEqual([...core, ...openstack].filter((f) => f.startsWith("src/") || (f.endsWith(".ts") && !f.endsWith(".d.ts") && !f.startsWith("plugin/"))), [], "no TypeScript source to compile");
     // The shipped scripts are files/'s, byte for byte.
-    for (const s of ["provision.sh", "health-check.sh", "mount-mailstore.sh"]) {
+    for (const s of ["provision.sh", "health-check.sh", "mount-volume.sh"]) {
       assert.equal(fs.readFileSync(result.scripts[s], "utf8"), fs.readFileSync(path.join(REPO, "files", s), "utf8"), s);
     }
   });
@@ -99,7 +99,7 @@ describe("packages used outside the repository", function () {
     const packages = path.join(app, "node_modules", "@mailplatform");
     const read = [...new Set(result.read)];
     assert.deepEqual(read.filter((f) => f.startsWith(REPO)), [], "nothing read from the checkout");
-    for (const f of ["core/dist/files/provision.sh", "core/dist/files/health-check.sh", "core/dist/files/mount-mailstore.sh", "core/static/dovecot/sieve/spam-to-junk.sieve", "core/static/dovecot/sieve/report-spam.sieve"]) {
+    for (const f of ["core/dist/files/provision.sh", "core/dist/files/health-check.sh", "core/dist/files/mount-volume.sh", "core/static/dovecot/sieve/spam-to-junk.sieve", "core/static/dovecot/sieve/report-spam.sieve"]) {
       assert.ok(read.includes(path.join(packages, f)), `read ${f} from the installed package`);
     }
   });

@@ -5,6 +5,7 @@
 //   package <name>
 //   service <name> <process> <pid file|-> <reload|restart>       (start order)
 //   check <service> <file suffix|-> <ok ERE> <label> -- <bash command line>
+//   prepare <service> <label> -- <bash command line>             (run live before the check)
 //   account <name> <uid> <home>                                  (group of the same name, gid = uid)
 //   dir <mode> <owner> <group> <path>
 //   file <mode> <owner> <group> <services,...|-> <compile|-> <secret|-> <path>
@@ -89,6 +90,11 @@ function daemonLines(d: Daemon): string[] {
       check(TEXT.test(c.command), `command of a ${d.service} check (one line)`, c.command);
       return `check ${d.service} ${c.eachFile ?? "-"} ${c.ok} ${c.label} -- ${c.command}`;
     }),
+    ...(d.prepare ? [d.prepare].map((p) => {
+      check(TEXT.test(p.label) && !p.label.includes(" -- "), `label of ${d.service}'s prepare`, p.label);
+      check(TEXT.test(p.command), `command of ${d.service}'s prepare (one line)`, p.command);
+      return `prepare ${d.service} ${p.label} -- ${p.command}`;
+    }) : []),
   ];
 }
 

@@ -41,6 +41,11 @@ export interface Daemon {
   /** restart where the init script has no real reload (it restarts or does nothing). */
   reload: "reload" | "restart";
   checks: Checker[];
+  /**
+   * Run on the live system by every apply, before the check: makes what the daemon keeps on a
+   * volume, which may come from another VM, fit this one. A bash command line; prints only what it did.
+   */
+  prepare?: { label: string; command: string };
 }
 
 export type PhpFpm = Daemon & { poolDir: string };
@@ -77,6 +82,11 @@ const REDIS_START = [
   `runuser -u redis -- redis-server /etc/redis/redis.conf --daemonize yes --supervised no --port 0 --unixsocket "$d/sock" --pidfile "$d/pid" --logfile "$d/log" --dir "$d"`,
   `for i in $(seq 100); do case $(redis-cli -s "$d/sock" ping 2>/dev/null) in PONG|NOAUTH*) exit 0 ;; esac; sleep 0.1; done; cat "$d/log" 2>/dev/null; exit 1`,
 ].join(" && ");
+// postfix set-permissions also makes the queue directories a fresh volume lacks.
+const QUEUE_OWNERSHIP = [
+  `[ "$(stat -c %U /var/spool/postfix/active 2>/dev/null)" = postfix ]`,
+  `{ postfix set-permissions && echo "postfix set-permissions: the queue belongs to this host's postfix"; }`,
+].join(" || ");
 // PostSRSd reads its settings only when it starts: a sanity check of what it needs.
 const POSTSRSD_DEFAULTS = [
   `. /etc/default/postsrsd`,
@@ -148,6 +158,8 @@ export function daemons(release: DebianRelease): Daemons {
     },
     postfix: {
       service: "postfix", packages: ["postfix"], process: "master", reload: "reload",
+      // The queue on a volume from a replaced VM belongs to the uid that VM's package gave postfix.
+      prepare: { label: "queue ownership", command: QUEUE_OWNERSHIP },
       checks: [
         { label: "postfix check", command: "postfix check", ok: EMPTY },
         { label: "postconf -n (main.cf)", command: "postconf -n >/dev/null", ok: EMPTY },

@@ -1,8 +1,9 @@
 // What every role's cluster shares: per host its SSH host key, a port with its planned address, the
 // VM (in its region's server group), a floating IP for the public roles, how the push reaches it,
-// and the rendered bundle. The cluster components are thin: RoleCluster picks the role and starts
-// the rolling push; MaildropCluster adds the mail store first.
-import { Host, HostBundle, hostsOf, PlatformSecrets, PlatformSpec, PUBLIC_ROLES, renderHost, Role } from "@mailplatform/core";
+// and the rendered bundle; and what of a host outlives its VM (core's hostVolume), mounted before
+// the first push. The cluster components are thin: RoleCluster picks the role and starts the rolling
+// push; MaildropCluster adds the shared store's share.
+import { Host, HostBundle, hostScript, hostsOf, HostVolume, PlatformSecrets, PlatformSpec, PUBLIC_ROLES, renderHost, Role } from "@mailplatform/core";
 import * as command from "@pulumi/command";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
@@ -38,6 +39,10 @@ export interface ClusterArgs {
   provisionScript: pulumi.Input<string>;
   /** Floating IP pool; only the public roles (smtp-in, frontend) use it. */
   externalNetwork?: pulumi.Input<string>;
+  /** Cinder volume type of the hosts' volumes (the maildrops' stores, the MTAs' queues). */
+  volumeType?: pulumi.Input<string>;
+  /** Protect the volumes (and a shared store's share) from deletion (default true): they hold acknowledged mail. */
+  protectStore?: boolean;
 }
 
 export interface ClusterHost {
@@ -109,7 +114,8 @@ export function buildHosts(parent: pulumi.ComponentResource, name: string, args:
       userData: pulumi.secret(pulumi.all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh]).apply(([privateKeyOpenssh, publicKeyOpenssh]) => userData(host, { privateKeyOpenssh, publicKeyOpenssh }))),
       metadata: { role, site: host.site.name, stack: spec.stack },
       tags,
-    }, o);
+      // Its port and volumes are held by one VM at a time: a replacement waits for the old VM to go.
+    }, { ...o, deleteBeforeReplace: true });
     const floatingIp = publicAddress
       ? new openstack.networking.FloatingIp(`${id}-fip`, { pool: args.externalNetwork!, portId: port.id, description: host.fqdn, tags }, o)
       : undefined;
@@ -120,9 +126,48 @@ export function buildHosts(parent: pulumi.ComponentResource, name: string, args:
   });
 }
 
-/** The cluster's rolling push, hosts in the role's preference order. */
-export function pushConfig(parent: pulumi.ComponentResource, name: string, args: ClusterArgs, hosts: ClusterHost[], before: Record<string, pulumi.Resource[]> = {}): ConfigPush {
-  const targets: PushTarget[] = hosts.map((h) => ({ host: h.host, connection: h.connection, serverId: h.server.id, bundle: h.bundle, dependsOn: before[h.host.name] }));
+/** The remote command that mounts a host's volume or share before its first push, again on a new VM. */
+export function mountCommand(parent: pulumi.Resource, name: string, h: ClusterHost, cmd: pulumi.Input<string>, after: pulumi.Resource[]): command.remote.Command {
+  return new command.remote.Command(`${name}-${h.host.site.name}-mount`, {
+    connection: h.connection,
+    create: cmd,
+    stdin: hostScript("mount-volume.sh"),
+    triggers: [h.server.id],
+    addPreviousOutputInEnv: false,
+  }, { parent, dependsOn: after });
+}
+
+/** A host's own volume and the command that mounts it. */
+export interface AttachedVolume {
+  volume: openstack.blockstorage.Volume;
+  mount: command.remote.Command;
+}
+
+/**
+ * The host's own Cinder volume, as core's hostVolume describes it, attached to its VM and mounted.
+ * A host that ran without it moves the files at the mount point onto it, its daemons stopped meanwhile.
+ */
+export function attachVolume(parent: pulumi.Resource, name: string, args: ClusterArgs, h: ClusterHost, v: HostVolume): AttachedVolume {
+  const o = { parent, provider: providerFor(args.providers, h.host.site.region) };
+  const id = `${name}-${h.host.site.name}-${v.purpose}`;
+  const volume = new openstack.blockstorage.Volume(id, {
+    name: `${h.host.name}-${v.purpose}`,
+    size: v.sizeGb,
+    // Cinder's zones are named apart from Nova's; unset lets Cinder pick its default.
+    availabilityZone: h.host.site.volumeAvailabilityZone,
+    volumeType: args.volumeType,
+    description: `${v.purpose === "mail" ? "mailboxes" : "Postfix queue"} of ${h.host.fqdn}`,
+  }, { ...o, protect: args.protectStore ?? true });
+  const attach = new openstack.compute.VolumeAttach(id, { instanceId: h.server.id, volumeId: volume.id }, { ...o, deleteBeforeReplace: true });
+  // Not secret: the daemons' names, taken from the (secret) bundle.
+  const services = pulumi.unsecret(h.bundle.apply((b) => b.services.map((d) => d.service).join(" ")));
+  const cmd = pulumi.interpolate`sudo sh -s -- volume ${volume.id} ${v.mountPoint} ${v.purpose} ${services}`;
+  return { volume, mount: mountCommand(parent, name, h, cmd, [attach]) };
+}
+
+/** The cluster's rolling push, hosts in the role's preference order, each after its mount if it has one. */
+export function pushConfig(parent: pulumi.ComponentResource, name: string, args: ClusterArgs, hosts: ClusterHost[], mounts: Record<string, pulumi.Resource> = {}): ConfigPush {
+  const targets: PushTarget[] = hosts.map((h) => ({ host: h.host, connection: h.connection, serverId: h.server.id, bundle: h.bundle, dependsOn: mounts[h.host.name] && [mounts[h.host.name]] }));
   return new ConfigPush(`${name}-push`, { targets, spec: args.spec, provisionScript: args.provisionScript }, { parent });
 }
 

@@ -135,6 +135,8 @@ export class MailPlatform extends pulumi.ComponentResource {
       access,
       provisionScript: args.provisionScript ?? hostScript("provision.sh"),
       externalNetwork: PUBLIC_ROLES.includes(role) ? settings.externalNetwork : undefined,
+      volumeType: settings.volumeType,
+      protectStore: settings.protectMailStore,
     });
     const child = { parent: this };
     // The public clusters first: their hosts are the other hosts' jump hosts.
@@ -146,10 +148,8 @@ export class MailPlatform extends pulumi.ComponentResource {
     this.smtpOut = new RoleCluster(`${name}-smtp-out`, clusterArgs("smtp-out", access), child);
     this.maildrop = new MaildropCluster(`${name}-maildrop`, {
       ...clusterArgs("maildrop", access),
-      volumeType: settings.volumeType,
       shareType: settings.shareType,
       shareNetworkId: settings.shareNetworkId,
-      protectStore: settings.protectMailStore,
     }, child);
     this.webmail = new RoleCluster(`${name}-webmail`, clusterArgs("webmail", access), child);
 

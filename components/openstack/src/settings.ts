@@ -16,10 +16,10 @@ export const SETTINGS = {
   keyPair: { kind: "string", doc: "Instead of `sshPublicKey`: an existing Nova key pair of that name in every region (with `sshPrivateKey`)." },
   jumpHosts: { kind: "mapping", doc: "Site name → `{host, port, user, hostKey}`: a jump host of your own for that site's private hosts, instead of the site's frontend (or smtp-in). `hostKey` (`ssh-ed25519 AAAA…`) is required: the push pins every host key. Its address as the VMs see it must be in `mailplatform:access.adminNetworks`." },
   jumpHostPrivateKey: { kind: "string", secret: true, computed: "the push's key", doc: "Key for the configured jump hosts, when it differs from the push's." },
-  volumeType: { kind: "string", computed: "Cinder's default type", doc: "Cinder volume type of the maildrop volumes (replicated storage)." },
+  volumeType: { kind: "string", computed: "Cinder's default type", doc: "Cinder volume type of the hosts' volumes: the maildrops' mail stores (replicated storage) and the MTAs' Postfix queues." },
   shareType: { kind: "string", computed: "Manila's default type", doc: "Manila share type (shared storage)." },
   shareNetworkId: { kind: "string", computed: "a share network on the primary maildrop's site network, made by the stack", doc: "An existing Manila share network instead; the maildrops must reach its export without SNAT (the share's access rules name their own addresses)." },
-  protectMailStore: { kind: "enum", values: ["true", "false"], default: "true", doc: "Protect the maildrop volumes or share from deletion: they hold the mailboxes." },
+  protectMailStore: { kind: "enum", values: ["true", "false"], default: "true", doc: "Protect the hosts' volumes (mail stores, MTA queues) and the maildrops' share from deletion: they hold acknowledged mail." },
 } as const satisfies Record<string, Setting>;
 
 /** Keys that were replaced, with what to set instead. */
@@ -57,13 +57,13 @@ export interface OpenStackSettings {
   ssh: SshSettings;
   /** Site → jump host of its private hosts, instead of the site's frontend or smtp-in. */
   jumpHosts?: Record<string, JumpHostSettings>;
-  /** Cinder volume type of the maildrop volumes (replicated storage). */
+  /** Cinder volume type of the hosts' volumes (mail stores, MTA queues). */
   volumeType?: string;
   /** Manila share type (shared storage). */
   shareType?: string;
   /** An existing Manila share network; unset: the stack makes one on the primary maildrop's network. */
   shareNetworkId?: string;
-  /** Protect the maildrop volumes or share from deletion (default true): they hold the mailboxes. */
+  /** Protect the hosts' volumes and the maildrops' share from deletion (default true): they hold acknowledged mail. */
   protectMailStore?: boolean;
 }
 
