@@ -21,8 +21,12 @@ for d in /etc /var /root /home /srv; do
   mkdir -p "$LAB_STATE/upper$d" "$LAB_STATE/work$d"
   mount -t overlay overlay -o "lowerdir=$d,upperdir=$LAB_STATE/upper$d,workdir=$LAB_STATE/work$d" "$d"
 done
-# A volume that outlives the root disk (a maildrop's mail store), mounted where the cloud mounts it.
-if [ -n "$LAB_VOLUME_SOURCE" ]; then mkdir -p "$LAB_VOLUME_TARGET"; mount --bind "$LAB_VOLUME_SOURCE" "$LAB_VOLUME_TARGET"; fi
+# Volumes that outlive the root disk (a maildrop's mail store, a Postfix queue), mounted where the
+# cloud mounts them: "source target" a line.
+while read -r source target; do
+  [ -n "$source" ] || continue
+  mkdir -p "$target" && mount --bind "$source" "$target"
+done <<<"$LAB_VOLUMES"
 mount -t tmpfs -o mode=0755 lab-run /run
 mkdir -p /run/lock
 # A fresh /tmp; when the checkout itself lives under /tmp (a CI clone), it stays visible, writable
@@ -100,8 +104,8 @@ export interface HostEnvironment {
   resolver: string;
   /** The DNS root's trust anchor, mounted over the real root's. */
   trustAnchor: string;
-  /** A directory of this machine mounted into the host: a volume that outlives its root disk. */
-  volume?: { source: string; target: string };
+  /** Directories of this machine mounted into the host: volumes that outlive its root disk. */
+  volumes: { source: string; target: string }[];
 }
 
 /**
@@ -127,7 +131,7 @@ export async function startHost(host: LabHost, env: HostEnvironment): Promise<nu
       env: {
         ...HOST_ENV, LAB_STATE: dir, LAB_READY: ready, LAB_HOSTNAME: host.name, LAB_FQDN: host.fqdn, LAB_ADDRESS: host.address, LAB_RESOLVER: env.resolver, LAB_TRUST_ANCHOR: env.trustAnchor,
         LAB_KEEP_IN_TMP: REPO.startsWith("/tmp/") ? REPO.split("/")[2] : "",
-        LAB_VOLUME_SOURCE: env.volume?.source ?? "", LAB_VOLUME_TARGET: env.volume?.target ?? "", LAB_FRESH_DISK: freshDisk ? "1" : "",
+        LAB_VOLUMES: env.volumes.map((v) => `${v.source} ${v.target}`).join("\n"), LAB_FRESH_DISK: freshDisk ? "1" : "",
       },
     },
   );

@@ -3,7 +3,7 @@
 // the end-to-end tests (tests/lab/) use. Needs root.
 import * as fs from "fs";
 import * as path from "path";
-import { hostVolume, MANIFEST, ROLES, PlatformSpec, renderPlatform, SECRET_VALUES, writeBundle } from "@mailplatform/core";
+import { hostVolumes, MANIFEST, ROLES, PlatformSpec, renderPlatform, SECRET_VALUES, writeBundle } from "@mailplatform/core";
 import { DIRECTORY_FQDN, DIRECTORY_PACKAGES, DirectoryContent, startDirectory } from "./directory";
 import { ensureTrustAnchor, startDns } from "./dns";
 import { startExternalMx } from "./external-mx";
@@ -67,7 +67,7 @@ async function bootHost(ctx: LabContext, host: LabHost): Promise<boolean> {
     forgetFrozen(host.name);
   }
   if (hostPid(host) !== undefined) return true;
-  await startHost(host, { resolver: OUTSIDE.dns, trustAnchor: ctx.trustAnchor, volume: volumeOf(ctx.spec, host) });
+  await startHost(host, { resolver: OUTSIDE.dns, trustAnchor: ctx.trustAnchor, volumes: volumesOf(ctx.spec, host) });
   return false;
 }
 
@@ -215,19 +215,19 @@ export function labBundleFiles(host: string): Map<string, string> | undefined {
 }
 
 /**
- * The host's volume (core's hostVolume: a maildrop's mail store, an MTA's Postfix queue), mounted
- * where the OpenStack layer mounts it: a directory of this machine per host (`<host>-<purpose>`),
+ * The host's volumes (core's hostVolumes: a maildrop's mail store, every Postfix queue), mounted
+ * where the OpenStack layer mounts them: a directory of this machine per volume (`<host>-<purpose>`),
  * and for shared storage one directory on both maildrops (the Manila share: a local filesystem,
  * active/passive needs no more). Each outlives the host's root disk. A new one is what a freshly
  * formatted volume's root is, root's and 0755: provisioning and Postfix take it from there.
  */
-export function volumeOf(spec: PlatformSpec, host: Pick<LabHost, "name" | "role">): HostEnvironment["volume"] {
+export function volumesOf(spec: PlatformSpec, host: Pick<LabHost, "name" | "role">): HostEnvironment["volumes"] {
   const role = ROLES.find((r) => r === host.role);
-  const volume = role && hostVolume(spec, { role });
-  if (!volume) return undefined;
-  const source = path.join(VOLUMES_DIR, volume.shared ? `${host.role}-share` : `${host.name}-${volume.purpose}`);
-  fs.mkdirSync(source, { recursive: true, mode: 0o755 });
-  return { source, target: volume.mountPoint };
+  return (role ? hostVolumes(spec, { role }) : []).map((v) => {
+    const source = path.join(VOLUMES_DIR, v.shared ? `${host.role}-share` : `${host.name}-${v.purpose}`);
+    fs.mkdirSync(source, { recursive: true, mode: 0o755 });
+    return { source, target: v.mountPoint };
+  });
 }
 
 /** A stopped host's namespace removed, with whatever else runs in it (a client a test started with inNetns). */

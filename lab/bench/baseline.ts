@@ -115,7 +115,7 @@ export async function startBaseline(spec: PlatformSpec, users = 2): Promise<Base
   const lab = labHosts(spec);
   readInventory(); // the lab must be up: its bridge, DNS and the other hosts' routes
   wireHost(spec, [...lab, host], host);
-  await startHost(host, { resolver: OUTSIDE.dns, trustAnchor: ensureTrustAnchor() });
+  await startHost(host, { resolver: OUTSIDE.dns, trustAnchor: ensureTrustAnchor(), volumes: [] });
   const accounts = Array.from({ length: users }, (_, i) => ({ address: `bench${i + 1}@${BASELINE_DOMAIN}`, password: randomBytes(12).toString("base64url") }));
   // Hashed as the platform stores its users' (BLF-CRYPT), so a login costs the same on both.
   const lines = accounts.map((u) => {

@@ -1,6 +1,6 @@
 // The lab's fault commands do what they say, with the real daemons: crash (every process gone, the
 // disk kept), start (booted on that disk, daemons back, nothing to change), replace (a fresh root
-// disk, the mail store volume and the mail in it kept), freeze/thaw (nothing answers, then it does)
+// disk; the mail store and Postfix queue volumes, and the mail in them, kept), freeze/thaw (nothing answers, then it does)
 // and partition/heal (two hosts lose each other, and only each other). Ends with the lab healthy.
 import * as assert from "assert";
 import * as fs from "fs";
@@ -8,7 +8,7 @@ import * as path from "path";
 import { hostScriptPath, mailRoot } from "../../components/core/src";
 import { PORTS } from "../../components/core/src/ports";
 import {
-  inNetns, InventoryHost, labCrash, labExec, labFaults, labFreeze, labHeal, labPartition, labReplace, labStart, labStatus, labThaw, labUp, volumeOf,
+  inNetns, InventoryHost, labCrash, labExec, labFaults, labFreeze, labHeal, labPartition, labReplace, labStart, labStatus, labThaw, labUp, volumesOf,
 } from "../../lab";
 import { hostProcesses } from "../../lab/hosts";
 import { bundleDir, hostDir } from "../../lab/paths";
@@ -97,7 +97,7 @@ describe("lab: fault commands", function () {
     assert.ok(!exists(maildrop.name, marker), `${marker} survived the replace: the root disk was not fresh`);
     assert.equal(inHost(maildrop.name, ["cat", onVolume]).trim(), s, "the mail store volume was not kept");
     // The volume is this machine's directory, owned as provisioning leaves a mounted store: vmail's.
-    const volume = volumeOf(lab.spec, maildrop)!;
+    const volume = volumesOf(lab.spec, maildrop).find((v) => v.target === mailRoot(lab.spec))!;
     assert.equal(fs.readFileSync(path.join(volume.source, path.basename(onVolume)), "utf8").trim(), s);
     assert.equal(inHost(maildrop.name, ["stat", "-c", "%U %a", mailRoot(lab.spec)]).trim(), "vmail 750");
     assert.equal(storedWith(maildrop.name, user, s).length, 1, `"${s}" is not in ${maildrop.name}'s store after the replace`);
@@ -105,25 +105,27 @@ describe("lab: fault commands", function () {
     inHost(maildrop.name, ["rm", "-f", onVolume]);
   });
 
-  it("replace keeps an MTA's queue volume: mail queued before is delivered, its files given to the new VM's postfix first", async () => {
-    const [smtpIn] = lab.role("smtp-in");
-    const user = lab.spec.users[0].address;
-    const s = subject("queued across replace");
-    // Postfix stopped: the message waits in the queue's maildrop directory, on the volume.
-    inHost(smtpIn.name, ["postfix", "stop"]);
-    inHost(smtpIn.name, ["bash", "-c", 'printf "Subject: %s\n\nqueued\n" "$1" | sendmail -f sender@partner.example "$2"', "-", s, user]);
-    await labCrash(smtpIn.name, quiet);
-    // The old VM's package gave postfix another uid than this one's.
-    const volume = volumeOf(lab.spec, smtpIn)!;
-    const queued = fs.readdirSync(path.join(volume.source, "maildrop"));
-    assert.equal(queued.length, 1, "the message is not in the queue volume's maildrop directory");
-    for (const d of ["active", "deferred", "incoming", "maildrop"]) fs.chownSync(path.join(volume.source, d), 54321, 54321);
+  // A maildrop's queue holds what Sieve made there (a redirect, a vacation reply) after LMTP's 250.
+  for (const role of ["smtp-in", "smtp-out", "maildrop"] as const) {
+    it(`replace keeps ${role}'s Postfix queue volume: mail queued before is delivered, its files given to the new VM's postfix first`, async () => {
+      const [host] = lab.role(role);
+      const user = lab.spec.users[0].address;
+      const s = subject(`queued on ${role} across replace`);
+      // Postfix stopped: the message waits in the queue's maildrop directory, on the volume.
+      inHost(host.name, ["postfix", "stop"]);
+      inHost(host.name, ["bash", "-c", 'printf "Subject: %s\\n\\nqueued\\n" "$1" | sendmail -f "postmaster@$3" "$2"', "-", s, user, lab.spec.domains[0].name]);
+      await labCrash(host.name, quiet);
+      const queue = volumesOf(lab.spec, host).find((v) => v.target === "/var/spool/postfix")!;
+      assert.equal(fs.readdirSync(path.join(queue.source, "maildrop")).length, 1, "the message is not in the queue volume's maildrop directory");
+      // The old VM's package gave postfix another uid than this one's.
+      for (const d of ["active", "deferred", "incoming", "maildrop"]) fs.chownSync(path.join(queue.source, d), 54321, 54321);
 
-    await labReplace(smtpIn.name, quiet);
-    assert.match(fs.readFileSync(path.join(hostDir(smtpIn.name), "provision.log"), "utf8"), /prepare: postfix queue ownership:\n\s+postfix set-permissions/);
-    assert.equal(inHost(smtpIn.name, ["stat", "-c", "%U", "/var/spool/postfix/active"]).trim(), "postfix");
-    assert.equal(waitInMailbox(lab, user, s).found.length, 1, `"${s}", queued before the replace, was not delivered`);
-  });
+      await labReplace(host.name, quiet);
+      assert.match(fs.readFileSync(path.join(hostDir(host.name), "provision.log"), "utf8"), /prepare: postfix queue ownership:\n\s+postfix set-permissions/);
+      assert.equal(inHost(host.name, ["stat", "-c", "%U", "/var/spool/postfix/active"]).trim(), "postfix");
+      assert.equal(waitInMailbox(lab, user, s).found.length, 1, `"${s}", queued on ${host.name} before the replace, was not delivered`);
+    });
+  }
 
   it("freeze silences the host (connections get no answer) and thaw makes it answer again", async () => {
     const [smtpIn] = lab.role("smtp-in");

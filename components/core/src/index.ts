@@ -29,5 +29,5 @@ export { PORTS, PROXIED, INTERNAL } from "./ports";
 export { certificateNames, TLS_CA, TLS_CERT, TLS_KEY } from "./shared/tls";
 export { mtaStsPolicy } from "./shared/mta-sts";
 export { mailRoot } from "./roles/maildrop/dovecot";
-export { hostVolume } from "./volumes";
+export { hostVolumes } from "./volumes";
 export type { HostVolume } from "./volumes";

@@ -1,7 +1,9 @@
 // What of a host outlives its VM, and where it is mounted: the maildrop's mail store (its own Cinder
-// volume, or the pair's Manila share) and each MTA's Postfix queue, which holds mail the MTA has
-// acknowledged with 250 and not yet handed on. The OpenStack components create and attach these,
-// the lab mounts a directory of its own in their place; both keep them when a VM is replaced.
+// volume, or the pair's Manila share) and the Postfix queue of every host that runs Postfix, which
+// holds mail the host has acknowledged and not yet handed on (on a maildrop: Sieve redirects and
+// vacation replies, made while LMTP's 250 for the original waits). The OpenStack components create
+// and attach them, the lab mounts a directory of its own in their place; both keep them when a VM is
+// replaced.
 import { Host } from "./topology";
 import { mailRoot } from "./roles/maildrop/dovecot";
 import { POSTFIX_QUEUE_DIRECTORY } from "./shared/spool-sockets";
@@ -16,14 +18,15 @@ export interface HostVolume {
   shared: boolean;
 }
 
-export function hostVolume(spec: PlatformSpec, host: Pick<Host, "role">): HostVolume | undefined {
+export function hostVolumes(spec: PlatformSpec, host: Pick<Host, "role">): HostVolume[] {
+  const queue: HostVolume = { purpose: "queue", mountPoint: POSTFIX_QUEUE_DIRECTORY, sizeGb: spec.storage.queueSizeGb, shared: false };
   switch (host.role) {
     case "maildrop":
-      return { purpose: "mail", mountPoint: mailRoot(spec), sizeGb: spec.storage.sizeGb, shared: spec.storage.mode === "shared" };
+      return [{ purpose: "mail", mountPoint: mailRoot(spec), sizeGb: spec.storage.sizeGb, shared: spec.storage.mode === "shared" }, queue];
     case "smtp-in":
     case "smtp-out":
-      return { purpose: "queue", mountPoint: POSTFIX_QUEUE_DIRECTORY, sizeGb: spec.storage.queueSizeGb, shared: false };
+      return [queue];
     default:
-      return undefined;
+      return [];
   }
 }

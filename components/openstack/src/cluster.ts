@@ -1,9 +1,9 @@
 // What every role's cluster shares: per host its SSH host key, a port with its planned address, the
 // VM (in its region's server group), a floating IP for the public roles, how the push reaches it,
-// and the rendered bundle; and what of a host outlives its VM (core's hostVolume), mounted before
+// and the rendered bundle; and what of a host outlives its VM (core's hostVolumes), mounted before
 // the first push. The cluster components are thin: RoleCluster picks the role and starts the rolling
 // push; MaildropCluster adds the shared store's share.
-import { Host, HostBundle, hostScript, hostsOf, HostVolume, PlatformSecrets, PlatformSpec, PUBLIC_ROLES, renderHost, Role } from "@mailplatform/core";
+import { Host, HostBundle, hostScript, hostsOf, HostVolume, hostVolumes, PlatformSecrets, PlatformSpec, PUBLIC_ROLES, renderHost, Role } from "@mailplatform/core";
 import * as command from "@pulumi/command";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
@@ -126,48 +126,61 @@ export function buildHosts(parent: pulumi.ComponentResource, name: string, args:
   });
 }
 
-/** The remote command that mounts a host's volume or share before its first push, again on a new VM. */
-export function mountCommand(parent: pulumi.Resource, name: string, h: ClusterHost, cmd: pulumi.Input<string>, after: pulumi.Resource[]): command.remote.Command {
-  return new command.remote.Command(`${name}-${h.host.site.name}-mount`, {
+/**
+ * The remote command that mounts one of a host's volumes (or the maildrops' share) before its first
+ * push, again on a new VM. The maildrop's store mount had the name `<cluster>-<site>-mount` before
+ * hosts had several volumes: kept as an alias, so an existing stack does not mount it anew.
+ */
+export function mountCommand(parent: pulumi.Resource, name: string, h: ClusterHost, v: HostVolume, cmd: pulumi.Input<string>, after: pulumi.Resource[]): command.remote.Command {
+  return new command.remote.Command(`${name}-${h.host.site.name}-${v.purpose}-mount`, {
     connection: h.connection,
     create: cmd,
     stdin: hostScript("mount-volume.sh"),
     triggers: [h.server.id],
     addPreviousOutputInEnv: false,
-  }, { parent, dependsOn: after });
+  }, { parent, dependsOn: after, aliases: v.purpose === "mail" ? [{ name: `${name}-${h.host.site.name}-mount` }] : [] });
 }
 
-/** A host's own volume and the command that mounts it. */
-export interface AttachedVolume {
-  volume: openstack.blockstorage.Volume;
-  mount: command.remote.Command;
+/** Each host's own Cinder volumes, by volume name (`<host>-<purpose>`), and per host name its mounts. */
+export interface HostStorage {
+  volumes: Record<string, openstack.blockstorage.Volume>;
+  mounts: Record<string, command.remote.Command[]>;
 }
 
 /**
- * The host's own Cinder volume, as core's hostVolume describes it, attached to its VM and mounted.
- * A host that ran without it moves the files at the mount point onto it, its daemons stopped meanwhile.
+ * Every volume of the hosts' own (core's hostVolumes, but for a shared store's share), attached to
+ * the host's VM and mounted. A host that ran without one moves the files at its mount point onto it,
+ * the host's daemons stopped meanwhile.
  */
-export function attachVolume(parent: pulumi.Resource, name: string, args: ClusterArgs, h: ClusterHost, v: HostVolume): AttachedVolume {
-  const o = { parent, provider: providerFor(args.providers, h.host.site.region) };
-  const id = `${name}-${h.host.site.name}-${v.purpose}`;
-  const volume = new openstack.blockstorage.Volume(id, {
-    name: `${h.host.name}-${v.purpose}`,
-    size: v.sizeGb,
-    // Cinder's zones are named apart from Nova's; unset lets Cinder pick its default.
-    availabilityZone: h.host.site.volumeAvailabilityZone,
-    volumeType: args.volumeType,
-    description: `${v.purpose === "mail" ? "mailboxes" : "Postfix queue"} of ${h.host.fqdn}`,
-  }, { ...o, protect: args.protectStore ?? true });
-  const attach = new openstack.compute.VolumeAttach(id, { instanceId: h.server.id, volumeId: volume.id }, { ...o, deleteBeforeReplace: true });
-  // Not secret: the daemons' names, taken from the (secret) bundle.
-  const services = pulumi.unsecret(h.bundle.apply((b) => b.services.map((d) => d.service).join(" ")));
-  const cmd = pulumi.interpolate`sudo sh -s -- volume ${volume.id} ${v.mountPoint} ${v.purpose} ${services}`;
-  return { volume, mount: mountCommand(parent, name, h, cmd, [attach]) };
+export function attachVolumes(parent: pulumi.Resource, name: string, args: ClusterArgs, hosts: ClusterHost[]): HostStorage {
+  const storage: HostStorage = { volumes: {}, mounts: {} };
+  for (const h of hosts) {
+    const o = { parent, provider: providerFor(args.providers, h.host.site.region) };
+    // Not secret: the daemons' names, taken from the (secret) bundle.
+    const services = pulumi.unsecret(h.bundle.apply((b) => b.services.map((d) => d.service).join(" ")));
+    storage.mounts[h.host.name] = [];
+    for (const v of hostVolumes(args.spec, h.host).filter((x) => !x.shared)) {
+      const id = `${name}-${h.host.site.name}-${v.purpose}`;
+      const volume = new openstack.blockstorage.Volume(id, {
+        name: `${h.host.name}-${v.purpose}`,
+        size: v.sizeGb,
+        // Cinder's zones are named apart from Nova's; unset lets Cinder pick its default.
+        availabilityZone: h.host.site.volumeAvailabilityZone,
+        volumeType: args.volumeType,
+        description: `${v.purpose === "mail" ? "mailboxes" : "Postfix queue"} of ${h.host.fqdn}`,
+      }, { ...o, protect: args.protectStore ?? true });
+      const attach = new openstack.compute.VolumeAttach(id, { instanceId: h.server.id, volumeId: volume.id }, { ...o, deleteBeforeReplace: true });
+      const cmd = pulumi.interpolate`sudo sh -s -- volume ${volume.id} ${v.mountPoint} ${v.purpose} ${services}`;
+      storage.volumes[`${h.host.name}-${v.purpose}`] = volume;
+      storage.mounts[h.host.name].push(mountCommand(parent, name, h, v, cmd, [attach]));
+    }
+  }
+  return storage;
 }
 
-/** The cluster's rolling push, hosts in the role's preference order, each after its mount if it has one. */
-export function pushConfig(parent: pulumi.ComponentResource, name: string, args: ClusterArgs, hosts: ClusterHost[], mounts: Record<string, pulumi.Resource> = {}): ConfigPush {
-  const targets: PushTarget[] = hosts.map((h) => ({ host: h.host, connection: h.connection, serverId: h.server.id, bundle: h.bundle, dependsOn: mounts[h.host.name] && [mounts[h.host.name]] }));
+/** The cluster's rolling push, hosts in the role's preference order, each after its mounts. */
+export function pushConfig(parent: pulumi.ComponentResource, name: string, args: ClusterArgs, hosts: ClusterHost[], mounts: Record<string, pulumi.Resource[]>): ConfigPush {
+  const targets: PushTarget[] = hosts.map((h) => ({ host: h.host, connection: h.connection, serverId: h.server.id, bundle: h.bundle, dependsOn: mounts[h.host.name] }));
   return new ConfigPush(`${name}-push`, { targets, spec: args.spec, provisionScript: args.provisionScript }, { parent });
 }
 

@@ -1,11 +1,12 @@
 // maildrop: the Dovecot pair that holds the mailboxes, site-local only. Replicated mode gives each
 // its own Cinder volume (dsync between them); shared mode mounts one Manila NFS share on both, with
-// access rules for exactly the two maildrops' addresses. The store is mounted before the first push.
-import { hostVolume, mailRoot } from "@mailplatform/core";
+// access rules for exactly the two maildrops' addresses. Each also has a volume for its Postfix queue
+// (what Sieve redirects and vacation replies wait in). All are mounted before the first push.
+import { hostVolumes } from "@mailplatform/core";
 import * as command from "@pulumi/command";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import { attachVolume, buildHosts, ClusterArgs, ClusterHost, ClusterOutputs, mountCommand, pushConfig } from "./cluster";
+import { attachVolumes, buildHosts, ClusterArgs, ClusterHost, ClusterOutputs, mountCommand, pushConfig } from "./cluster";
 import { outputsOf, rehydrationProps } from "./component";
 import { ConfigPush } from "./config-push";
 import { providerFor } from "./providers";
@@ -23,30 +24,23 @@ const OUTPUTS = ["hosts", "push", "volumes", "shareNetwork", "share", "shareAcce
 export class MaildropCluster extends pulumi.ComponentResource implements ClusterOutputs {
   declare readonly hosts: ClusterHost[];
   declare readonly push: ConfigPush;
-  /** Replicated mode: one volume per host name. */
+  /** By volume name: `<host>-mail` (replicated mode), `<host>-queue`. */
   declare readonly volumes: Record<string, openstack.blockstorage.Volume>;
   /** Shared mode: the share network the stack made (unless one was given), the share and its access rules. */
   declare readonly shareNetwork?: openstack.sharedfilesystem.ShareNetwork;
   declare readonly share?: openstack.sharedfilesystem.Share;
   declare readonly shareAccess: openstack.sharedfilesystem.ShareAccess[];
-  /** The mount commands, per host name. */
-  declare readonly mounts: Record<string, command.remote.Command>;
+  /** Per host name, the commands that mount its store and queue. */
+  declare readonly mounts: Record<string, command.remote.Command[]>;
 
   constructor(name: string, args: MaildropClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailplatform:index:MaildropCluster", name, rehydrationProps(opts, OUTPUTS), opts);
     if (opts?.urn) return;
     const { spec } = args;
-    this.volumes = {};
     this.shareAccess = [];
-    this.mounts = {};
     this.hosts = buildHosts(this, name, args);
-    if (spec.storage.mode === "replicated") {
-      for (const h of this.hosts) {
-        const { volume, mount } = attachVolume(this, name, args, h, hostVolume(spec, h.host)!);
-        this.volumes[h.host.name] = volume;
-        this.mounts[h.host.name] = mount;
-      }
-    } else {
+    ({ volumes: this.volumes, mounts: this.mounts } = attachVolumes(this, name, args, this.hosts));
+    if (spec.storage.mode === "shared") {
       // The share lives with the primary, its export on the primary's site network: both maildrops
       // reach it with their own addresses (the backup over the inter-site link), never through a
       // router's SNAT, so the access rules can name exactly them.
@@ -79,7 +73,8 @@ export class MaildropCluster extends pulumi.ComponentResource implements Cluster
           accessLevel: "rw",
         }, o);
         this.shareAccess.push(access);
-        this.mounts[h.host.name] = mountCommand(this, name, h, pulumi.interpolate`sudo sh -s -- nfs ${exportPath} ${mailRoot(spec)}`, [access, h.server]);
+        const store = hostVolumes(spec, h.host).find((v) => v.shared)!;
+        this.mounts[h.host.name].unshift(mountCommand(this, name, h, store, pulumi.interpolate`sudo sh -s -- nfs ${exportPath} ${store.mountPoint}`, [access, h.server]));
       }
     }
     this.push = pushConfig(this, name, args, this.hosts, this.mounts);

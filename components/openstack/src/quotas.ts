@@ -1,7 +1,7 @@
 // What the platform takes of a project's quotas in each region, from the spec alone, so a preview
 // says it before the cloud refuses a resource halfway through `up`. Neutron counts the two egress
 // rules it adds to every new security group, and the project's own `default` group (4 rules).
-import { hostsOf, hostVolume, HostVolume, PlatformSpec, ROLES } from "@mailplatform/core";
+import { hostsOf, hostVolumes, PlatformSpec, ROLES } from "@mailplatform/core";
 import * as pulumi from "@pulumi/pulumi";
 import { regionsOf, securityGroupRules } from "./security-groups";
 import { serverGroupMembers } from "./server-groups";
@@ -14,7 +14,7 @@ export interface QuotaNeeds {
   /** Members of the region's largest server group. */
   serverGroupMembers: number;
   floatingIps: number;
-  /** Cinder volumes and their GiB (the MTAs' queues; the maildrops' stores in replicated storage). */
+  /** Cinder volumes and their GiB (every Postfix queue; the maildrops' stores in replicated storage). */
   volumes: number;
   volumeGigabytes: number;
 }
@@ -41,7 +41,7 @@ export function quotaNeeds(spec: PlatformSpec): Record<string, QuotaNeeds> {
   return Object.fromEntries(regions.map((region) => {
     const groups = ROLES.filter((role) => regionsOf(spec, role).includes(region)).length;
     const hosts = ROLES.flatMap((role) => hostsOf(spec, role)).filter((h) => h.site.region === region);
-    const volumes = hosts.map((h) => hostVolume(spec, h)).filter((v): v is HostVolume => v !== undefined && !v.shared);
+    const volumes = hosts.flatMap((h) => hostVolumes(spec, h)).filter((v) => !v.shared);
     return [region, {
       securityGroups: groups + 1,
       securityGroupRules: rules.filter((r) => r.region === region).length + groups * DEFAULT_EGRESS_RULES_PER_GROUP + PROJECT_DEFAULT_GROUP_RULES,

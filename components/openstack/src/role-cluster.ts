@@ -1,15 +1,15 @@
 // The cluster of a role whose hosts hold no mailboxes: smtp-in (one MX per site, each with its own
 // public address: DNSBL needs the client's real address), smtp-out (submission relays, site-local),
 // frontend (the NGINX proxies, public) and webmail (Roundcube behind the frontends, site-local). Each
-// is the role's hosts, their volumes where core's hostVolume gives them one (an MTA's Postfix queue,
+// is the role's hosts, their volumes where core's hostVolumes gives them any (an MTA's Postfix queue,
 // mounted before the first push) and their rolling push. They were four identical classes; each
 // role's old type token stays as an alias, so an existing stack finds the component and, through it,
 // its children.
-import { hostVolume, Role } from "@mailplatform/core";
+import { Role } from "@mailplatform/core";
 import * as command from "@pulumi/command";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import { attachVolume, buildHosts, ClusterArgs, ClusterHost, ClusterOutputs, pushConfig } from "./cluster";
+import { attachVolumes, buildHosts, ClusterArgs, ClusterHost, ClusterOutputs, pushConfig } from "./cluster";
 import { outputsOf, rehydrationProps } from "./component";
 import { ConfigPush } from "./config-push";
 
@@ -34,24 +34,17 @@ export class RoleCluster extends pulumi.ComponentResource implements ClusterOutp
   static readonly TYPE = "mailplatform:index:RoleCluster";
   declare readonly hosts: ClusterHost[];
   declare readonly push: ConfigPush;
-  /** Per host name, its volume (the MTAs' Postfix queues) and the command that mounts it. */
+  /** By volume name (`<host>-queue`): the MTAs' Postfix queues. */
   declare readonly volumes: Record<string, openstack.blockstorage.Volume>;
-  declare readonly mounts: Record<string, command.remote.Command>;
+  /** Per host name, the commands that mount its volumes. */
+  declare readonly mounts: Record<string, command.remote.Command[]>;
 
   constructor(name: string, args: RoleClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(RoleCluster.TYPE, name, rehydrationProps(opts, OUTPUTS),
       opts.urn ? opts : pulumi.mergeOptions(opts, { aliases: [{ type: LEGACY_CLUSTER_TYPES[args.role] }] }));
     if (opts.urn) return;
     this.hosts = buildHosts(this, name, args);
-    this.volumes = {};
-    this.mounts = {};
-    for (const h of this.hosts) {
-      const v = hostVolume(args.spec, h.host);
-      if (!v) continue;
-      const { volume, mount } = attachVolume(this, name, args, h, v);
-      this.volumes[h.host.name] = volume;
-      this.mounts[h.host.name] = mount;
-    }
+    ({ volumes: this.volumes, mounts: this.mounts } = attachVolumes(this, name, args, this.hosts));
     this.push = pushConfig(this, name, args, this.hosts, this.mounts);
     this.registerOutputs(outputsOf(this, OUTPUTS));
   }

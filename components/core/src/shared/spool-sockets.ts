@@ -5,7 +5,7 @@ export const POSTFIX_QUEUE_DIRECTORY = "/var/spool/postfix";
 
 /**
  * Their directory, as Postfix makes it (postfix-files). Declared by the role that puts a socket in
- * it: on an MTA the queue directory is a volume of its own, empty until Postfix first starts,
+ * it: the queue directory is a volume of its own (volumes.ts), empty until Postfix first starts,
  * and Dovecot starts before Postfix.
  */
 export const SPOOL_SOCKET_DIRECTORY = { path: `${POSTFIX_QUEUE_DIRECTORY}/private`, owner: "postfix", group: "root", mode: "0700" };

@@ -8,7 +8,7 @@ import { Account, file, Fragment, HostFile, RenderContext, secretFile, staticFil
 import { INTERNAL, PORTS, PROXIED } from "../../ports";
 import { DISABLED_LOGIN, DOVECOT_LDAP_CONF, ldapConf, passdbs, passwdFile, userPasswordHash } from "../../shared/dovecot";
 import { TLS_CA, TLS_CERT, TLS_KEY } from "../../shared/tls";
-import { LMTP_SOCKET } from "../../shared/spool-sockets";
+import { LMTP_SOCKET, SPOOL_SOCKET_DIRECTORY } from "../../shared/spool-sockets";
 import { PlatformSpec } from "../../spec/types";
 import { hostsOf } from "../../topology";
 
@@ -309,7 +309,7 @@ ${peers.map((p, i) => `  mail_replica${i === 0 ? "" : i + 1} = tcps:${p.address}
     ],
     services: [daemons(spec.debianRelease).dovecot],
     accounts: [{ ...VMAIL, home: root }],
-    directories: [{ path: root, owner: VMAIL.name, group: VMAIL.name, mode: "0750" }],
+    directories: [{ path: root, owner: VMAIL.name, group: VMAIL.name, mode: "0750" }, SPOOL_SOCKET_DIRECTORY],
     files: [
       file("dovecot", "/etc/dovecot/dovecot.conf", conf),
       ...(spec.users.length > 0 ? [passwdFile(USERS, users)] : []),
