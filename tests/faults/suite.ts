@@ -239,13 +239,22 @@ const crash = (role: Role, which: 0 | 1, then: "start" | "replace", label: strin
 
 const first = (p: Platform, role: Role) => p.role(role)[0];
 
-/** Messages in a host's Postfix queue. */
-const queued = (host: string) => labExec(host, ["postqueue", "-j"]).stdout.split("\n").filter(Boolean).length;
+/** A host's Postfix queue, one entry a message (postqueue -j). */
+const queueOf = (host: string): { queue_name: string }[] =>
+  labExec(host, ["postqueue", "-j"]).stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { queue_name: string });
+
+/** Flushes the hosts' queues once no delivery is in flight (one started during the cut ends deferred, past a flush). */
+async function flushWhenSettled(hosts: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && hosts.some((h) => queueOf(h).some((m) => m.queue_name === "active"))) await sleep(500);
+  for (const h of hosts) labExec(h, ["postqueue", "-f"]);
+}
 
 /**
  * The role's hosts cut off from both maildrops hold the mail they acknowledge; the one holding most
  * crashes and the cloud gives it a new VM on its volumes; the cut heals and the operator flushes the
- * queues (their retries would otherwise wait out the backoff). Every message acknowledged must reach
+ * queues once the deliveries in flight have ended (their retries would otherwise wait out the
+ * backoff: 300 s on smtp-out). Every message acknowledged must reach
  * a store. (Every host of the role is cut off: senders keep reusing their open sessions, so which
  * one gets mail is theirs to choose.)
  */
@@ -256,12 +265,12 @@ const queuedReplace = (role: "smtp-in" | "smtp-out"): Fault => ({
   // The tables live in the maildrops' namespaces, so the new VM boots into the same cut.
   inject: async (p) => p.role("maildrop").forEach((m) => p.role(role).forEach((h) => labPartition(m, h, quiet))),
   recover: async (p) => {
-    const [host, held] = p.role(role).map((h) => [h, queued(h)] as const).sort((a, b) => b[1] - a[1])[0];
+    const [host, held] = p.role(role).map((h) => [h, queueOf(h).length] as const).sort((a, b) => b[1] - a[1])[0];
     if (held === 0) throw new Error(`no ${role} held mail when the row crashed one: it tests nothing`);
     await labCrash(host, quiet);
     await labReplace(host, quiet);
     labHeal(quiet);
-    for (const h of p.role(role)) labExec(h, ["postqueue", "-f"]);
+    await flushWhenSettled(p.role(role), 30_000);
     return `${host} held ${held} messages when it crashed`;
   },
 });
