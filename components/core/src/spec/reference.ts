@@ -164,7 +164,7 @@ export const REFERENCE = {
   storage: {
     mode: { kind: "enum", values: ["replicated", "shared"], default: "replicated", doc: "`replicated`: a volume each, Dovecot dsync between the pair. `shared`: one Manila NFS share, active/passive." },
     sizeGb: { kind: "integer", min: 1, max: 1_000_000, default: 100, doc: "Volume or share size in GiB." },
-    queueSizeGb: { kind: "integer", min: 1, max: 10_000, default: 10, doc: "Size in GiB of the volume each smtp-in and smtp-out keeps its Postfix queue on, so mail it acknowledged outlives a replaced VM." },
+    queueSizeGb: { kind: "integer", min: 1, max: 10_000, default: 10, doc: "Size in GiB of the volume every host running Postfix (smtp-in, smtp-out, maildrop) keeps its queue on, so mail it acknowledged outlives a replaced VM." },
   },
   tls: {
     mode: { kind: "enum", values: ["internal-ca", "supplied"], default: "internal-ca", doc: "`internal-ca`: the stack makes a CA and signs every host. `supplied`: your certificate and key." },

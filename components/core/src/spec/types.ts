@@ -130,7 +130,7 @@ export interface Storage {
   mode: StorageMode;
   /** Mailbox volume (replicated) or Manila share (shared) size, in GiB. */
   sizeGb: number;
-  /** Size of each smtp-in's and smtp-out's Postfix queue volume, in GiB. */
+  /** Size of the Postfix queue volume of every smtp-in, smtp-out and maildrop, in GiB. */
   queueSizeGb: number;
 }
 
