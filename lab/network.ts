@@ -67,12 +67,15 @@ export function labLinks(): string[] {
 
 /**
  * The kernel dismantles a deleted namespace, and the veth pairs in it, in the background: wait for
- * that, so `down` returns with nothing left and a following `up` can reuse the names.
+ * that, so `down` returns with nothing left and a following `up` can reuse the names. A namespace
+ * the kernel keeps past that (seen once, minutes after its last process had gone, nothing mounting
+ * it) still holds its end of the pair: deleting this machine's end takes both.
  */
 export async function waitForLinksGone(): Promise<void> {
   for (let i = 0; i < 100 && labLinks().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  for (const link of labLinks()) run(["ip", "link", "del", link]);
   const left = labLinks();
-  if (left.length > 0) throw new Error(`veth links still there after 10 s: ${left.join(", ")}`);
+  if (left.length > 0) throw new Error(`veth links still there after 10 s and deleting them: ${left.join(", ")}`);
 }
 
 /** Deletes a host's namespace (and with it the veth pair). The last host process may take a moment to let go. */
