@@ -208,10 +208,13 @@ describe("dovecot", function () {
       }
     });
 
-    it("keeps the vmail account's uid and the mail root owned by it", () => {
+    it("keeps the vmail account's uid and the mail root owned by it, and makes the LMTP socket's directory (an empty queue volume has none)", () => {
       const frag = maildrop(staging);
       assert.deepEqual(frag.accounts, [{ name: "vmail", uid: 5000, home: "/srv/mail" }]);
-      assert.deepEqual(frag.directories, [{ path: "/srv/mail", owner: "vmail", group: "vmail", mode: "0750" }]);
+      assert.deepEqual(frag.directories, [
+        { path: "/srv/mail", owner: "vmail", group: "vmail", mode: "0750" },
+        { path: "/var/spool/postfix/private", owner: "postfix", group: "root", mode: "0700" },
+      ]);
     });
 
     it("looks users up in LDAP with the bind password in a secret file when a directory is configured", () => {
