@@ -6,6 +6,7 @@ import { cidrProblem, formatSize, nthAddress, parseSize, addressProblem } from "
 import { referenceMarkdown, REFERENCE } from "../components/core/src/spec/reference";
 import { allHosts, hostsOf } from "../components/core/src/topology";
 import { ROLES } from "../components/core/src/spec/types";
+import { hostVolumes, mailRoot, maskedSecrets, renderPlatform } from "../components/core/src";
 
 const root = path.join(__dirname, "..");
 
@@ -96,4 +97,19 @@ describe("README", () => {
     assert.equal(withSettings(doc), doc, "docs/openstack.md is stale: run npm run docs");
     assert.match(doc, /\| `jumpHosts` \| mapping \| — \| — \|/);
   });
+});
+
+describe("what outlives a VM", () => {
+  for (const stack of ["prod", "staging"]) {
+    it(`gives every ${stack} host that runs Postfix a queue volume, and the maildrops their store at the mail root`, () => {
+      const spec = loadStackSpec(root, stack);
+      for (const bundle of renderPlatform(spec, maskedSecrets(spec))) {
+        const volumes = hostVolumes(spec, bundle.host);
+        const runsPostfix = bundle.services.some((d) => d.service === "postfix");
+        assert.equal(volumes.some((v) => v.mountPoint === "/var/spool/postfix" && !v.shared), runsPostfix, bundle.host.name);
+        assert.equal(volumes.some((v) => v.mountPoint === mailRoot(spec) && v.shared === (spec.storage.mode === "shared")), bundle.host.role === "maildrop", bundle.host.name);
+        assert.equal(new Set(volumes.map((v) => v.purpose)).size, volumes.length, `${bundle.host.name}: two volumes of one name`);
+      }
+    });
+  }
 });
