@@ -166,12 +166,16 @@ function inboundAcknowledged(): Set<string> {
   return acked;
 }
 
+/** A host's Postfix queue, one entry a message (postqueue -j). */
+const queueOf = (host: string): { queue_name: string }[] =>
+  labExec(host, ["postqueue", "-j"]).stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { queue_name: string });
+
 /** Every queue of the platform and external-mx empty (or the deadline passed). */
 async function drained(p: Platform, timeoutMs: number): Promise<string[]> {
   const mtas = ["external-mx", ...p.role("smtp-in"), ...p.role("smtp-out"), ...p.role("maildrop")];
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const busy = mtas.filter((h) => labExec(h, ["postqueue", "-j"]).stdout.trim() !== "");
+    const busy = mtas.filter((h) => queueOf(h).length > 0);
     if (busy.length === 0 || Date.now() > deadline) return busy;
     await sleep(2_000);
   }
@@ -239,10 +243,6 @@ const crash = (role: Role, which: 0 | 1, then: "start" | "replace", label: strin
 
 const first = (p: Platform, role: Role) => p.role(role)[0];
 
-/** A host's Postfix queue, one entry a message (postqueue -j). */
-const queueOf = (host: string): { queue_name: string }[] =>
-  labExec(host, ["postqueue", "-j"]).stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { queue_name: string });
-
 /** Flushes the hosts' queues once no delivery is in flight (one started during the cut ends deferred, past a flush). */
 async function flushWhenSettled(hosts: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -254,9 +254,8 @@ async function flushWhenSettled(hosts: string[], timeoutMs: number): Promise<voi
  * The role's hosts cut off from both maildrops hold the mail they acknowledge; the one holding most
  * crashes and the cloud gives it a new VM on its volumes; the cut heals and the operator flushes the
  * queues once the deliveries in flight have ended (their retries would otherwise wait out the
- * backoff: 300 s on smtp-out). Every message acknowledged must reach
- * a store. (Every host of the role is cut off: senders keep reusing their open sessions, so which
- * one gets mail is theirs to choose.)
+ * backoff: 300 s on smtp-out). Every message acknowledged must reach a store. (Every host of the
+ * role is cut off: senders keep reusing their open sessions, so which one gets mail is theirs.)
  */
 const queuedReplace = (role: "smtp-in" | "smtp-out"): Fault => ({
   name: `${role}s cut off from the maildrops, the one holding most mail crashes, then replace`,

@@ -2,6 +2,7 @@
 // their service and package names, how to tell they run, how to reload them and how to check their
 // config. Renderers take a host's daemons from here; bundle.ts copies them into the manifest, so
 // files/provision.sh needs no knowledge of any daemon.
+import { POSTFIX_QUEUE_DIRECTORY } from "./shared/spool-sockets";
 import { PlatformSpec } from "./spec/types";
 
 export type DebianRelease = PlatformSpec["debianRelease"];
@@ -84,7 +85,7 @@ const REDIS_START = [
 ].join(" && ");
 // postfix set-permissions also makes the queue directories a fresh volume lacks.
 const QUEUE_OWNERSHIP = [
-  `[ "$(stat -c %U /var/spool/postfix/active 2>/dev/null)" = postfix ]`,
+  `[ "$(stat -c %U ${POSTFIX_QUEUE_DIRECTORY}/active 2>/dev/null)" = postfix ]`,
   `{ postfix set-permissions && echo "postfix set-permissions: the queue belongs to this host's postfix"; }`,
 ].join(" || ");
 // PostSRSd reads its settings only when it starts: a sanity check of what it needs.

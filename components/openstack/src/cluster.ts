@@ -155,11 +155,13 @@ export interface HostStorage {
 export function attachVolumes(parent: pulumi.Resource, name: string, args: ClusterArgs, hosts: ClusterHost[]): HostStorage {
   const storage: HostStorage = { volumes: {}, mounts: {} };
   for (const h of hosts) {
+    storage.mounts[h.host.name] = [];
+    const own = hostVolumes(args.spec, h.host).filter((x) => !x.shared);
+    if (own.length === 0) continue;
     const o = { parent, provider: providerFor(args.providers, h.host.site.region) };
     // Not secret: the daemons' names, taken from the (secret) bundle.
     const services = pulumi.unsecret(h.bundle.apply((b) => b.services.map((d) => d.service).join(" ")));
-    storage.mounts[h.host.name] = [];
-    for (const v of hostVolumes(args.spec, h.host).filter((x) => !x.shared)) {
+    for (const v of own) {
       const id = `${name}-${h.host.site.name}-${v.purpose}`;
       const volume = new openstack.blockstorage.Volume(id, {
         name: `${h.host.name}-${v.purpose}`,
