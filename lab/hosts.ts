@@ -177,6 +177,13 @@ function pidsInNamespace(pidns: string): number[] {
   }).map(Number);
 }
 
+/** The running host's root as this machine sees it (its PID 1's: the host's mounts, overlays included). */
+export function hostRoot(host: Pick<LabHost, "name" | "netns">): string {
+  const pid = hostPid(host);
+  if (pid === undefined) throw new Error(`lab host ${host.name} is not running (npm run lab -- up)`);
+  return `/proc/${pid}/root`;
+}
+
 /** Every process of the host (its PID namespace: daemons and whatever entered with nsenter), or undefined when it is not running. */
 export function hostProcesses(host: Pick<LabHost, "name" | "netns">): number[] | undefined {
   const pid = hostPid(host);

@@ -3,20 +3,20 @@
 // the end-to-end tests (tests/lab/) use. Needs root.
 import * as fs from "fs";
 import * as path from "path";
-import { hostVolumes, MANIFEST, ROLES, PlatformSpec, renderPlatform, SECRET_VALUES, writeBundle } from "@mailplatform/core";
+import { HostBundle, hostVolumes, MANIFEST, ROLES, PlatformSpec, renderPlatform, SECRET_VALUES, writeBundle } from "@mailplatform/core";
 import { DIRECTORY_FQDN, DIRECTORY_PACKAGES, DirectoryContent, startDirectory } from "./directory";
 import { ensureTrustAnchor, startDns } from "./dns";
 import { startExternalMx } from "./external-mx";
 import { applyFirewall } from "./firewall";
 import { applyPartitions, Faults, freezeHost, readFaults, thawHost, writeFaults } from "./faults";
-import { diskDir, execInHost, execInNetns, execInNetnsAsync, hasDisk, HostEnvironment, hostPid, hostUsage, startHost, stopHost, wipeDisk } from "./hosts";
+import { diskDir, execInHost, execInNetns, execInNetnsAsync, hasDisk, HostEnvironment, hostPid, hostRoot, hostUsage, startHost, stopHost, wipeDisk } from "./hosts";
 import { buildInventory, Inventory, InventoryHost, inventoryExists, readInventory, writeInventory } from "./inventory";
 import { ensureBridge, labNetnsNames, NETNS_PREFIX, removeBridge, removeNetns, waitForLinksGone, wireHost } from "./network";
 import { bundleDir, BUNDLES_DIR, FAULTS_FILE, hostDir, HOSTS_DIR, INVENTORY_FILE, VOLUMES_DIR } from "./paths";
 import { addressesOf, isPlatformHost, labHosts, LabHost, OUTSIDE, PlatformLabHost } from "./plan";
 import { ensurePackages, ensureSources, LAB_PACKAGES } from "./packages";
 import { inParallel, provisionHost, writeBundles } from "./provision";
-import { keepRspamdDatabases } from "./rspamd-cache";
+import { keepRspamdDatabases, rspamdLogMark, shareRspamdDatabases } from "./rspamd-cache";
 import { labSpecAndSecrets, LabSecrets, LabVariant } from "./spec";
 import { run, RunOptions, RunResult } from "./system";
 
@@ -79,18 +79,41 @@ function startOutsideDaemon(ctx: LabContext, host: LabHost): string {
   return "";
 }
 
-/** Applies each host's current bundle (.lab/bundles), which also starts every daemon not running. */
-async function provision(hosts: PlatformLabHost[], log: Log): Promise<void> {
+/**
+ * Applies each host's current bundle (.lab/bundles), which also starts every daemon not running;
+ * `then` runs after a host's apply succeeded, in the same slot.
+ */
+async function provision(hosts: PlatformLabHost[], log: Log, then: (h: PlatformLabHost, summary: string) => Promise<void> = async () => {}): Promise<void> {
   log(`provisioning ${hosts.length} platform hosts (files/provision.sh apply, ${PROVISION_CONCURRENCY} at a time)`);
   const results = await inParallel(hosts, PROVISION_CONCURRENCY, async (h) => {
     const r = await provisionHost(h);
     log(`  ${h.name.padEnd(14)} ${r.ok ? "ok" : "FAILED"} in ${r.seconds.toFixed(1)} s: ${r.summary}`);
+    if (r.ok) await then(h, r.summary);
     return r;
   });
   const failed = results.filter((r) => !r.ok);
   if (failed.length > 0) {
     throw new Error(`provisioning failed on ${failed.map((r) => r.host).join(", ")}: see ${failed.map((r) => r.log).join(", ")}`);
   }
+}
+
+/**
+ * Provisions the hosts with the first Rspamd host before the other Rspamd hosts, beside those
+ * without Rspamd, and the databases it compiled copied into the others (rspamd-cache.ts): on a
+ * machine that kept none, six MTAs compiling the same databases at once made most of a lab up.
+ */
+async function provisionSharingRspamd(hosts: PlatformLabHost[], bundles: HostBundle[], log: Log): Promise<void> {
+  const runsRspamd = (h: PlatformLabHost) => bundles.some((b) => b.host.name === h.name && b.services.some((d) => d.service === "rspamd"));
+  const [first, ...rest] = hosts.filter(runsRspamd);
+  const mark = first && rspamdLogMark(hostRoot(first));
+  await provision(hosts.filter((h) => !rest.includes(h)), log, async (h, summary) => {
+    if (h !== first || rest.length === 0) return;
+    // Where the apply left a running Rspamd alone, no hs_helper is at work to wait for.
+    const started = /\b(start|restart|reload) rspamd\b/.test(summary);
+    const copied = await shareRspamdDatabases(hostRoot(first), rest.map(hostRoot), started ? mark : undefined);
+    if (copied > 0) log(`  ${first.name.padEnd(14)} its compiled Rspamd databases copied into ${rest.map((r) => r.name).join(", ")} (${copied} files)`);
+  });
+  if (rest.length > 0) await provision(rest, log);
 }
 
 /**
@@ -132,7 +155,7 @@ export async function labUp(stack = DEFAULT_STACK, log: Log = console.log, varia
   }
 
   writeBundles(bundles);
-  await provision(hosts.filter(isPlatformHost), log);
+  await provisionSharingRspamd(hosts.filter(isPlatformHost), bundles, log);
 
   const inventory = buildInventory(spec, hosts, secrets, ctx.directory);
   writeInventory(inventory, secrets.platform.caCertificatePem);

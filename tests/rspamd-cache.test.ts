@@ -1,10 +1,11 @@
-// The lab keeps Rspamd's compiled hyperscan databases from the hosts' disks for the next hosts
+// The lab keeps Rspamd's compiled hyperscan databases from the hosts' disks for the next hosts, and
+// within one `up` copies the first Rspamd host's into the others once its hs_helper is done
 // (lab/rspamd-cache.ts): only the databases, with their owner and mode, never over one it has.
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { keepRspamdDatabases } from "../lab/rspamd-cache";
+import { keepRspamdDatabases, rspamdCompiled, rspamdLogMark, shareRspamdDatabases } from "../lab/rspamd-cache";
 
 describe("lab: Rspamd's compiled databases kept from the hosts' disks", () => {
   let root: string;
@@ -55,5 +56,60 @@ describe("lab: Rspamd's compiled databases kept from the hosts' disks", () => {
   it("keeps nothing where this machine has no Rspamd directory", () => {
     const a = disk("smtp-in", { "a1.hs": "re" });
     assert.equal(keepRspamdDatabases([a], path.join(root, "absent")), 0);
+  });
+});
+
+describe("lab: the first Rspamd host's databases shared with the others within one up", () => {
+  let root: string;
+  const DONE = "2026-12-03 13:10:26 #1375(hs_helper) rspamd_rs_compile_cb: compiled 172 regular expressions to the hyperscan tree, postpone loaded notification for 1 seconds to avoid races\n";
+  const host = (name: string, files: Record<string, string> = {}) => {
+    const h = path.join(root, name);
+    fs.mkdirSync(path.join(h, "var/lib/rspamd"), { recursive: true });
+    fs.mkdirSync(path.join(h, "var/log/rspamd"), { recursive: true });
+    for (const [f, content] of Object.entries(files)) fs.writeFileSync(path.join(h, "var/lib/rspamd", f), content, { mode: 0o640 });
+    return h;
+  };
+  const log = (h: string, line: string) => fs.appendFileSync(path.join(h, "var/log/rspamd/rspamd.log"), line);
+  const databases = (h: string) => fs.readdirSync(path.join(h, "var/lib/rspamd")).sort();
+  beforeEach(() => (root = fs.mkdtempSync(path.join(os.tmpdir(), "rspamd-share-"))));
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it("tells the hs_helper of the start after the mark from an earlier start's", () => {
+    const first = host("smtp-in-zrh");
+    assert.equal(rspamdLogMark(first), 0, "no log yet");
+    log(first, DONE);
+    const mark = rspamdLogMark(first);
+    assert.equal(rspamdCompiled(first, mark), false, "the earlier start's line counted");
+    log(first, "2026-12-03 13:11:00 #2000(main) rspamd_url_init: start compiling of 9628 TLD suffixes\n");
+    assert.equal(rspamdCompiled(first, mark), false);
+    log(first, DONE);
+    assert.equal(rspamdCompiled(first, mark), true);
+  });
+
+  it("waits for the first host's hs_helper, then copies what each other host lacks, and nothing else", async () => {
+    const first = host("smtp-in-zrh", { "tld.hsmp": "tld", "rspamd.rrd": "rrd" });
+    const other = host("smtp-out-zrh", { "tld.hsmp": "its own" });
+    const third = host("smtp-in-ams");
+    const mark = rspamdLogMark(first);
+    setTimeout(() => {
+      fs.writeFileSync(path.join(first, "var/lib/rspamd/re.hs"), "regexps", { mode: 0o640 });
+      log(first, DONE);
+    }, 300);
+    const copied = await shareRspamdDatabases(first, [other, third], mark, 10_000);
+    assert.equal(copied, 3, "re.hs into both, tld.hsmp into the third");
+    assert.deepEqual(databases(other), ["re.hs", "tld.hsmp"]);
+    assert.equal(fs.readFileSync(path.join(other, "var/lib/rspamd/tld.hsmp"), "utf8"), "its own");
+    assert.deepEqual(databases(third), ["re.hs", "tld.hsmp"]);
+    assert.equal(fs.statSync(path.join(third, "var/lib/rspamd/re.hs")).mode & 0o777, 0o640);
+  });
+
+  it("copies without waiting where no Rspamd started, and gives up waiting on an hs_helper that never finishes", async () => {
+    const first = host("smtp-in-zrh", { "tld.hsmp": "tld" });
+    const other = host("smtp-out-zrh");
+    assert.equal(await shareRspamdDatabases(first, [other]), 1);
+    const late = host("smtp-in-ams");
+    const t0 = Date.now();
+    assert.equal(await shareRspamdDatabases(first, [late], rspamdLogMark(first), 500), 1);
+    assert.ok(Date.now() - t0 >= 500, "did not wait");
   });
 });
