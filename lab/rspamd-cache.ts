@@ -87,3 +87,20 @@ export async function shareRspamdDatabases(from: string, to: string[], startMark
   while (startMark !== undefined && !rspamdCompiled(from, startMark) && Date.now() < deadline) await sleep(250);
   return to.reduce((n, root) => n + copyAbsent(path.join(from, RSPAMD_DB), path.join(root, RSPAMD_DB)), 0);
 }
+
+/**
+ * Runs `fn` as on a fresh machine: the databases this machine keeps moved aside meanwhile (no lab
+ * host may run: they are its hosts' lower layer), then put back where `fn` kept none of the name.
+ */
+export async function withoutKeptDatabases<T>(fn: () => Promise<T>, kept = RSPAMD_DB): Promise<T> {
+  if (!fs.existsSync(kept)) return fn();
+  const aside = fs.mkdtempSync(path.join(path.dirname(kept), ".rspamd-aside-"));
+  const move = (from: string, into: string, name: string) => fs.renameSync(path.join(from, name), path.join(into, name));
+  for (const name of fs.readdirSync(kept).filter((n) => COMPILED.test(n))) move(kept, aside, name);
+  try {
+    return await fn();
+  } finally {
+    for (const name of fs.readdirSync(aside).filter((n) => !fs.existsSync(path.join(kept, n)))) move(aside, kept, name);
+    fs.rmSync(aside, { recursive: true, force: true });
+  }
+}

@@ -5,7 +5,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { keepRspamdDatabases, rspamdCompiled, rspamdLogMark, shareRspamdDatabases } from "../lab/rspamd-cache";
+import { keepRspamdDatabases, rspamdCompiled, rspamdLogMark, shareRspamdDatabases, withoutKeptDatabases } from "../lab/rspamd-cache";
 
 describe("lab: Rspamd's compiled databases kept from the hosts' disks", () => {
   let root: string;
@@ -51,6 +51,22 @@ describe("lab: Rspamd's compiled databases kept from the hosts' disks", () => {
     assert.equal(keepRspamdDatabases([a], into), 1);
     assert.deepEqual(fs.readdirSync(into).sort(), ["back.hs", "recent.hs"]);
     assert.equal(fs.readFileSync(path.join(into, "back.hs"), "utf8"), "compiled again");
+  });
+
+  it("runs a lab as on a fresh machine: the kept databases aside meanwhile, back after where none of the name was kept since", async () => {
+    fs.writeFileSync(path.join(into, "a1.hs"), "kept");
+    fs.writeFileSync(path.join(into, "b2.hsmp"), "kept");
+    fs.writeFileSync(path.join(into, "rspamd.rrd"), "not a database");
+    const seen = await withoutKeptDatabases(async () => {
+      const during = fs.readdirSync(into).sort();
+      fs.writeFileSync(path.join(into, "a1.hs"), "kept by the run");
+      return during;
+    }, into);
+    assert.deepEqual(seen, ["rspamd.rrd"]);
+    assert.deepEqual(fs.readdirSync(into).sort(), ["a1.hs", "b2.hsmp", "rspamd.rrd"]);
+    assert.equal(fs.readFileSync(path.join(into, "a1.hs"), "utf8"), "kept by the run");
+    assert.equal(fs.readFileSync(path.join(into, "b2.hsmp"), "utf8"), "kept");
+    assert.deepEqual(fs.readdirSync(root).filter((n) => n.startsWith(".rspamd-aside-")), [], "the aside directory left behind");
   });
 
   it("keeps nothing where this machine has no Rspamd directory", () => {

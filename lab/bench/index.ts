@@ -11,6 +11,7 @@ import { DEFAULT_STACK, labDown, labUp, readInventory } from "..";
 import { execInHostAsync, execInNetnsAsync } from "../hosts";
 import { inventoryExists, InventoryHost } from "../inventory";
 import { REPO } from "../paths";
+import { withoutKeptDatabases } from "../rspamd-cache";
 import { labSpecAndSecrets } from "../spec";
 import { run, sleep } from "../system";
 import { Baseline, startBaseline, stopBaseline } from "./baseline";
@@ -77,7 +78,7 @@ export interface BenchResult {
     imapLoginSelectMs: { baseline: Percentiles; maildropDirect: Percentiles; throughFrontend: Percentiles };
   };
   /** Seconds. */
-  lab: null | { upFromNothing: number | null; upNoChanges: number; renderProd: number };
+  lab: null | { upFreshMachine: number | null; upFromNothing: number | null; upNoChanges: number; renderProd: number };
   profile: ProfileRow[];
 }
 
@@ -258,6 +259,7 @@ export function table(r: BenchResult): string {
       `| IMAP login + SELECT through a frontend, p50 / p99 (ms) | - | ${pct(l.imapLoginSelectMs.throughFrontend)} | - |`,
     ] : []),
     ...(r.lab ? [
+      `| lab up from nothing on a fresh machine (no Rspamd databases kept), prod (s) | - | ${r.lab.upFreshMachine === null ? "- (not run)" : fmt(r.lab.upFreshMachine)} | - |`,
       `| lab up from nothing, prod (s) | - | ${r.lab.upFromNothing === null ? "- (not run)" : fmt(r.lab.upFromNothing)} | - |`,
       `| lab up, no changes, ${r.stack} (s) | - | ${fmt(r.lab.upNoChanges)} | - |`,
       `| offline render of prod (s) | - | ${fmt(r.lab.renderProd)} | - |`,
@@ -273,9 +275,16 @@ export function table(r: BenchResult): string {
 
 /** The lab's up times and the offline render's (seconds). */
 async function labTimes(cold: boolean, log: BenchOptions["log"]): Promise<NonNullable<BenchResult["lab"]>> {
+  let upFreshMachine: number | null = null;
   let upFromNothing: number | null = null;
   if (cold) {
     if (inventoryExists()) await labDown(() => undefined);
+    log("lab up from nothing on a fresh machine (prod, no Rspamd databases kept)");
+    upFreshMachine = await withoutKeptDatabases(async () => {
+      const seconds = await timed(() => labUp("prod", () => undefined));
+      await labDown(() => undefined);
+      return seconds;
+    });
     log("lab up from nothing (prod)");
     upFromNothing = await timed(() => labUp("prod", () => undefined));
   }
@@ -289,7 +298,7 @@ async function labTimes(cold: boolean, log: BenchOptions["log"]): Promise<NonNul
     if (r.status !== 0) throw new Error(`offline render: ${r.stderr}`);
   });
   fs.rmSync(out, { recursive: true, force: true });
-  return { upFromNothing, upNoChanges, renderProd };
+  return { upFreshMachine, upFromNothing, upNoChanges, renderProd };
 }
 
 /** Runs the benchmark on the lab (brought up first as the options say) and returns its figures. */

@@ -63,6 +63,7 @@ describe("lab: npm run bench (short form)", function () {
     sane(l.imapLoginSelectMs.maildropDirect, "login, maildrop");
     sane(l.imapLoginSelectMs.throughFrontend, "login, frontend");
     assert.equal(result.lab.upFromNothing, null);
+    assert.equal(result.lab.upFreshMachine, null);
     assert.ok(result.lab.upNoChanges > 0 && result.lab.renderProd > 0);
   });
 
