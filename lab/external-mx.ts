@@ -5,7 +5,7 @@
 // and goes to the hosted domain's MX hosts, retried until one takes it (the fault suite's inbound
 // traffic), only sooner than the Internet's retries.
 import { PlatformSpec } from "@mailplatform/core";
-import { execInHost, writeHostFile } from "./hosts";
+import { execInHostAsync, writeHostFile } from "./hosts";
 import { EXTERNAL_MX_NAME, LabHost } from "./plan";
 
 /** The Maildir's `new` directory, as a path inside the external-mx host. */
@@ -58,7 +58,7 @@ smtp_connection_cache_destinations = ${spec.domains.map((d) => d.name).join(", "
 smtp_tls_connection_reuse = yes
 `;
 
-export function startExternalMx(host: LabHost, spec: PlatformSpec): string {
+export async function startExternalMx(host: LabHost, spec: PlatformSpec): Promise<string> {
   const changed = writeHostFile(host, "/etc/postfix/main.cf", mainCf(spec));
   const script = String.raw`
 set -e
@@ -77,7 +77,7 @@ if postfix status 2>/dev/null; then
 else
   service postfix start </dev/null >/dev/null 2>&1; echo started
 fi`;
-  const r = execInHost(host, ["bash", "-c", script, "-", EXTERNAL_MX_NAME, changed ? "changed" : "same"]);
+  const r = await execInHostAsync(host, ["bash", "-c", script, "-", EXTERNAL_MX_NAME, changed ? "changed" : "same"]);
   if (r.status !== 0) throw new Error(`external-mx: Postfix did not start: ${r.stderr}${r.stdout}`);
   return r.stdout.trim();
 }
