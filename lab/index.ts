@@ -84,16 +84,20 @@ async function startOutsideDaemon(ctx: LabContext, host: LabHost): Promise<strin
   return "";
 }
 
-/**
- * Applies each host's current bundle (.lab/bundles), which also starts every daemon not running;
- * `then` runs after a host's apply succeeded, in the same slot.
- */
-async function provision(hosts: PlatformLabHost[], log: Log, then: (h: PlatformLabHost, summary: string) => Promise<void> = async () => {}, concurrency = PROVISION_CONCURRENCY): Promise<void> {
+interface ProvisionOptions {
+  /** Hosts at once. */
+  concurrency?: number;
+  /** Runs after a host's apply succeeded, in the same slot; given provision.sh's summary. */
+  then?: (h: PlatformLabHost, summary: string) => Promise<void>;
+}
+
+/** Applies each host's current bundle (.lab/bundles), which also starts every daemon not running. */
+async function provision(hosts: PlatformLabHost[], log: Log, { concurrency = PROVISION_CONCURRENCY, then }: ProvisionOptions = {}): Promise<void> {
   log(`provisioning ${hosts.length} platform hosts (files/provision.sh apply, ${concurrency} at a time)`);
   const results = await inParallel(hosts, concurrency, async (h) => {
     const r = await provisionHost(h);
     log(`  ${h.name.padEnd(14)} ${r.ok ? "ok" : "FAILED"} in ${r.seconds.toFixed(1)} s: ${r.summary}`);
-    if (r.ok) await then(h, r.summary);
+    if (r.ok && then) await then(h, r.summary);
     return r;
   });
   const failed = results.filter((r) => !r.ok);
@@ -117,7 +121,7 @@ async function provisionSharingRspamd(hosts: PlatformLabHost[], bundles: HostBun
   if (!first || rest.length === 0) return provision(hosts, log);
   const mark = rspamdLogMark(hostRoot(first));
   let shared: Promise<number> = Promise.resolve(0);
-  await provision(hosts.filter((h) => !rest.includes(h)), log, async (h, summary) => {
+  const then = async (h: PlatformLabHost, summary: string) => {
     if (h !== first) return;
     const from = hostRoot(first);
     const into = rest.map(hostRoot);
@@ -125,8 +129,9 @@ async function provisionSharingRspamd(hosts: PlatformLabHost[], bundles: HostBun
     // Where the apply left a running Rspamd alone, no hs_helper is at work to wait for.
     const started = /\b(start|restart|reload) rspamd\b/.test(summary);
     shared = started ? shareRspamdDatabases(from, into, mark).then((after) => before + after) : Promise.resolve(before);
-  });
-  const [copied] = await Promise.all([shared, provision(rest, log, undefined, SHARED_RSPAMD_CONCURRENCY)]);
+  };
+  await provision(hosts.filter((h) => !rest.includes(h)), log, { then });
+  const [copied] = await Promise.all([shared, provision(rest, log, { concurrency: SHARED_RSPAMD_CONCURRENCY })]);
   if (copied > 0) log(`  ${first.name.padEnd(14)} its compiled Rspamd databases copied into ${rest.map((r) => r.name).join(", ")} (${copied} files)`);
 }
 
