@@ -45,6 +45,7 @@ function copyAbsent(from: string, into: string): number {
 /** Copies the compiled databases on the given root disks (upper layers) that `into` lacks; how many. */
 export function keepRspamdDatabases(disks: string[], into = RSPAMD_DB, now = Date.now()): number {
   if (!fs.existsSync(into)) return 0;
+  restoreAbandoned(into);
   for (const name of fs.readdirSync(into).filter((n) => COMPILED.test(n))) {
     const file = path.join(into, name);
     if (now - fs.statSync(file).mtimeMs > KEEP_DAYS * 86_400_000) fs.rmSync(file);
@@ -88,19 +89,47 @@ export async function shareRspamdDatabases(from: string, to: string[], startMark
   return to.reduce((n, root) => n + copyAbsent(path.join(from, RSPAMD_DB), path.join(root, RSPAMD_DB)), 0);
 }
 
+/** Where withoutKeptDatabases keeps `kept`'s databases while the process with this pid runs. */
+const asideDir = (kept: string, pid: number) => path.join(path.dirname(kept), `.${path.basename(kept)}-aside-${pid}`);
+const ASIDE = /-aside-(\d+)$/;
+
+/** Moves the databases of `from` that `into` lacks into it, and drops `from`. */
+function moveBack(from: string, into: string): void {
+  for (const name of fs.readdirSync(from).filter((n) => !fs.existsSync(path.join(into, n)))) fs.renameSync(path.join(from, name), path.join(into, name));
+  fs.rmSync(from, { recursive: true, force: true });
+}
+
+/** Puts back what a withoutKeptDatabases of a process that no longer runs (an interrupted bench) left aside. */
+function restoreAbandoned(kept: string): void {
+  const prefix = `.${path.basename(kept)}-aside-`;
+  for (const name of fs.readdirSync(path.dirname(kept)).filter((n) => n.startsWith(prefix))) {
+    const pid = Number(ASIDE.exec(name)?.[1]);
+    if (!alive(pid)) moveBack(path.join(path.dirname(kept), name), kept);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /**
  * Runs `fn` as on a fresh machine: the databases this machine keeps moved aside meanwhile (no lab
  * host may run: they are its hosts' lower layer), then put back where `fn` kept none of the name.
+ * Interrupted, it leaves them aside; the next `lab down` puts them back.
  */
 export async function withoutKeptDatabases<T>(fn: () => Promise<T>, kept = RSPAMD_DB): Promise<T> {
   if (!fs.existsSync(kept)) return fn();
-  const aside = fs.mkdtempSync(path.join(path.dirname(kept), ".rspamd-aside-"));
-  const move = (from: string, into: string, name: string) => fs.renameSync(path.join(from, name), path.join(into, name));
-  for (const name of fs.readdirSync(kept).filter((n) => COMPILED.test(n))) move(kept, aside, name);
+  const aside = asideDir(kept, process.pid);
+  fs.mkdirSync(aside);
+  for (const name of fs.readdirSync(kept).filter((n) => COMPILED.test(n))) fs.renameSync(path.join(kept, name), path.join(aside, name));
   try {
     return await fn();
   } finally {
-    for (const name of fs.readdirSync(aside).filter((n) => !fs.existsSync(path.join(kept, n)))) move(aside, kept, name);
-    fs.rmSync(aside, { recursive: true, force: true });
+    moveBack(aside, kept);
   }
 }

@@ -2,6 +2,7 @@
 // within one `up` copies the first Rspamd host's into the others once its hs_helper is done
 // (lab/rspamd-cache.ts): only the databases, with their owner and mode, never over one it has.
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -66,7 +67,23 @@ describe("lab: Rspamd's compiled databases kept from the hosts' disks", () => {
     assert.deepEqual(fs.readdirSync(into).sort(), ["a1.hs", "b2.hsmp", "rspamd.rrd"]);
     assert.equal(fs.readFileSync(path.join(into, "a1.hs"), "utf8"), "kept by the run");
     assert.equal(fs.readFileSync(path.join(into, "b2.hsmp"), "utf8"), "kept");
-    assert.deepEqual(fs.readdirSync(root).filter((n) => n.startsWith(".rspamd-aside-")), [], "the aside directory left behind");
+    assert.deepEqual(fs.readdirSync(root).filter((n) => n.includes("-aside-")), [], "the aside directory left behind");
+  });
+
+  it("puts back at the next keep what an interrupted run left aside, never what a running one holds", () => {
+    // A pid that ran and exited: the child of a finished command.
+    const gone = spawnSync("true").pid!;
+    const abandoned = path.join(root, `.machine-aside-${gone}`);
+    const held = path.join(root, `.machine-aside-${process.pid}`);
+    for (const [dir, name] of [[abandoned, "a1.hs"], [held, "b2.hsmp"]]) {
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, name), "aside");
+    }
+    fs.writeFileSync(path.join(into, "c3.hsmc"), "kept");
+    assert.equal(keepRspamdDatabases([], into), 0);
+    assert.deepEqual(fs.readdirSync(into).sort(), ["a1.hs", "c3.hsmc"]);
+    assert.equal(fs.existsSync(abandoned), false);
+    assert.deepEqual(fs.readdirSync(held), ["b2.hsmp"]);
   });
 
   it("keeps nothing where this machine has no Rspamd directory", () => {
