@@ -113,11 +113,19 @@ class Gap {
   }
 }
 
+/**
+ * A client that gives a silent server 3 s at every step, then tries the next frontend. The socket
+ * timeout was 5 s, the fault goal's own length: a freeze that caught a probe mid-login (after the
+ * greeting; the frontends' watch moves new connections, not established ones) then missed the goal
+ * by the client's patience alone (5.1 s in one CI run, 3.0 s in the others).
+ */
+const PROBE_TIMEOUT_MS = 3_000;
+
 async function login(p: LoadPlan["probe"]): Promise<boolean> {
   for (const host of p.hosts) {
     const client = new ImapFlow({
       host, port: p.port, secure: true, auth: { user: p.user, pass: p.pass }, tls: tls(p), logger: false,
-      connectionTimeout: 3_000, greetingTimeout: 3_000, socketTimeout: 5_000,
+      connectionTimeout: PROBE_TIMEOUT_MS, greetingTimeout: PROBE_TIMEOUT_MS, socketTimeout: PROBE_TIMEOUT_MS,
     } as ConstructorParameters<typeof ImapFlow>[0]);
     client.on("error", () => undefined);
     try {
