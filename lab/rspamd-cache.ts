@@ -89,9 +89,8 @@ export async function shareRspamdDatabases(from: string, to: string[], startMark
   return to.reduce((n, root) => n + copyAbsent(path.join(from, RSPAMD_DB), path.join(root, RSPAMD_DB)), 0);
 }
 
-/** Where withoutKeptDatabases keeps `kept`'s databases while the process with this pid runs. */
-const asideDir = (kept: string, pid: number) => path.join(path.dirname(kept), `.${path.basename(kept)}-aside-${pid}`);
-const ASIDE = /-aside-(\d+)$/;
+/** Where withoutKeptDatabases keeps `kept`'s databases: this prefix, then the pid of the process that runs it. */
+const asidePrefix = (kept: string) => path.join(path.dirname(kept), `.${path.basename(kept)}-aside-`);
 
 /** Moves the databases of `from` that `into` lacks into it, and drops `from`. */
 function moveBack(from: string, into: string): void {
@@ -101,10 +100,9 @@ function moveBack(from: string, into: string): void {
 
 /** Puts back what a withoutKeptDatabases of a process that no longer runs (an interrupted bench) left aside. */
 function restoreAbandoned(kept: string): void {
-  const prefix = `.${path.basename(kept)}-aside-`;
-  for (const name of fs.readdirSync(path.dirname(kept)).filter((n) => n.startsWith(prefix))) {
-    const pid = Number(ASIDE.exec(name)?.[1]);
-    if (!alive(pid)) moveBack(path.join(path.dirname(kept), name), kept);
+  const prefix = asidePrefix(kept);
+  for (const dir of fs.readdirSync(path.dirname(kept)).map((n) => path.join(path.dirname(kept), n)).filter((d) => d.startsWith(prefix))) {
+    if (!alive(Number(dir.slice(prefix.length)))) moveBack(dir, kept);
   }
 }
 
@@ -124,7 +122,7 @@ function alive(pid: number): boolean {
  */
 export async function withoutKeptDatabases<T>(fn: () => Promise<T>, kept = RSPAMD_DB): Promise<T> {
   if (!fs.existsSync(kept)) return fn();
-  const aside = asideDir(kept, process.pid);
+  const aside = `${asidePrefix(kept)}${process.pid}`;
   fs.mkdirSync(aside);
   for (const name of fs.readdirSync(kept).filter((n) => COMPILED.test(n))) fs.renameSync(path.join(kept, name), path.join(aside, name));
   try {
